@@ -1,0 +1,42 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+HOST ?= 127.0.0.1
+
+.PHONY: run test up down status reset seed schema clean
+
+$(PY): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(PY)
+
+## run: the API on http://$(HOST):$(PORT)/api/glance/ against the dev cloud, with sample images
+run: $(PY) up seed
+	$(PY) manage.py migrate --noinput
+	@$(PY) -m devcloud credentials
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## test: every test, against the dev cloud (started here if it is not running)
+test: $(PY) up
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+up: $(PY)
+	$(PY) -m devcloud up
+
+down:
+	@if [ -x $(PY) ]; then $(PY) -m devcloud down; fi
+
+status: $(PY)
+	$(PY) -m devcloud status
+
+reset: $(PY)
+	$(PY) -m devcloud reset
+
+seed: $(PY)
+	$(PY) -m devcloud seed
+
+clean: down
+	rm -rf $(VENV) .devcloud var

@@ -1,0 +1,58 @@
+"""Keystone's catalog and accounts for the dev cloud: idempotent, run on every ``up``."""
+
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
+from keystoneclient.v3 import client as ks_client
+
+from . import config as c
+
+ROLES = ("member", "reader")
+
+
+def admin_session() -> ks_session.Session:
+    auth = v3.Password(
+        auth_url=c.KEYSTONE_URL,
+        username=c.ADMIN.username,
+        password=c.ADMIN.password,
+        project_name=c.ADMIN.project,
+        user_domain_name=c.DOMAIN,
+        project_domain_name=c.DOMAIN,
+    )
+    return ks_session.Session(auth=auth)
+
+
+def register() -> None:
+    """The image service with its endpoints, and the demo project, user and roles."""
+    keystone = ks_client.Client(session=admin_session(), interface="public")
+    _image_service(keystone)
+    domain = keystone.domains.get("default")
+    project = _find(keystone.projects.list(name=c.DEMO.project)) or keystone.projects.create(
+        c.DEMO.project, domain, description="The dev cloud's non-admin project"
+    )
+    user = _find(keystone.users.list(name=c.DEMO.username))
+    if user is None:
+        user = keystone.users.create(
+            c.DEMO.username, domain=domain, password=c.DEMO.password, default_project=project
+        )
+    else:  # keep the documented password, whatever happened to it
+        keystone.users.update(user, password=c.DEMO.password, default_project=project)
+    for name in ROLES:
+        role = _find(keystone.roles.list(name=name)) or keystone.roles.create(name)
+        keystone.roles.grant(role, user=user, project=project)
+
+
+def _image_service(keystone: ks_client.Client) -> None:
+    service = _find(keystone.services.list(type="image")) or keystone.services.create(
+        "glance", "image", description="OpenStack Image"
+    )
+    existing = {ep.interface: ep for ep in keystone.endpoints.list(service=service)}
+    for interface in ("public", "internal", "admin"):
+        endpoint = existing.get(interface)
+        if endpoint is None:
+            keystone.endpoints.create(service, c.GLANCE_URL, interface=interface, region=c.REGION)
+        elif endpoint.url != c.GLANCE_URL:  # the port changed since the last up
+            keystone.endpoints.update(endpoint, url=c.GLANCE_URL)
+
+
+def _find(items):
+    return items[0] if items else None

@@ -1,0 +1,407 @@
+"""A real Keystone and Glance on loopback: install, configure, start, stop.
+
+Everything lives under ``.devcloud/``: the servers' own venv, their configs and
+databases (``state/``), logs (``logs/``), pid files (``run/``) and the
+``clouds.yaml`` that clients use.
+"""
+
+import hashlib
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+from . import config as c
+
+GLANCE_STORES = ("fs", "fs2")  # a second file store, so copy-image has somewhere to go
+
+
+class DevCloudError(RuntimeError):
+    """The dev cloud could not be set up or started."""
+
+
+def log(message: str) -> None:
+    print(f"devcloud: {message}", file=sys.stderr, flush=True)
+
+
+# --- the servers' venv ------------------------------------------------------
+
+
+def _bin(name: str) -> str:
+    return str(c.VENV / "bin" / name)
+
+
+def ensure_venv() -> None:
+    """Install Keystone, Glance and gunicorn into their own venv, once per requirements."""
+    marker = c.VENV / ".requirements.sha256"
+    wanted = hashlib.sha256(c.REQUIREMENTS.read_bytes()).hexdigest()
+    if marker.exists() and marker.read_text() == wanted and Path(_bin("gunicorn")).exists():
+        return
+    log(f"installing Keystone and Glance into {c.VENV} (about a minute)")
+    if not (c.VENV / "bin" / "python").exists():
+        _run([sys.executable, "-m", "venv", str(c.VENV)])
+    _run([_bin("python"), "-m", "pip", "install", "--quiet", "-r", str(c.REQUIREMENTS)])
+    marker.write_text(wanted)
+
+
+def _run(argv: list[str], **kwargs) -> None:
+    result = subprocess.run(argv, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        raise DevCloudError(
+            f"{' '.join(argv)} failed ({result.returncode}):\n{_tail(result.stdout + result.stderr)}"
+        )
+
+
+def _tail(text: str, lines: int = 40) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+# --- configuration ----------------------------------------------------------
+
+
+def keystone_conf() -> Path:
+    return c.STATE / "keystone.conf"
+
+
+def glance_conf_dir() -> Path:
+    return c.STATE / "glance"
+
+
+def _sqlite_url(path: Path) -> str:
+    # A generous busy timeout: Glance and Keystone answer concurrent writes
+    # with "database is locked" otherwise (WAL is switched on after db_sync).
+    return f"sqlite:///{path}?timeout=30"
+
+
+def write_configs() -> None:
+    for folder in (c.STATE, c.LOGS, c.RUN, glance_conf_dir()):
+        folder.mkdir(parents=True, exist_ok=True)
+    keystone_conf().write_text(
+        f"""[DEFAULT]
+use_stderr = true
+
+[database]
+connection = {_sqlite_url(c.STATE / "keystone.sqlite")}
+
+[fernet_tokens]
+key_repository = {c.STATE / "fernet-keys"}
+
+[fernet_receipts]
+key_repository = {c.STATE / "fernet-keys"}
+
+[credential]
+key_repository = {c.STATE / "credential-keys"}
+"""
+    )
+    backends = ", ".join(f"{store}:file" for store in GLANCE_STORES)
+    stores = "".join(
+        f"\n[{store}]\nfilesystem_store_datadir = {c.STATE / 'images' / store}\n"
+        for store in GLANCE_STORES
+    )
+    (glance_conf_dir() / "glance-api.conf").write_text(
+        f"""[DEFAULT]
+use_stderr = true
+enabled_backends = {backends}
+enabled_import_methods = [glance-direct, web-download, copy-image]
+show_multiple_locations = true
+show_image_direct_url = false
+
+[database]
+connection = {_sqlite_url(c.STATE / "glance.sqlite")}
+
+[glance_store]
+default_backend = fs
+{stores}
+[os_glance_staging_store]
+filesystem_store_datadir = {c.STATE / "images" / "staging"}
+
+[os_glance_tasks_store]
+filesystem_store_datadir = {c.STATE / "images" / "tasks"}
+
+[import_filtering_opts]
+# web-download from a test server on loopback, on any port.
+allowed_ports =
+
+[paste_deploy]
+flavor = keystone
+config_file = {c.VENV / "etc" / "glance" / "glance-api-paste.ini"}
+
+[keystone_authtoken]
+www_authenticate_uri = {c.KEYSTONE_URL}
+auth_url = {c.KEYSTONE_URL}
+auth_type = password
+username = {c.ADMIN.username}
+password = {c.ADMIN.password}
+project_name = {c.ADMIN.project}
+user_domain_name = {c.DOMAIN}
+project_domain_name = {c.DOMAIN}
+"""
+    )
+
+
+def _use_wal(database: Path) -> None:
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+
+
+def _prepare_databases() -> None:
+    """db_sync, keys and metadefs, once per state folder."""
+    marker = c.STATE / ".databases-ready"
+    if marker.exists():
+        return
+    log("creating Keystone's and Glance's databases")
+    keystone = [_bin("keystone-manage"), "--config-file", str(keystone_conf())]
+    user = ["--keystone-user", _current_user(), "--keystone-group", _current_group()]
+    _run([*keystone, "db_sync"])
+    _run([*keystone, "fernet_setup", *user])
+    _run([*keystone, "credential_setup", *user])
+    glance = [_bin("glance-manage"), "--config-file", str(glance_conf_dir() / "glance-api.conf")]
+    _run([*glance, "db_sync"])
+    _run([*glance, "db_load_metadefs", str(c.VENV / "etc" / "glance" / "metadefs")])
+    _use_wal(c.STATE / "keystone.sqlite")
+    _use_wal(c.STATE / "glance.sqlite")
+    marker.touch()
+
+
+def _bootstrap_keystone() -> None:
+    """Admin user, project, role and the identity endpoints (idempotent in Keystone)."""
+    _run(
+        [
+            _bin("keystone-manage"),
+            "--config-file",
+            str(keystone_conf()),
+            "bootstrap",
+            "--bootstrap-password",
+            c.ADMIN.password,
+            "--bootstrap-username",
+            c.ADMIN.username,
+            "--bootstrap-project-name",
+            c.ADMIN.project,
+            "--bootstrap-region-id",
+            c.REGION,
+            "--bootstrap-public-url",
+            c.KEYSTONE_URL + "/",
+            "--bootstrap-internal-url",
+            c.KEYSTONE_URL + "/",
+            "--bootstrap-admin-url",
+            c.KEYSTONE_URL + "/",
+        ]
+    )
+
+
+def _current_user() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+def _current_group() -> str:
+    import grp
+
+    return grp.getgrgid(os.getgid()).gr_name
+
+
+# --- processes --------------------------------------------------------------
+
+
+class Server:
+    """One gunicorn master, started in a session of its own and known by its pid file."""
+
+    def __init__(self, name: str, app: str, port: int, workers: int, env: dict[str, str]):
+        self.name, self.app, self.port, self.workers, self.env = name, app, port, workers, env
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def pid_file(self) -> Path:
+        return c.RUN / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return c.LOGS / f"{self.name}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://{c.HOST}:{self.port}/"
+
+    def pid(self) -> int | None:
+        """The recorded pid, if that process is still the server this dev cloud started.
+
+        gunicorn titles its processes with ``--name``, which names this checkout's dev cloud.
+        """
+        try:
+            pid = int(self.pid_file.read_text())
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except (OSError, ValueError):
+            return None
+        return pid if f"[{self.proc_name}]" in title else None
+
+    @property
+    def proc_name(self) -> str:
+        home = hashlib.sha256(str(c.HOME).encode()).hexdigest()[:10]
+        return f"devcloud-{self.name}-{home}"
+
+    def answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url, timeout=2):
+                return True
+        except urllib.error.HTTPError as exc:
+            return exc.code < 500  # Glance answers its version list with 300
+        except OSError:
+            return False
+
+    def start(self) -> None:
+        if self.answers() and not self.pid():
+            raise DevCloudError(
+                f"port {self.port} is taken by a process this dev cloud did not start; "
+                f"stop it or choose another port (DEVCLOUD_{self.name.upper()}_PORT)"
+            )
+        log(f"starting {self.name} on {self.url}")
+        with open(self.log_file, "ab") as log_file:
+            self.process = subprocess.Popen(
+                [
+                    _bin("gunicorn"),
+                    "--bind",
+                    f"{c.HOST}:{self.port}",
+                    "--workers",
+                    str(self.workers),
+                    "--threads",
+                    "4",
+                    "--timeout",
+                    "600",
+                    "--no-control-socket",
+                    "--name",
+                    self.proc_name,
+                    "--chdir",
+                    str(c.ROOT),
+                    self.app,
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env},
+                start_new_session=True,
+            )
+        self.pid_file.write_text(str(self.process.pid))
+
+    def wait(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.answers():
+                return
+            if self.process.poll() is not None if self.process else not self.pid():
+                break  # exited
+            time.sleep(0.3)
+        raise DevCloudError(
+            f"{self.name} did not come up on {self.url}; the end of {self.log_file}:\n"
+            + _tail(self.log_file.read_text(errors="replace"))
+        )
+
+    def stop(self, timeout: float = 15) -> bool:
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        log(f"stopping {self.name} (pid {pid})")
+        os.killpg(pid, signal.SIGTERM)  # the master and the workers it forked
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.pid():
+            time.sleep(0.2)
+        if self.pid():
+            os.killpg(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+
+def servers() -> tuple[Server, Server]:
+    keystone = Server(
+        "keystone",
+        "devcloud.keystone_wsgi:application",
+        c.KEYSTONE_PORT,
+        c.KEYSTONE_WORKERS,
+        {"OS_KEYSTONE_CONFIG_FILES": str(keystone_conf())},
+    )
+    glance = Server(
+        "glance",
+        "glance.wsgi.api:application",
+        c.GLANCE_PORT,
+        c.GLANCE_WORKERS,
+        {"OS_GLANCE_CONFIG_DIR": str(glance_conf_dir())},
+    )
+    return keystone, glance
+
+
+# --- the whole cloud --------------------------------------------------------
+
+
+def up() -> None:
+    """Bring the dev cloud up; a second call reuses what already runs."""
+    keystone, glance = servers()
+    if all(server.pid() and server.answers() for server in (keystone, glance)):
+        write_clouds_yaml()
+        log(f"already running: Keystone {c.KEYSTONE_URL}, Glance {c.GLANCE_URL}")
+        return
+    ensure_venv()
+    write_configs()
+    _prepare_databases()
+    if not keystone.pid():
+        _bootstrap_keystone()
+        keystone.start()
+    keystone.wait()
+    from .accounts import register
+
+    register()
+    if not glance.pid():
+        glance.start()
+    glance.wait()
+    write_clouds_yaml()
+    log(f"up: Keystone {c.KEYSTONE_URL}, Glance {c.GLANCE_URL}, credentials in {c.CLOUDS_YAML}")
+
+
+def down() -> None:
+    stopped = [server.name for server in servers() if server.stop()]
+    log(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+def status() -> dict[str, dict]:
+    return {
+        server.name: {"url": server.url, "pid": server.pid(), "answers": server.answers()}
+        for server in servers()
+    }
+
+
+def reset() -> None:
+    """Stop the servers and drop their state (the servers' venv is kept)."""
+    down()
+    for folder in (c.STATE, c.LOGS, c.RUN):
+        shutil.rmtree(folder, ignore_errors=True)
+    c.CLOUDS_YAML.unlink(missing_ok=True)
+    log(f"state dropped under {c.HOME}")
+
+
+def write_clouds_yaml() -> None:
+    """clouds.yaml in the os-client-config format, one cloud per account."""
+    clouds = {
+        account.cloud: {
+            "auth": {
+                "auth_url": c.KEYSTONE_URL,
+                "username": account.username,
+                "password": account.password,
+                "project_name": account.project,
+                "user_domain_name": c.DOMAIN,
+                "project_domain_name": c.DOMAIN,
+            },
+            "region_name": c.REGION,
+            "interface": "public",
+            "identity_api_version": 3,
+        }
+        for account in (c.ADMIN, c.DEMO)
+    }
+    c.CLOUDS_YAML.write_text(yaml.safe_dump({"clouds": clouds}, sort_keys=False))

@@ -1,0 +1,39 @@
+"""Where the dev cloud lives, which ports it uses, and its throwaway credentials."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOME = Path(os.environ.get("DEVCLOUD_HOME", ROOT / ".devcloud")).resolve()
+VENV = HOME / "venv"
+STATE = HOME / "state"
+LOGS = HOME / "logs"
+RUN = HOME / "run"
+CLOUDS_YAML = HOME / "clouds.yaml"
+REQUIREMENTS = Path(__file__).resolve().parent / "requirements.txt"
+
+HOST = "127.0.0.1"
+KEYSTONE_PORT = int(os.environ.get("DEVCLOUD_KEYSTONE_PORT", "5000"))
+GLANCE_PORT = int(os.environ.get("DEVCLOUD_GLANCE_PORT", "9292"))
+KEYSTONE_URL = f"http://{HOST}:{KEYSTONE_PORT}/v3"
+GLANCE_URL = f"http://{HOST}:{GLANCE_PORT}"
+REGION = "RegionOne"
+DOMAIN = "Default"
+GLANCE_WORKERS = int(os.environ.get("DEVCLOUD_GLANCE_WORKERS", "2"))
+KEYSTONE_WORKERS = int(os.environ.get("DEVCLOUD_KEYSTONE_WORKERS", "2"))
+
+
+@dataclass(frozen=True)
+class Account:
+    """A Keystone user with a role in one project."""
+
+    cloud: str
+    username: str
+    password: str
+    project: str
+
+
+# Throwaway passwords of a dev cloud that only listens on loopback.
+ADMIN = Account("devcloud-admin", "admin", "devcloud-admin-pw", "admin")
+DEMO = Account("devcloud-demo", "demo", "devcloud-demo-pw", "demo")
