@@ -4,7 +4,7 @@ import argparse
 import json
 import sys
 
-from . import cloud
+from . import cloud, config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,6 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("status", help="show whether each server runs and answers")
     commands.add_parser("reset", help="stop the servers and drop their state")
     commands.add_parser("seed", help="upload the sample images (after up)")
+    commands.add_parser("credentials", help="print the sample sign-in credentials")
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
@@ -32,10 +33,22 @@ def main(argv: list[str] | None = None) -> int:
 
             for line in seed():
                 print(line)
+        elif args.command == "credentials":
+            print(credentials())
     except cloud.DevCloudError as exc:
         print(f"devcloud: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def credentials() -> str:
+    lines = [f"Dev cloud credentials (also in {config.CLOUDS_YAML}), domain {config.DOMAIN}:"]
+    for account in (config.ADMIN, config.DEMO):
+        lines.append(
+            f"  {account.cloud}: username {account.username!r}, password {account.password!r}, "
+            f"project {account.project!r}"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
