@@ -1,0 +1,1 @@
+"""glance_api: a Django REST Framework app that serves OpenStack Glance over HTTP."""

@@ -1,0 +1,121 @@
+"""Who is calling: DRF authentication by token or session, and Django sign-in with Keystone.
+
+Both DRF classes give ``request.user`` a :class:`KeystoneUser` and ``request.auth`` the
+token's :class:`keystoneauth1.access.AccessInfoV3`, from which the caller's own glanceclient
+is built. The session holds the token server side under :data:`SESSION_TOKEN_KEY`.
+"""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import BaseBackend
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.dispatch import receiver
+from keystoneauth1 import access
+from rest_framework import authentication, exceptions
+
+from . import keystone
+from .conf import settings
+
+SESSION_TOKEN_KEY = "glance_api.keystone_token"
+TOKEN_HEADER = "HTTP_X_AUTH_TOKEN"
+
+
+class KeystoneUser:
+    """The caller as Keystone knows them; not a database row."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+
+    def __init__(self, access_info: access.AccessInfoV3):
+        self.id = self.pk = access_info.user_id
+        self.username = access_info.username
+        self.domain = access_info.user_domain_name
+        self.project_id = access_info.project_id
+        self.project_name = access_info.project_name
+        self.roles = tuple(access_info.role_names)
+
+    def __str__(self) -> str:
+        return f"{self.username} ({self.project_name})"
+
+    def get_username(self) -> str:
+        return self.username
+
+
+class KeystoneTokenAuthentication(authentication.BaseAuthentication):
+    """``X-Auth-Token: <token>``, validated by Keystone."""
+
+    def authenticate(self, request):
+        token = request.META.get(TOKEN_HEADER)
+        if not token:
+            return None
+        access_info = keystone.validate_token(token)
+        return KeystoneUser(access_info), access_info
+
+    def authenticate_header(self, request) -> str:
+        return f'Keystone uri="{settings.KEYSTONE_URL}"'
+
+
+class KeystoneSessionAuthentication(authentication.SessionAuthentication):
+    """The token that signing in (see :class:`KeystoneBackend`) kept in the session.
+
+    Unsafe methods need a CSRF token, as with DRF's ``SessionAuthentication``.
+    """
+
+    def authenticate(self, request):
+        session = getattr(request._request, "session", None)
+        token = session.get(SESSION_TOKEN_KEY) if session is not None else None
+        if not token:
+            return None
+        try:
+            access_info = keystone.validate_token(token)
+        except exceptions.AuthenticationFailed as exc:
+            raise exceptions.AuthenticationFailed(
+                "Your sign-in has expired; sign in again."
+            ) from exc
+        self.enforce_csrf(request)
+        return KeystoneUser(access_info), access_info
+
+
+class KeystoneBackend(BaseBackend):
+    """Django authentication with Keystone username, password, project and domain.
+
+    The Django user row (username = Keystone user id) only anchors the session; it holds
+    no password and no token. The token goes into the session when the user is logged in.
+    """
+
+    def authenticate(self, request, username=None, password=None, project=None, domain=None,
+                     **kwargs):
+        if not username or not password:
+            return None
+        access_info = keystone.password_login(
+            username, password, project, domain or settings.DEFAULT_DOMAIN
+        )
+        if access_info is None:
+            return None
+        user, created = get_user_model().objects.get_or_create(
+            username=access_info.user_id, defaults={"first_name": access_info.username[:150]}
+        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        user.keystone_token = access_info.auth_token
+        return user
+
+    def get_user(self, user_id):
+        return get_user_model().objects.filter(pk=user_id).first()
+
+
+@receiver(user_logged_in)
+def keep_token_in_session(sender, request, user, **kwargs):
+    token = getattr(user, "keystone_token", None)
+    if token and request is not None:
+        request.session[SESSION_TOKEN_KEY] = token
+
+
+@receiver(user_logged_out)
+def revoke_token_on_logout(sender, request, user, **kwargs):
+    token = request.session.get(SESSION_TOKEN_KEY) if request is not None else None
+    if token:
+        keystone.revoke_token(token)

@@ -1,0 +1,47 @@
+"""The app's settings: one ``GLANCE_API`` dict in the project's settings, over these defaults.
+
+Read through ``glance_api.conf.settings.NAME``; values are looked up on every access, so
+``override_settings(GLANCE_API=...)`` works in tests.
+"""
+
+from django.conf import settings as django_settings
+
+DEFAULTS = {
+    # Keystone v3 endpoint that validates tokens and signs users in.
+    "KEYSTONE_URL": "http://127.0.0.1:5000/v3",
+    # Which image endpoint of the token's catalog to use.
+    "REGION_NAME": None,
+    "INTERFACE": "public",
+    # Use this Glance URL instead of the catalog's (for example behind a proxy).
+    "GLANCE_URL": None,
+    # TLS: verify certificates (False to switch off), with an optional CA bundle path.
+    "VERIFY": True,
+    "CA_FILE": None,
+    # Seconds to wait for Keystone or Glance before answering 504.
+    "TIMEOUT": 30,
+    # How long a token validation is cached (never past the token's expiry); 0 turns it off.
+    "TOKEN_CACHE_SECONDS": 60,
+    # Domain for sign-in when the login form leaves it empty.
+    "DEFAULT_DOMAIN": "Default",
+    # Django cache alias used for token validations and other short-lived data.
+    "CACHE_ALIAS": "default",
+    # Connections kept open to each of Keystone and Glance, per process.
+    "POOL_MAXSIZE": 16,
+}
+
+
+class AppSettings:
+    def __getattr__(self, name: str):
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown glance_api setting {name!r}")
+        return getattr(django_settings, "GLANCE_API", {}).get(name, DEFAULTS[name])
+
+    @property
+    def verify(self) -> bool | str:
+        """What requests takes as ``verify``: False, True, or a CA bundle path."""
+        if not self.VERIFY:
+            return False
+        return self.CA_FILE or True
+
+
+settings = AppSettings()
