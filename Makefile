@@ -8,15 +8,18 @@ HOST ?= 127.0.0.1
 .PHONY: run test up down status reset seed schema clean
 
 $(PY): pyproject.toml
+	mkdir -p var
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(PY)
 
 ## run: the API on http://$(HOST):$(PORT)/api/glance/ against the dev cloud, with sample images
+run: export DJANGO_DEBUG ?= 1
 run: $(PY) up seed
 	$(PY) manage.py migrate --noinput
 	@$(PY) -m devcloud credentials
+	@echo "Serving http://$(HOST):$(PORT)/api/glance/ (docs: /api/docs/, sign in: /api-auth/login/)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## test: every test, against the dev cloud (started here if it is not running)

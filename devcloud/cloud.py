@@ -312,12 +312,25 @@ class Server:
         log(f"stopping {self.name} (pid {pid})")
         os.killpg(pid, signal.SIGTERM)  # the master and the workers it forked
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.pid():
+        while time.monotonic() < deadline and self._group_alive(pid):
             time.sleep(0.2)
-        if self.pid():
+        if self._group_alive(pid):
             os.killpg(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+    def _group_alive(self, group: int) -> bool:
+        """Whether any live (not zombie) process is left in the server's process group."""
+        if self.process is not None:
+            self.process.poll()  # reap our own child, if it was started by this process
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == group and fields[0] != "Z":
+                return True
+        return False
 
 
 def servers() -> tuple[Server, Server]:

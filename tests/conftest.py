@@ -1,0 +1,147 @@
+"""Fixtures over the real dev cloud: accounts, tokens, API clients, direct glanceclients."""
+
+import http.server
+import socket
+import threading
+
+import glanceclient
+import pytest
+import yaml
+from django.core.cache import caches
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
+from rest_framework.test import APIClient
+
+from devcloud import cloud
+from devcloud import config as devcloud
+
+
+@pytest.fixture(scope="session")
+def clouds() -> dict:
+    """The dev cloud, brought up (or reused) once per run; its clouds.yaml entries."""
+    cloud.up()
+    return yaml.safe_load(devcloud.CLOUDS_YAML.read_text())["clouds"]
+
+
+@pytest.fixture(autouse=True)
+def app_settings(settings):
+    """Point the app at the dev cloud's Keystone; start every test with an empty cache."""
+    settings.GLANCE_API = {"KEYSTONE_URL": devcloud.KEYSTONE_URL}
+    caches["default"].clear()
+    yield settings
+    caches["default"].clear()
+
+
+def keystone_session(clouds: dict, name: str) -> ks_session.Session:
+    auth = clouds[name]["auth"]
+    return ks_session.Session(
+        auth=v3.Password(
+            auth_url=auth["auth_url"],
+            username=auth["username"],
+            password=auth["password"],
+            project_name=auth["project_name"],
+            user_domain_name=auth["user_domain_name"],
+            project_domain_name=auth["project_domain_name"],
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+def admin_session(clouds) -> ks_session.Session:
+    return keystone_session(clouds, devcloud.ADMIN.cloud)
+
+
+@pytest.fixture(scope="session")
+def demo_session(clouds) -> ks_session.Session:
+    return keystone_session(clouds, devcloud.DEMO.cloud)
+
+
+@pytest.fixture(scope="session")
+def admin_token(admin_session) -> str:
+    return admin_session.get_token()
+
+
+@pytest.fixture(scope="session")
+def demo_token(demo_session) -> str:
+    return demo_session.get_token()
+
+
+@pytest.fixture
+def fresh_demo_token(clouds) -> str:
+    """A token of its own, for tests that revoke it."""
+    return keystone_session(clouds, devcloud.DEMO.cloud).get_token()
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def admin_client(admin_token) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_X_AUTH_TOKEN=admin_token)
+    return client
+
+
+@pytest.fixture
+def demo_client(demo_token) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_X_AUTH_TOKEN=demo_token)
+    return client
+
+
+@pytest.fixture(scope="session")
+def glance_admin(admin_session):
+    """Glance as the admin sees it, straight through glanceclient: to check effects."""
+    return glanceclient.Client("2", session=admin_session, region_name=devcloud.REGION)
+
+
+@pytest.fixture(scope="session")
+def glance_demo(demo_session):
+    return glanceclient.Client("2", session=demo_session, region_name=devcloud.REGION)
+
+
+# --- real failures on loopback ----------------------------------------------
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on: connections are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def silent_port():
+    """A loopback port that accepts connections and never answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield sock.getsockname()[1]
+
+
+class _FailingHandler(http.server.BaseHTTPRequestHandler):
+    body = b"Traceback (most recent call last): secret internal detail"
+
+    def do_GET(self):
+        self.send_response(500)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def failing_server():
+    """A loopback HTTP server that answers every request with a 500 and a traceback."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FailingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

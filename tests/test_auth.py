@@ -1,0 +1,219 @@
+"""Both ways in, against the real Keystone: X-Auth-Token and the browsable API's sign-in."""
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from django.core.cache import caches
+from django.urls import reverse
+
+from devcloud import config as devcloud
+from glance_api import keystone
+from glance_api.auth import SESSION_TOKEN_KEY
+
+VERSION = "/api/glance/version/"
+
+
+def test_version_without_identity_is_401_json(anon_client):
+    response = anon_client.get(VERSION)
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "detail": "Authentication credentials were not provided.",
+        "code": "not_authenticated",
+    }
+    assert response["WWW-Authenticate"].startswith("Keystone uri=")
+
+
+def test_api_root_without_identity_is_401(anon_client):
+    assert anon_client.get("/api/glance/").status_code == 401
+
+
+def test_token_demo_reads_version(demo_client):
+    response = demo_client.get(VERSION)
+    assert response.status_code == 200
+    assert response.json()["version"] == "2"
+
+
+@pytest.mark.parametrize("token", ["not-a-token", "gAAAAABo" + "x" * 180])
+def test_token_unknown_is_401(anon_client, clouds, token):
+    response = anon_client.get(VERSION, HTTP_X_AUTH_TOKEN=token)
+    assert response.status_code == 401
+    assert response.json() == {
+        "detail": "The token is invalid, expired or revoked.",
+        "code": "authentication_failed",
+    }
+
+
+@pytest.mark.parametrize("token", ["two words", "tab\there", "x" * 9000, "caf\u00e9"])
+def test_token_malformed_is_401(anon_client, token):
+    response = anon_client.get(VERSION, HTTP_X_AUTH_TOKEN=token)
+    assert response.status_code == 401
+    assert response.json()["detail"] == "The token is malformed."
+
+
+def test_token_revoked_is_401(anon_client, demo_session, fresh_demo_token):
+    assert anon_client.get(VERSION, HTTP_X_AUTH_TOKEN=fresh_demo_token).status_code == 200
+    demo_session.delete(
+        devcloud.KEYSTONE_URL + "/auth/tokens", headers={"X-Subject-Token": fresh_demo_token}
+    )
+    caches["default"].clear()  # the revocation shows once the cached validation is gone
+    response = anon_client.get(VERSION, HTTP_X_AUTH_TOKEN=fresh_demo_token)
+    assert response.status_code == 401
+    assert "revoked" in response.json()["detail"]
+
+
+def test_token_validation_is_cached(anon_client, settings, demo_token):
+    """A second request is answered from the cache: with Keystone gone, it still passes."""
+    assert anon_client.get(VERSION, HTTP_X_AUTH_TOKEN=demo_token).status_code == 200
+    settings.GLANCE_API = {**settings.GLANCE_API, "KEYSTONE_URL": "http://127.0.0.1:9/v3"}
+    assert anon_client.get(VERSION, HTTP_X_AUTH_TOKEN=demo_token).status_code == 200
+
+
+def test_token_cache_off_asks_keystone_every_time(anon_client, settings, demo_token, closed_port):
+    settings.GLANCE_API = {**settings.GLANCE_API, "TOKEN_CACHE_SECONDS": 0}
+    assert anon_client.get(VERSION, HTTP_X_AUTH_TOKEN=demo_token).status_code == 200
+    settings.GLANCE_API = {
+        **settings.GLANCE_API,
+        "KEYSTONE_URL": f"http://127.0.0.1:{closed_port}/v3",
+    }
+    assert anon_client.get(VERSION, HTTP_X_AUTH_TOKEN=demo_token).status_code == 503
+
+
+def test_token_cache_never_outlives_the_token():
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert keystone.cache_seconds(now + timedelta(hours=1), now, 60) == 60
+    assert keystone.cache_seconds(now + timedelta(seconds=20), now, 60) == 20
+    assert keystone.cache_seconds(now - timedelta(seconds=5), now, 60) == 0
+    assert keystone.cache_seconds(now + timedelta(hours=1), now, 0) == 0
+
+
+def test_token_unscoped_is_401(anon_client, clouds):
+    from keystoneauth1 import session as ks_session
+    from keystoneauth1.identity import v3
+
+    unscoped = ks_session.Session(
+        auth=v3.Password(
+            auth_url=devcloud.KEYSTONE_URL,
+            username=devcloud.ADMIN.username,  # admin has no default project
+            password=devcloud.ADMIN.password,
+            user_domain_name=devcloud.DOMAIN,
+            unscoped=True,
+        )
+    ).get_token()
+    response = anon_client.get(VERSION, HTTP_X_AUTH_TOKEN=unscoped)
+    assert response.status_code == 401
+    assert response.json()["detail"] == "The token is not scoped to a project."
+
+
+# --- the browsable API's sign-in ----------------------------------------------
+
+
+def sign_in(client, **fields):
+    return client.post(reverse("rest_framework:login"), fields)
+
+
+@pytest.mark.django_db
+def test_login_page_asks_for_keystone_credentials(client):
+    page = client.get(reverse("rest_framework:login")).content.decode()
+    for field in ("username", "password", "project", "domain"):
+        assert f'name="{field}"' in page
+
+
+@pytest.mark.django_db
+def test_session_login_then_version(client, clouds):
+    response = sign_in(
+        client, username=devcloud.DEMO.username, password=devcloud.DEMO.password,
+        project=devcloud.DEMO.project, domain=devcloud.DOMAIN,
+    )
+    assert response.status_code == 302
+    version = client.get(VERSION, HTTP_ACCEPT="application/json")
+    assert version.status_code == 200
+    assert version.json()["version"] == "2"
+    page = client.get(VERSION, HTTP_ACCEPT="text/html").content.decode()
+    assert "demo (demo)" in page  # the browsable API names the signed-in user
+
+
+@pytest.mark.django_db
+def test_session_login_without_project_uses_the_default_project(client, clouds):
+    sign_in(client, username=devcloud.DEMO.username, password=devcloud.DEMO.password)
+    assert client.get(VERSION, HTTP_ACCEPT="application/json").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"username": "demo", "password": "wrong-password"},
+        {"username": "nobody-at-all", "password": "whatever"},
+        {"username": "demo", "password": devcloud.DEMO.password, "project": "no-such-project"},
+        {"username": "demo", "password": devcloud.DEMO.password, "domain": "NoSuchDomain"},
+    ],
+)
+def test_session_login_bad_credentials_are_refused(client, clouds, fields):
+    response = sign_in(client, **fields)
+    assert response.status_code == 200
+    assert "Please enter a correct username and password" in response.content.decode()
+    assert SESSION_TOKEN_KEY not in client.session
+    assert client.get(VERSION, HTTP_ACCEPT="application/json").status_code == 401
+
+
+@pytest.mark.django_db
+def test_session_login_keystone_down_says_so(client, settings, closed_port):
+    settings.GLANCE_API = {"KEYSTONE_URL": f"http://127.0.0.1:{closed_port}/v3"}
+    response = sign_in(client, username="demo", password="whatever")
+    assert response.status_code == 200
+    assert "Keystone is unreachable." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_session_logout_revokes_the_token(client, clouds, admin_session):
+    sign_in(client, username=devcloud.DEMO.username, password=devcloud.DEMO.password)
+    token = client.session[SESSION_TOKEN_KEY]
+    response = client.post(reverse("rest_framework:logout"))
+    assert response.status_code == 302
+    assert client.get(VERSION, HTTP_ACCEPT="application/json").status_code == 401
+    check = admin_session.get(
+        devcloud.KEYSTONE_URL + "/auth/tokens", headers={"X-Subject-Token": token},
+        raise_exc=False,
+    )
+    assert check.status_code == 404  # Keystone no longer knows it
+
+
+@pytest.mark.django_db
+def test_session_unsafe_methods_need_csrf(clouds):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    login_page = client.get(reverse("rest_framework:login"))
+    csrf = login_page.cookies["csrftoken"].value
+    client.post(
+        reverse("rest_framework:login"),
+        {"username": "demo", "password": devcloud.DEMO.password, "csrfmiddlewaretoken": csrf},
+    )
+    response = client.post(VERSION, HTTP_ACCEPT="application/json")
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+
+
+# --- the token stays secret -----------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_token_never_in_a_response_or_a_log(client, anon_client, fresh_demo_token, caplog):
+    caplog.set_level(logging.DEBUG)
+    responses = [
+        anon_client.get(VERSION, HTTP_X_AUTH_TOKEN=fresh_demo_token),
+        anon_client.get("/api/glance/", HTTP_X_AUTH_TOKEN=fresh_demo_token, HTTP_ACCEPT="text/html"),
+        anon_client.get(VERSION, HTTP_X_AUTH_TOKEN=fresh_demo_token + "x"),
+    ]
+    sign_in(client, username=devcloud.DEMO.username, password=devcloud.DEMO.password)
+    session_token = client.session[SESSION_TOKEN_KEY]
+    responses.append(client.get(VERSION, HTTP_ACCEPT="text/html"))
+    client.post(reverse("rest_framework:logout"))
+    assert caplog.records, "debug logging was captured"
+    for token in (fresh_demo_token, session_token):
+        assert token not in caplog.text
+        for response in responses:
+            assert token not in response.content.decode()
+            assert all(token not in value for value in response.headers.values())

@@ -1,0 +1,102 @@
+"""The dev cloud's own commands: idempotent up, status, clouds.yaml, stop by recorded pid."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from devcloud import cloud
+from devcloud import config as devcloud
+
+
+def run_devcloud(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "devcloud", *args],
+        capture_output=True, text=True, cwd=devcloud.ROOT, timeout=300,
+    )
+
+
+def test_up_again_reuses_the_running_servers(clouds):
+    before = {name: s["pid"] for name, s in cloud.status().items()}
+    started = time.monotonic()
+    result = run_devcloud("up")
+    assert result.returncode == 0, result.stderr
+    assert "already running" in result.stderr
+    assert time.monotonic() - started < 10
+    assert {name: s["pid"] for name, s in cloud.status().items()} == before
+
+
+def test_status_reports_both_servers(clouds):
+    result = run_devcloud("status")
+    assert result.returncode == 0
+    report = yaml.safe_load(result.stdout)
+    assert set(report) == {"keystone", "glance"}
+    assert all(server["answers"] and server["pid"] for server in report.values())
+
+
+def test_clouds_yaml_has_admin_and_demo(clouds):
+    on_disk = yaml.safe_load(devcloud.CLOUDS_YAML.read_text())["clouds"]
+    assert set(on_disk) == {"devcloud-admin", "devcloud-demo"}
+    demo = on_disk["devcloud-demo"]
+    assert demo["auth"]["auth_url"] == devcloud.KEYSTONE_URL
+    assert demo["auth"]["username"] == "demo"
+    assert demo["region_name"] == "RegionOne"
+    assert demo["identity_api_version"] == 3
+
+
+def test_demo_account_has_member_and_reader_roles(demo_session):
+    access = demo_session.auth.get_access(demo_session)
+    assert access.project_name == "demo"
+    assert {"member", "reader"} <= set(access.role_names)
+    assert "admin" not in access.role_names
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_server_stop_ends_exactly_what_it_started(clouds):
+    """A second Keystone on a spare port: started, recognised by pid, stopped with its workers."""
+    keystone, _ = cloud.servers()
+    probe = cloud.Server("keystone-probe", keystone.app, free_port(), 2, keystone.env)
+    probe.start()
+    try:
+        probe.wait()
+        pid = probe.pid()
+        assert pid is not None
+        workers = [
+            int(child)
+            for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        ]
+        assert len(workers) == 2
+    finally:
+        assert probe.stop()
+    for process in (pid, *workers):
+        assert not Path(f"/proc/{process}").exists() or _is_zombie(process)
+    assert not probe.pid_file.exists()
+    assert not probe.stop()  # nothing left to stop
+    assert all(server["answers"] for server in cloud.status().values())  # the cloud is untouched
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except OSError:
+        return True
+
+
+def test_pid_file_of_a_foreign_process_is_not_ours(tmp_path, clouds):
+    keystone, _ = cloud.servers()
+    impostor = cloud.Server("impostor", keystone.app, free_port(), 1, {})
+    impostor.pid_file.write_text(str(os.getpid()))  # this test process, not a server
+    try:
+        assert impostor.pid() is None
+        assert not impostor.stop()  # and it is left alone
+    finally:
+        impostor.pid_file.unlink(missing_ok=True)
