@@ -27,6 +27,10 @@ DEFAULTS = {
     "CACHE_ALIAS": "default",
     # Connections kept open to each of Keystone and Glance, per process.
     "POOL_MAXSIZE": 16,
+    # Images per page with paginate=true.
+    "PAGE_SIZE": 20,
+    # Most items one list answer gives (and the cap of a client's limit).
+    "RESULT_LIMIT": 1000,
 }
 
 

@@ -4,11 +4,20 @@ Each function takes the caller's client (see :func:`client_for`), returns plain 
 and raises API errors (``glance_api.exceptions`` and DRF's) instead of glanceclient's.
 """
 
+import itertools
+import re
 import logging
+import threading
+import time
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO
+
+import warlock
 
 import glanceclient
 from glanceclient import exc as glance_exc
+from glanceclient.v2 import schemas as glance_schemas
 from glanceclient.v2.client import Client as GlanceClient
 from keystoneauth1 import access
 from keystoneauth1 import exceptions as ksa_exc
@@ -29,7 +38,7 @@ from .exceptions import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GlanceClient", "client_for", "glance_errors", "get_version"]
+SCHEMA_SECONDS = 600
 
 
 def client_for(access_info: access.AccessInfoV3) -> GlanceClient:
@@ -39,13 +48,50 @@ def client_for(access_info: access.AccessInfoV3) -> GlanceClient:
     settings) unless ``GLANCE_URL`` overrides it. Connections come from the process's
     shared pool, so building a client per request opens no connection.
     """
-    return glanceclient.Client(
+    client = glanceclient.Client(
         "2",
         session=keystone.shared_session(),
         auth=AccessInfoPlugin(access_info, auth_url=settings.KEYSTONE_URL),
         interface=settings.INTERFACE,
         region_name=settings.REGION_NAME,
         endpoint_override=settings.GLANCE_URL,
+    )
+    return client
+
+
+# --- Glance's image schema, fetched once per endpoint and shared -------------------
+
+_schemas: dict[str, tuple[float, dict, type]] = {}
+_schemas_lock = threading.Lock()
+
+
+def image_schema(glance: GlanceClient) -> dict:
+    """Glance's image schema (JSON Schema), cached per Glance endpoint for a while.
+
+    The warlock model built from it is given to the client, so glanceclient does not
+    fetch the schema again for every new client (one per request).
+    """
+    with glance_errors():
+        endpoint = glance.http_client.get_endpoint()
+    now = time.monotonic()
+    cached = _schemas.get(endpoint)
+    if cached is None or now - cached[0] > SCHEMA_SECONDS:
+        with glance_errors():
+            raw = glance.schemas.get("image").raw()
+        model = warlock.model_factory(raw, base_class=glance_schemas.SchemaBasedModel)
+        cached = (now, raw, model)
+        with _schemas_lock:
+            _schemas[endpoint] = cached
+    glance.images._lazy_once_model = cached[2]
+    return cached[1]
+
+
+def image_formats(glance: GlanceClient) -> tuple[list[str], list[str]]:
+    """The disk and container formats Glance allows, from its image schema."""
+    properties = image_schema(glance)["properties"]
+    return (
+        [f for f in properties["disk_format"].get("enum", []) if f],
+        [f for f in properties["container_format"].get("enum", []) if f],
     )
 
 
@@ -78,7 +124,7 @@ def _api_error(exc: glance_exc.HTTPException) -> exceptions.APIException:
 
 def _glance_detail(exc: glance_exc.HTTPException) -> str:
     """Glance's own message, without the HTTP status line glanceclient puts first."""
-    detail = str(exc.details or "").strip()
+    detail = re.sub(r"^\d{3} [A-Za-z ]+:\s*", "", str(exc.details or "").strip())
     return detail or type(exc).__name__
 
 
@@ -122,3 +168,174 @@ def get_version(glance: GlanceClient) -> dict:
 
 def _version_key(version_id: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version_id.lstrip("v").split(".") if part.isdigit())
+
+
+# --- images -------------------------------------------------------------------
+
+
+@dataclass
+class ImagePage:
+    items: list[dict]
+    has_more_data: bool
+    has_prev_data: bool
+
+
+def list_images(
+    glance: GlanceClient,
+    *,
+    filters: dict,
+    sort_key: str,
+    sort_dir: str,
+    marker: str | None,
+    limit: int,
+    page_size: int | None,
+    reversed_order: bool = False,
+) -> ImagePage:
+    """A page of images as the dashboard pages them, or every image up to ``limit``.
+
+    With ``page_size``, one more image than the page is asked for, to know whether
+    there is more; ``reversed_order`` walks back from ``marker`` (the first image of
+    the page shown) and gives the page in the original order.
+
+    :raises ValidationError: Glance refused the marker, a filter or a sort.
+    """
+    direction = sort_dir
+    if reversed_order:
+        direction = "asc" if sort_dir == "desc" else "desc"
+    request_size = page_size + 1 if page_size else limit
+    kwargs = {"filters": filters, "sort_key": sort_key, "sort_dir": direction}
+    if marker:
+        kwargs["marker"] = marker
+    image_schema(glance)
+    try:
+        with glance_errors():  # pages are fetched lazily: iterate inside the block
+            images = [
+                dict(image)
+                for image in itertools.islice(
+                    glance.images.list(page_size=request_size, limit=request_size, **kwargs),
+                    request_size,
+                )
+            ]
+    except UpstreamError as exc:
+        if "marker" in str(exc.detail).lower():
+            raise exceptions.ValidationError({"marker": [str(exc.detail)]}) from exc
+        raise
+    has_more_data = has_prev_data = False
+    if page_size:
+        if len(images) > page_size:
+            images.pop()
+            has_more_data = True
+            has_prev_data = marker is not None
+        elif reversed_order and marker is not None:
+            has_more_data = True
+        elif marker is not None:
+            has_prev_data = True
+        if reversed_order:
+            images.reverse()
+    return ImagePage(images, has_more_data, has_prev_data)
+
+
+def get_image(glance: GlanceClient, image_id: str) -> dict:
+    """One image. Raises NotFound (also for a malformed id) or PermissionDenied."""
+    image_schema(glance)
+    with glance_errors():
+        return dict(glance.images.get(image_id))
+
+
+class StepFailed(exceptions.APIException):
+    """A step after the image was created failed; the image was deleted again."""
+
+    def __init__(self, step: str, cause: exceptions.APIException):
+        self.status_code = cause.status_code
+        detail = cause.detail if isinstance(cause.detail, str) else str(cause.detail)
+        super().__init__(
+            f"The image was created, but {step} failed, so it was deleted again: {detail}",
+            getattr(cause, "default_code", "error"),
+        )
+
+
+def create_image(
+    glance: GlanceClient,
+    attributes: dict,
+    *,
+    location: str | None = None,
+    web_download: str | None = None,
+    data: IO[bytes] | None = None,
+    size: int | None = None,
+) -> dict:
+    """Create an image, then add its location, import it or upload its data.
+
+    If a step after the creation fails, the new image is deleted again and the error
+    (:class:`StepFailed`) says which step it was.
+    """
+    image_schema(glance)
+    with glance_errors():
+        image = glance.images.create(**attributes)
+    image_id = image["id"]
+    steps = []
+    if location:
+        steps.append(("adding the image URL as its location",
+                      lambda: glance.images.add_location(image_id, location, {})))
+    if web_download:
+        steps.append(("importing the image from its URL (web-download)",
+                      lambda: glance.images.image_import(image_id, "web-download",
+                                                         uri=web_download)))
+    if data is not None:
+        steps.append(("uploading the image data",
+                      lambda: glance.images.upload(image_id, data, image_size=size)))
+    for step, call in steps:
+        try:
+            with glance_errors():
+                call()
+        except exceptions.APIException as exc:
+            _discard(glance, image_id)
+            raise StepFailed(step, exc) from exc
+    if steps:
+        return get_image(glance, image_id)
+    return dict(image)
+
+
+def _discard(glance: GlanceClient, image_id: str) -> None:
+    try:
+        glance.images.delete(image_id)
+    except (glance_exc.ClientException, glance_exc.BaseException, ksa_exc.ClientException):
+        logger.warning("Could not delete image %s after a failed create", image_id)
+
+
+def upload_image(
+    glance: GlanceClient, image_id: str, stream: IO[bytes], size: int | None = None
+) -> dict:
+    """Stream ``stream`` to Glance as the image's data, in chunks; the image afterwards.
+
+    Raises NotFound, or GlanceConflict if the image already has data.
+    """
+    with glance_errors():
+        glance.images.upload(image_id, stream, image_size=size)
+    return get_image(glance, image_id)
+
+
+def update_image(
+    glance: GlanceClient, image_id: str, changes: dict, remove: list[str] | None = None
+) -> dict:
+    """Set ``changes`` on an image and remove the ``remove`` properties; the new image."""
+    image_schema(glance)
+    with glance_errors():
+        return dict(glance.images.update(image_id, remove_props=remove or None, **changes))
+
+
+def delete_image(glance: GlanceClient, image_id: str) -> None:
+    """Delete an image. Raises NotFound, or PermissionDenied (e.g. a protected image)."""
+    with glance_errors():
+        glance.images.delete(image_id)
+
+
+def deactivate_image(glance: GlanceClient, image_id: str) -> None:
+    """Deactivate an image. Raises NotFound, PermissionDenied or GlanceConflict."""
+    with glance_errors():
+        glance.images.deactivate(image_id)
+
+
+def reactivate_image(glance: GlanceClient, image_id: str) -> None:
+    """Reactivate a deactivated image. Raises NotFound, PermissionDenied or GlanceConflict."""
+    with glance_errors():
+        glance.images.reactivate(image_id)

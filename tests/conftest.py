@@ -145,3 +145,31 @@ def failing_server():
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def make_image(glance_admin, glance_demo):
+    """Create images directly in Glance (as admin or demo); deleted after the test."""
+    created = []
+
+    def make(as_demo: bool = False, data: bytes | None = None, **attributes):
+        glance = glance_demo if as_demo else glance_admin
+        attributes = {"disk_format": "raw", "container_format": "bare", "name": "test-image",
+                      **attributes}
+        image = glance.images.create(**attributes)
+        created.append((glance, image["id"]))
+        if data is not None:
+            import io
+
+            glance.images.upload(image["id"], io.BytesIO(data), image_size=len(data))
+            image = glance.images.get(image["id"])
+        return dict(image)
+
+    yield make
+    for glance, image_id in created:
+        try:
+            if glance.images.get(image_id).get("protected"):
+                glance.images.update(image_id, protected=False)
+            glance.images.delete(image_id)
+        except Exception:  # already gone
+            pass
