@@ -4,6 +4,8 @@ from collections.abc import Mapping
 
 from rest_framework import serializers
 
+from .conf import settings
+
 
 class VersionSerializer(serializers.Serializer):
     version = serializers.CharField(
@@ -290,6 +292,18 @@ class ImageCreateSerializer(ImageFieldsSerializer):
             raise serializers.ValidationError({"data": ["Only for source_type file-legacy."]})
         return attrs
 
+    def data_source(self) -> dict:
+        """Where the image's data comes from, as ``services.create_image`` takes it."""
+        data = self.validated_data
+        url = data.get("image_url") if data["source_type"] == "url" else None
+        upload = data.get("data")
+        return {
+            "location": url if not data["import_data"] else None,
+            "web_download": url if data["import_data"] else None,
+            "data": upload,
+            "size": upload.size if upload is not None else None,
+        }
+
     def glance_attributes(self) -> dict:
         attributes = super().glance_attributes()
         if self.validated_data.get("tags"):
@@ -371,6 +385,21 @@ class ImageListQuerySerializer(serializers.Serializer):
         required=False, default=False,
         help_text="Walk back from marker (the first image of the page shown).",
     )
+
+    def list_options(self) -> dict:
+        """Keyword arguments of ``services.list_images``; ``limit`` capped by the settings."""
+        options = self.validated_data
+        limit = min(options.get("limit", settings.RESULT_LIMIT), settings.RESULT_LIMIT)
+        page_size = min(options.get("limit", settings.PAGE_SIZE), limit)
+        return {
+            "filters": self.filters(),
+            "sort_key": options["sort_key"],
+            "sort_dir": options["sort_dir"],
+            "marker": options.get("marker"),
+            "limit": limit,
+            "page_size": page_size if options["paginate"] else None,
+            "reversed_order": options["reversed_order"],
+        }
 
     def filters(self) -> dict:
         """The query parameters that are not the list's own, as Glance filters."""

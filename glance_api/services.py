@@ -86,15 +86,6 @@ def image_schema(glance: GlanceClient) -> dict:
     return cached[1]
 
 
-def image_formats(glance: GlanceClient) -> tuple[list[str], list[str]]:
-    """The disk and container formats Glance allows, from its image schema."""
-    properties = image_schema(glance)["properties"]
-    return (
-        [f for f in properties["disk_format"].get("enum", []) if f],
-        [f for f in properties["container_format"].get("enum", []) if f],
-    )
-
-
 _CLIENT_ERRORS = (
     (glance_exc.HTTPBadRequest, lambda detail: UpstreamError(400, detail, code="invalid")),
     (glance_exc.HTTPUnauthorized, lambda detail: exceptions.AuthenticationFailed(

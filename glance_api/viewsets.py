@@ -10,7 +10,6 @@ from rest_framework.response import Response
 
 from . import services
 from .auth import KeystoneSessionAuthentication, KeystoneTokenAuthentication
-from .conf import settings
 from .handlers import exception_handler
 from .parsers import OctetStreamParser
 from .serializers import (
@@ -81,19 +80,7 @@ class ImageViewSet(GlanceViewSet):
         """Images the caller may see; every query parameter not listed is a Glance filter."""
         query = ImageListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        options = query.validated_data
-        limit = min(options.get("limit", settings.RESULT_LIMIT), settings.RESULT_LIMIT)
-        page = services.list_images(
-            self.glance,
-            filters=query.filters(),
-            sort_key=options["sort_key"],
-            sort_dir=options["sort_dir"],
-            marker=options.get("marker"),
-            limit=limit,
-            page_size=min(options.get("limit", settings.PAGE_SIZE), limit)
-            if options["paginate"] else None,
-            reversed_order=options["reversed_order"],
-        )
+        page = services.list_images(self.glance, **query.list_options())
         return Response({
             "items": ImageSerializer(page.items, many=True).data,
             "has_more_data": page.has_more_data,
@@ -105,19 +92,11 @@ class ImageViewSet(GlanceViewSet):
         """Create an image from a URL, a multipart file, or for a later upload (file-direct)."""
         serializer = ImageCreateSerializer(data=request.data, context=self.image_context())
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        use_url = data["source_type"] == "url"
-        upload = data.get("data")
         image = services.create_image(
-            self.glance,
-            serializer.glance_attributes(),
-            location=data.get("image_url") if use_url and not data["import_data"] else None,
-            web_download=data.get("image_url") if use_url and data["import_data"] else None,
-            data=upload,
-            size=upload.size if upload is not None else None,
+            self.glance, serializer.glance_attributes(), **serializer.data_source()
         )
         body = ImageSerializer(image, context={"detail": True}).data
-        if data["source_type"] == "file-direct":
+        if serializer.validated_data["source_type"] == "file-direct":
             body["upload_url"] = self.reverse_action("file", args=[image["id"]])
         location = self.reverse_action("detail", args=[image["id"]])
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
