@@ -22,6 +22,7 @@ import yaml
 from . import config as c
 
 GLANCE_STORES = ("fs", "fs2")  # a second file store, so copy-image has somewhere to go
+HTTP_STORE = "web"  # read-only: lets an http(s) URL be an image's location
 
 
 class DevCloudError(RuntimeError):
@@ -101,7 +102,7 @@ key_repository = {c.STATE / "fernet-keys"}
 key_repository = {c.STATE / "credential-keys"}
 """
     )
-    backends = ", ".join(f"{store}:file" for store in GLANCE_STORES)
+    backends = ", ".join([*(f"{store}:file" for store in GLANCE_STORES), f"{HTTP_STORE}:http"])
     stores = "".join(
         f"\n[{store}]\nfilesystem_store_datadir = {c.STATE / 'images' / store}\n"
         for store in GLANCE_STORES
@@ -127,8 +128,10 @@ filesystem_store_datadir = {c.STATE / "images" / "staging"}
 filesystem_store_datadir = {c.STATE / "images" / "tasks"}
 
 [import_filtering_opts]
-# web-download from a test server on loopback, on any port.
-allowed_ports =
+# web-download and http locations: from these hosts only (Glance refuses loopback
+# unless it is listed), on any port.
+allowed_hosts = [{", ".join(c.IMPORT_HOSTS)}]
+allowed_ports = []
 
 [paste_deploy]
 flavor = keystone
@@ -257,6 +260,27 @@ class Server:
         except OSError:
             return False
 
+    @property
+    def config_file(self) -> Path:
+        """The digest of the configuration the running server was started with."""
+        return c.RUN / f"{self.name}.config"
+
+    def config_digest(self) -> str:
+        """A digest of the config files named in the server's environment."""
+        digest = hashlib.sha256()
+        for value in sorted(self.env.values()):
+            path = Path(value)
+            for file in sorted(path.glob("*.conf")) if path.is_dir() else [path]:
+                digest.update(file.read_bytes())
+        return digest.hexdigest()
+
+    def is_current(self) -> bool:
+        """Whether it runs with the configuration as it is written now."""
+        try:
+            return self.config_file.read_text() == self.config_digest()
+        except OSError:
+            return False
+
     def start(self) -> None:
         if self.answers() and not self.pid():
             raise DevCloudError(
@@ -290,6 +314,7 @@ class Server:
                 start_new_session=True,
             )
         self.pid_file.write_text(str(self.process.pid))
+        self.config_file.write_text(self.config_digest())
 
     def wait(self, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
@@ -357,12 +382,16 @@ def servers() -> tuple[Server, Server]:
 def up() -> None:
     """Bring the dev cloud up; a second call reuses what already runs."""
     keystone, glance = servers()
-    if all(server.pid() and server.answers() for server in (keystone, glance)):
+    ensure_venv()
+    write_configs()
+    if all(s.pid() and s.answers() and s.is_current() for s in (keystone, glance)):
         write_clouds_yaml()
         log(f"already running: Keystone {c.KEYSTONE_URL}, Glance {c.GLANCE_URL}")
         return
-    ensure_venv()
-    write_configs()
+    for server in (keystone, glance):
+        if server.pid() and not server.is_current():
+            log(f"{server.name}'s configuration changed")
+            server.stop()
     _prepare_databases()
     if not keystone.pid():
         _bootstrap_keystone()

@@ -18,6 +18,11 @@ KEYSTONE_PORT = int(os.environ.get("DEVCLOUD_KEYSTONE_PORT", "5000"))
 GLANCE_PORT = int(os.environ.get("DEVCLOUD_GLANCE_PORT", "9292"))
 KEYSTONE_URL = f"http://{HOST}:{KEYSTONE_PORT}/v3"
 GLANCE_URL = f"http://{HOST}:{GLANCE_PORT}"
+# Hosts Glance may fetch from (web-download, http locations); loopback for tests.
+IMPORT_HOSTS = [
+    h.strip() for h in os.environ.get("DEVCLOUD_IMPORT_HOSTS", "127.0.0.1,localhost").split(",")
+    if h.strip()
+]
 REGION = "RegionOne"
 DOMAIN = "Default"
 GLANCE_WORKERS = int(os.environ.get("DEVCLOUD_GLANCE_WORKERS", "2"))

@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from .conf import settings
@@ -371,6 +372,54 @@ class ImagePropertiesSerializer(serializers.Serializer):
         return value
 
 
+TIME_OPERATORS = ("gt", "gte", "lt", "lte", "eq", "neq")
+
+
+def _check_count(value: str) -> None:
+    if not value.isdigit():
+        raise serializers.ValidationError("Must be a whole number of bytes.")
+
+
+def _check_boolean(value: str) -> None:
+    if value.lower() not in ("true", "false"):
+        raise serializers.ValidationError('Must be "true" or "false".')
+
+
+def _check_choice(*choices: str):
+    def check(value: str) -> None:
+        if value not in choices:
+            raise serializers.ValidationError(f'"{value}" is not one of {", ".join(choices)}.')
+    return check
+
+
+def _check_time(value: str) -> None:
+    """Glance's time filter: ``[operator:]ISO 8601 date-time``, e.g. ``gte:2026-01-01T00:00:00Z``."""
+    head, colon, rest = value.partition(":")
+    if colon and head in TIME_OPERATORS:
+        value = rest
+    elif colon and head.isalpha():  # a bare date-time starts with digits
+        raise serializers.ValidationError(
+            f'Unknown operator "{head}"; use one of {", ".join(TIME_OPERATORS)}.'
+        )
+    if parse_datetime(value) is None:
+        raise serializers.ValidationError(
+            f'"{value}" is not an ISO 8601 date-time (e.g. 2026-01-31T12:00:00Z).'
+        )
+
+
+# Filters whose values Glance checks: checked here first, so that the error names them.
+FILTER_CHECKS = {
+    "size_min": _check_count,
+    "size_max": _check_count,
+    "protected": _check_boolean,
+    "os_hidden": _check_boolean,
+    "visibility": _check_choice(*VISIBILITIES, "all"),
+    "member_status": _check_choice("accepted", "pending", "rejected", "all"),
+    "created_at": _check_time,
+    "updated_at": _check_time,
+}
+
+
 class ImageListQuerySerializer(serializers.Serializer):
     """Query of GET images/; every other parameter is a filter for Glance."""
 
@@ -385,6 +434,18 @@ class ImageListQuerySerializer(serializers.Serializer):
         required=False, default=False,
         help_text="Walk back from marker (the first image of the page shown).",
     )
+
+    def validate(self, attrs):
+        errors = {}
+        for key, check in FILTER_CHECKS.items():
+            for value in self.query_values(key):
+                try:
+                    check(value)
+                except serializers.ValidationError as exc:
+                    errors[key] = exc.detail
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
 
     def list_options(self) -> dict:
         """Keyword arguments of ``services.list_images``; ``limit`` capped by the settings."""
@@ -410,6 +471,12 @@ class ImageListQuerySerializer(serializers.Serializer):
             is_public = filters.pop("is_public").lower()
             if is_public in ("true", "false"):
                 filters["visibility"] = "public" if is_public == "true" else "private"
-        if "tag" in filters and hasattr(self.initial_data, "getlist"):
-            filters["tag"] = self.initial_data.getlist("tag")
+        if "tag" in filters:
+            filters["tag"] = self.query_values("tag")
         return filters
+
+    def query_values(self, key: str) -> list[str]:
+        """Every value of a query parameter (``tag`` may be given more than once)."""
+        if hasattr(self.initial_data, "getlist"):
+            return self.initial_data.getlist(key)
+        return [self.initial_data[key]] if key in self.initial_data else []

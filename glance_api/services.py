@@ -4,9 +4,10 @@ Each function takes the caller's client (see :func:`client_for`), returns plain 
 and raises API errors (``glance_api.exceptions`` and DRF's) instead of glanceclient's.
 """
 
+import html
 import itertools
-import re
 import logging
+import re
 import threading
 import time
 from contextlib import contextmanager
@@ -116,7 +117,7 @@ def _api_error(exc: glance_exc.HTTPException) -> exceptions.APIException:
 def _glance_detail(exc: glance_exc.HTTPException) -> str:
     """Glance's own message, without the HTTP status line glanceclient puts first."""
     detail = re.sub(r"^\d{3} [A-Za-z ]+:\s*", "", str(exc.details or "").strip())
-    return detail or type(exc).__name__
+    return html.unescape(detail) or type(exc).__name__
 
 
 @contextmanager
@@ -208,8 +209,11 @@ def list_images(
                 )
             ]
     except UpstreamError as exc:
-        if "marker" in str(exc.detail).lower():
-            raise exceptions.ValidationError({"marker": [str(exc.detail)]}) from exc
+        if marker and exc.status_code == 400 and marker in str(exc.detail):
+            raise exceptions.ValidationError({"marker": [
+                f"No image with id {marker} to start from: the marker must be the id of an "
+                "image in the list."
+            ]}) from exc
         raise
     has_more_data = has_prev_data = False
     if page_size:
@@ -239,9 +243,10 @@ class StepFailed(exceptions.APIException):
     def __init__(self, step: str, cause: exceptions.APIException):
         self.status_code = cause.status_code
         detail = cause.detail if isinstance(cause.detail, str) else str(cause.detail)
+        code = cause.get_codes()
         super().__init__(
             f"The image was created, but {step} failed, so it was deleted again: {detail}",
-            getattr(cause, "default_code", "error"),
+            code if isinstance(code, str) else "error",
         )
 
 

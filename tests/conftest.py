@@ -1,6 +1,7 @@
 """Fixtures over the real dev cloud: accounts, tokens, API clients, direct glanceclients."""
 
 import http.server
+import io
 import socket
 import threading
 
@@ -147,6 +148,52 @@ def failing_server():
     server.server_close()
 
 
+class _ImageFileHandler(http.server.BaseHTTPRequestHandler):
+    """Serves ``server.files`` (path -> bytes) to HEAD and GET; 404 for anything else."""
+
+    def do_HEAD(self):
+        self._answer(with_body=False)
+
+    def do_GET(self):
+        self._answer(with_body=True)
+
+    def _answer(self, with_body: bool):
+        data = self.server.files.get(self.path)
+        if data is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if with_body:
+            self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def file_server():
+    """A loopback HTTP server for Glance to fetch from (web-download, http locations).
+
+    ``file_server.serve(path, data)`` publishes bytes and returns their URL.
+    """
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ImageFileHandler)
+    server.files = {}
+
+    def serve(path: str, data: bytes) -> str:
+        server.files[path] = data
+        return f"http://127.0.0.1:{server.server_address[1]}{path}"
+
+    server.serve = serve
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
 @pytest.fixture
 def make_image(glance_admin, glance_demo):
     """Create images directly in Glance (as admin or demo); deleted after the test."""
@@ -159,8 +206,6 @@ def make_image(glance_admin, glance_demo):
         image = glance.images.create(**attributes)
         created.append((glance, image["id"]))
         if data is not None:
-            import io
-
             glance.images.upload(image["id"], io.BytesIO(data), image_size=len(data))
             image = glance.images.get(image["id"])
         return dict(image)

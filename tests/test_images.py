@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import time
 import uuid
 
 import pytest
@@ -152,13 +153,51 @@ def test_image_create_body_not_an_object_is_400(admin_client, payload):
     assert response.status_code == 400
 
 
-def test_image_create_location_refused_leaves_no_image(admin_client, glance_admin):
-    """No http store in the dev cloud, so Glance refuses the location: no debris."""
-    body = create_body(source_type="url", image_url="http://127.0.0.1:9/none.img")
+def test_image_create_url_as_location(admin_client, glance_admin, file_server, cleanup):
+    data = b"location bytes" * 1000
+    image_url = file_server.serve("/loc.raw", data)
+    response = admin_client.post(IMAGES, create_body(source_type="url", image_url=image_url),
+                                 format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    cleanup.append(body["id"])
+    assert body["status"] == "active" and body["size"] == len(data)
+    assert [loc["url"] for loc in glance_admin.images.get(body["id"])["locations"]] == [image_url]
+
+
+def test_image_create_url_imported_by_web_download(admin_client, glance_admin, file_server,
+                                                   cleanup):
+    data = b"imported bytes" * 1000
+    image_url = file_server.serve("/import.raw", data)
+    response = admin_client.post(
+        IMAGES, create_body(source_type="url", image_url=image_url, import_data=True),
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    cleanup.append(response.json()["id"])
+    image = wait_for(glance_admin, response.json()["id"], "active")
+    assert image["checksum"] == hashlib.md5(data).hexdigest()
+    assert not image.get("locations") or image["locations"][0]["url"] != image_url
+
+
+def wait_for(glance, image_id: str, status: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        image = glance.images.get(image_id)
+        if image["status"] == status or time.monotonic() > deadline:
+            assert image["status"] == status, dict(image)
+            return image
+        time.sleep(0.2)
+
+
+def test_image_create_location_refused_leaves_no_image(admin_client, glance_admin, closed_port):
+    """Glance cannot read the URL, so it refuses the location: the new image is deleted."""
+    body = create_body(source_type="url", image_url=f"http://127.0.0.1:{closed_port}/none.img")
     response = admin_client.post(IMAGES, body, format="json")
-    assert response.status_code in (400, 403, 409), response.content
-    assert "location" in response.json()["detail"]
-    assert "deleted again" in response.json()["detail"]
+    assert response.status_code == 400, response.content
+    detail = response.json()["detail"]
+    assert "adding the image URL as its location failed" in detail
+    assert "deleted again" in detail and response.json()["code"] == "invalid"
     assert not list(glance_admin.images.list(filters={"name": body["name"]}))
 
 
