@@ -29,6 +29,10 @@ DEFAULTS = {
     "POOL_MAXSIZE": 16,
     # Images per page with paginate=true.
     "PAGE_SIZE": 20,
+    # Metadata definitions: how long a caller's namespace list is cached (0: not at all),
+    # and how many namespaces are fetched from Glance at once (per process).
+    "METADEFS_CACHE_SECONDS": 60,
+    "METADEFS_WORKERS": 8,
     # Most items one list answer gives (and the cap of a client's limit).
     "RESULT_LIMIT": 1000,
 }

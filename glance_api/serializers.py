@@ -420,24 +420,33 @@ FILTER_CHECKS = {
 }
 
 
-class ImageListQuerySerializer(serializers.Serializer):
-    """Query of GET images/; every other parameter is a filter for Glance."""
+class ListQuerySerializer(serializers.Serializer):
+    """A list's query as the dashboard pages it; every other parameter is a Glance filter."""
 
-    paginate = serializers.BooleanField(required=False, default=False)
-    marker = serializers.CharField(required=False, help_text="Id of the last image seen.")
+    paginate = serializers.BooleanField(
+        required=False, default=False, help_text="Pages of the configured page size."
+    )
+    marker = serializers.CharField(
+        required=False,
+        help_text="Where the page starts: the last item of the page shown (the first one "
+        "with reversed_order).",
+    )
     sort_dir = serializers.ChoiceField(SORT_DIRS, required=False, default="desc")
-    sort_key = serializers.ChoiceField(SORT_KEYS, required=False, default="created_at")
     limit = serializers.IntegerField(
-        required=False, min_value=1, help_text="At most this many (capped by the result limit)."
+        required=False, min_value=1,
+        help_text="At most this many (capped by the result limit); with paginate, the page size.",
     )
     reversed_order = serializers.BooleanField(
         required=False, default=False,
-        help_text="Walk back from marker (the first image of the page shown).",
+        help_text="Walk back from marker (the first item of the page shown), as the "
+        "dashboard's previous-page link does.",
     )
+    # Filters whose values are checked here, so that an error names them.
+    filter_checks: dict = {}
 
     def validate(self, attrs):
         errors = {}
-        for key, check in FILTER_CHECKS.items():
+        for key, check in self.filter_checks.items():
             for value in self.query_values(key):
                 try:
                     check(value)
@@ -464,9 +473,23 @@ class ImageListQuerySerializer(serializers.Serializer):
 
     def filters(self) -> dict:
         """The query parameters that are not the list's own, as Glance filters."""
-        filters = {
-            key: value for key, value in self.initial_data.items() if key not in self.fields
-        }
+        return {key: value for key, value in self.initial_data.items() if key not in self.fields}
+
+    def query_values(self, key: str) -> list[str]:
+        """Every value of a query parameter (``tag`` may be given more than once)."""
+        if hasattr(self.initial_data, "getlist"):
+            return self.initial_data.getlist(key)
+        return [self.initial_data[key]] if key in self.initial_data else []
+
+
+class ImageListQuerySerializer(ListQuerySerializer):
+    """Query of GET images/; every other parameter is a filter for Glance."""
+
+    sort_key = serializers.ChoiceField(SORT_KEYS, required=False, default="created_at")
+    filter_checks = FILTER_CHECKS
+
+    def filters(self) -> dict:
+        filters = super().filters()
         if "is_public" in filters:  # the dashboard's name for public/private
             is_public = filters.pop("is_public").lower()
             if is_public in ("true", "false"):
@@ -475,8 +498,86 @@ class ImageListQuerySerializer(serializers.Serializer):
             filters["tag"] = self.query_values("tag")
         return filters
 
-    def query_values(self, key: str) -> list[str]:
-        """Every value of a query parameter (``tag`` may be given more than once)."""
-        if hasattr(self.initial_data, "getlist"):
-            return self.initial_data.getlist(key)
-        return [self.initial_data[key]] if key in self.initial_data else []
+
+# --- metadata definitions ----------------------------------------------------
+
+NAMESPACE_SORT_KEYS = ("namespace", "created_at", "updated_at")
+
+
+class NamespaceListQuerySerializer(ListQuerySerializer):
+    """Query of GET metadefs/namespaces/; every other parameter is a filter for Glance
+    (``resource_types``: comma-separated names, ``visibility``: public or private)."""
+
+    resource_type = serializers.CharField(
+        required=False,
+        help_text="Only namespaces associated with this resource type (e.g. OS::Nova::Flavor), "
+        "their property names with the prefix the association defines (e.g. hw:).",
+    )
+    sort_dir = serializers.ChoiceField(SORT_DIRS, required=False, default="asc")
+    sort_key = serializers.ChoiceField(NAMESPACE_SORT_KEYS, required=False, default="namespace")
+    filter_checks = {"visibility": _check_choice("public", "private")}
+
+    def list_options(self) -> dict:
+        return {**super().list_options(),
+                "resource_type": self.validated_data.get("resource_type")}
+
+
+class NamespaceQuerySerializer(serializers.Serializer):
+    resource_type = serializers.CharField(
+        required=False, help_text="Prefix property names as this resource type's association says."
+    )
+
+
+class ResourceTypeSerializer(serializers.Serializer):
+    name = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class NamespaceSerializer(serializers.Serializer):
+    """A namespace as Glance gives it, with its properties, objects and tags."""
+
+    namespace = serializers.CharField(read_only=True)
+    display_name = serializers.CharField(read_only=True, required=False)
+    description = serializers.CharField(read_only=True, required=False)
+    visibility = serializers.ChoiceField(("public", "private"), read_only=True)
+    protected = serializers.BooleanField(read_only=True)
+    owner = serializers.CharField(read_only=True)
+    resource_type_associations = serializers.ListField(
+        child=serializers.DictField(), read_only=True, required=False,
+        help_text="Resource types with the prefix and properties target of each association.",
+    )
+    properties = serializers.DictField(
+        read_only=True, required=False,
+        help_text="Property definitions by name (prefixed for the resource type asked for).",
+    )
+    objects = serializers.ListField(child=serializers.DictField(), read_only=True, required=False)
+    tags = serializers.ListField(child=serializers.DictField(), read_only=True, required=False)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def to_representation(self, namespace: dict) -> dict:
+        return dict(namespace)  # everything Glance gives, as it gives it
+
+
+RESOURCE_TYPE_FIELDS = ("name", "created_at", "updated_at")
+
+
+class ResourceTypeQuerySerializer(serializers.Serializer):
+    """Query of GET metadefs/resourcetypes/: each parameter must equal a field's value."""
+
+    name = serializers.CharField(required=False, help_text="e.g. OS::Nova::Flavor")
+    created_at = serializers.CharField(required=False)
+    updated_at = serializers.CharField(required=False)
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({
+                key: [f"Not a field of a resource type; filter on {', '.join(self.fields)}."]
+                for key in unknown
+            })
+        return attrs
+
+    def matches(self, resource_type: dict) -> bool:
+        return all(resource_type.get(k) == v for k, v in self.validated_data.items())

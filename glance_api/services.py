@@ -4,19 +4,23 @@ Each function takes the caller's client (see :func:`client_for`), returns plain 
 and raises API errors (``glance_api.exceptions`` and DRF's) instead of glanceclient's.
 """
 
+import hashlib
 import html
 import itertools
+import json
 import logging
 import re
 import threading
 import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
-import warlock
-
 import glanceclient
+import warlock
+from django.core.cache import caches
 from glanceclient import exc as glance_exc
 from glanceclient.v2 import schemas as glance_schemas
 from glanceclient.v2.client import Client as GlanceClient
@@ -166,10 +170,37 @@ def _version_key(version_id: str) -> tuple[int, ...]:
 
 
 @dataclass
-class ImagePage:
+class Page:
+    """One answer of a list: its items and, when paginated, whether there is more."""
+
     items: list[dict]
-    has_more_data: bool
-    has_prev_data: bool
+    has_more_data: bool = False
+    has_prev_data: bool = False
+
+
+def _reverse(sort_dir: str) -> str:
+    return "asc" if sort_dir == "desc" else "desc"
+
+
+def _page(items: list[dict], page_size: int, marker: str | None, reversed_order: bool) -> Page:
+    """The dashboard's paging over up to ``page_size + 1`` items fetched from ``marker``.
+
+    Going forward, ``marker`` is the last item of the page shown; with ``reversed_order``
+    it is the first, the items were fetched in the opposite order, and the page comes
+    back in the original order.
+    """
+    has_more_data = has_prev_data = False
+    if len(items) > page_size:
+        items = items[:page_size]
+        has_more_data = True
+        has_prev_data = marker is not None
+    elif reversed_order and marker is not None:
+        has_more_data = True
+    elif marker is not None:
+        has_prev_data = True
+    if reversed_order:
+        items.reverse()
+    return Page(items, has_more_data, has_prev_data)
 
 
 def list_images(
@@ -182,20 +213,18 @@ def list_images(
     limit: int,
     page_size: int | None,
     reversed_order: bool = False,
-) -> ImagePage:
+) -> Page:
     """A page of images as the dashboard pages them, or every image up to ``limit``.
 
     With ``page_size``, one more image than the page is asked for, to know whether
     there is more; ``reversed_order`` walks back from ``marker`` (the first image of
     the page shown) and gives the page in the original order.
 
-    :raises ValidationError: Glance refused the marker, a filter or a sort.
+    :raises ValidationError: Glance refused the marker.
     """
-    direction = sort_dir
-    if reversed_order:
-        direction = "asc" if sort_dir == "desc" else "desc"
     request_size = page_size + 1 if page_size else limit
-    kwargs = {"filters": filters, "sort_key": sort_key, "sort_dir": direction}
+    kwargs = {"filters": filters, "sort_key": sort_key,
+              "sort_dir": _reverse(sort_dir) if reversed_order else sort_dir}
     if marker:
         kwargs["marker"] = marker
     image_schema(glance)
@@ -210,24 +239,17 @@ def list_images(
             ]
     except UpstreamError as exc:
         if marker and exc.status_code == 400 and marker in str(exc.detail):
-            raise exceptions.ValidationError({"marker": [
-                f"No image with id {marker} to start from: the marker must be the id of an "
-                "image in the list."
-            ]}) from exc
+            raise _unknown_marker(marker, "id") from exc
         raise
-    has_more_data = has_prev_data = False
-    if page_size:
-        if len(images) > page_size:
-            images.pop()
-            has_more_data = True
-            has_prev_data = marker is not None
-        elif reversed_order and marker is not None:
-            has_more_data = True
-        elif marker is not None:
-            has_prev_data = True
-        if reversed_order:
-            images.reverse()
-    return ImagePage(images, has_more_data, has_prev_data)
+    if not page_size:
+        return Page(images)
+    return _page(images, page_size, marker, reversed_order)
+
+
+def _unknown_marker(marker: str, what: str) -> exceptions.ValidationError:
+    return exceptions.ValidationError({"marker": [
+        f"Unknown marker {marker!r}: it must be the {what} of an item of the list."
+    ]})
 
 
 def get_image(glance: GlanceClient, image_id: str) -> dict:
@@ -335,3 +357,117 @@ def reactivate_image(glance: GlanceClient, image_id: str) -> None:
     """Reactivate a deactivated image. Raises NotFound, PermissionDenied or GlanceConflict."""
     with glance_errors():
         glance.images.reactivate(image_id)
+
+
+# --- metadata definitions -----------------------------------------------------
+
+_metadefs_pool: ThreadPoolExecutor | None = None
+_metadefs_pool_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The process's pool for fetching namespaces concurrently (built once, reused)."""
+    global _metadefs_pool
+    with _metadefs_pool_lock:
+        if _metadefs_pool is None:
+            _metadefs_pool = ThreadPoolExecutor(
+                max_workers=settings.METADEFS_WORKERS, thread_name_prefix="glance-api-metadefs"
+            )
+    return _metadefs_pool
+
+
+def visibility_scope(access_info: access.AccessInfoV3) -> list:
+    """What decides which metadefs Glance shows a caller: the scope and the roles."""
+    return [access_info.project_id, access_info.domain_id, access_info.system_scoped,
+            sorted(access_info.role_names or [])]
+
+
+def _get_json(glance: GlanceClient, path: str, params: dict | None = None) -> dict:
+    """GET a Glance path, as JSON (metadefs are plain data: no schema models needed)."""
+    query = f"?{urllib.parse.urlencode(params)}" if params else ""
+    with glance_errors():
+        _, body = glance.http_client.get(path + query)
+    body.pop("self", None)
+    return body
+
+
+def _cached(key_parts: list, compute):
+    """``compute()``, kept in Django's cache for ``METADEFS_CACHE_SECONDS``."""
+    seconds = settings.METADEFS_CACHE_SECONDS
+    if not seconds:
+        return compute()
+    digest = hashlib.sha256(json.dumps(key_parts, sort_keys=True).encode()).hexdigest()
+    key = f"glance_api:metadefs:{digest}"
+    cache = caches[settings.CACHE_ALIAS]
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, seconds)
+    return value
+
+
+def list_namespaces(
+    glance: GlanceClient,
+    *,
+    scope: list,
+    resource_type: str | None,
+    filters: dict,
+    sort_key: str,
+    sort_dir: str,
+    marker: str | None,
+    limit: int,
+    page_size: int | None,
+    reversed_order: bool = False,
+) -> Page:
+    """Namespaces in full (properties, objects, tags), paged as the dashboard does.
+
+    With ``resource_type`` only the namespaces associated with it, their property
+    names prefixed as the association says. Glance lists namespaces without their
+    contents, so each one of the page is fetched too, concurrently; the whole answer
+    is cached per caller ``scope`` (see :func:`visibility_scope`) and query.
+    """
+    request_size = page_size + 1 if page_size else limit
+    params = {**filters, "sort_key": sort_key, "limit": request_size,
+              "sort_dir": _reverse(sort_dir) if reversed_order else sort_dir}
+    if resource_type and "resource_types" not in params:
+        params["resource_types"] = resource_type
+    if marker:
+        params["marker"] = marker
+
+    def compute() -> Page:
+        try:
+            namespaces = _get_json(glance, "/v2/metadefs/namespaces", params)["namespaces"]
+        except exceptions.NotFound as exc:
+            if marker:
+                raise _unknown_marker(marker, "namespace name") from exc
+            raise
+        page = _page(namespaces, page_size, marker, reversed_order) if page_size else Page(
+            namespaces)
+        fetched = _pool().map(
+            lambda ns: _namespace_or_none(glance, ns["namespace"], resource_type), page.items
+        )
+        page.items = [namespace for namespace in fetched if namespace is not None]
+        return page
+
+    endpoint = glance.http_client.get_endpoint()
+    return _cached(["namespaces", endpoint, scope, resource_type, params, page_size], compute)
+
+
+def _namespace_or_none(glance: GlanceClient, name: str, resource_type: str | None):
+    try:
+        return get_namespace(glance, name, resource_type)
+    except exceptions.NotFound:  # deleted since it was listed
+        return None
+
+
+def get_namespace(glance: GlanceClient, name: str, resource_type: str | None = None) -> dict:
+    """One namespace with its properties, objects and tags. Raises NotFound."""
+    params = {"resource_type": resource_type} if resource_type else None
+    return _get_json(
+        glance, f"/v2/metadefs/namespaces/{urllib.parse.quote(name, safe='')}", params
+    )
+
+
+def list_resource_types(glance: GlanceClient) -> list[dict]:
+    """Every metadefs resource type Glance knows."""
+    return _get_json(glance, "/v2/metadefs/resource_types")["resource_types"]

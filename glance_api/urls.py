@@ -19,6 +19,8 @@ class Router(routers.DefaultRouter):
 
 router = Router()
 router.register("images", viewsets.ImageViewSet, basename="image")
+router.register("metadefs/namespaces", viewsets.NamespaceViewSet, basename="namespace")
+router.register("metadefs/resourcetypes", viewsets.ResourceTypeViewSet, basename="resourcetype")
 router.register("version", viewsets.VersionViewSet, basename="version")
 
 app_name = "glance_api"

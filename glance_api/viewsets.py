@@ -3,8 +3,13 @@
 from functools import cached_property
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import permissions, routers, status, viewsets
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import permissions, routers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -18,6 +23,11 @@ from .serializers import (
     ImagePropertiesSerializer,
     ImageSerializer,
     ImageUpdateSerializer,
+    NamespaceListQuerySerializer,
+    NamespaceQuerySerializer,
+    NamespaceSerializer,
+    ResourceTypeQuerySerializer,
+    ResourceTypeSerializer,
     VersionSerializer,
     custom_properties,
 )
@@ -179,3 +189,64 @@ class ImageViewSet(GlanceViewSet):
         """Reactivate a deactivated image."""
         services.reactivate_image(self.glance, pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["metadefs"])
+class NamespaceViewSet(GlanceViewSet):
+    """Metadata definition namespaces, in full, as the dashboard lists them."""
+
+    serializer_class = NamespaceSerializer
+    lookup_field = "namespace"
+
+    @extend_schema(
+        parameters=[NamespaceListQuerySerializer],
+        responses=inline_serializer("NamespaceList", {
+            "items": NamespaceSerializer(many=True),
+            "has_more_data": serializers.BooleanField(),
+            "has_prev_data": serializers.BooleanField(),
+        }),
+    )
+    def list(self, request):
+        """Namespaces with their properties and objects; any parameter not listed is a filter."""
+        query = NamespaceListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = services.list_namespaces(
+            self.glance, scope=services.visibility_scope(request.auth), **query.list_options()
+        )
+        return Response({
+            "items": NamespaceSerializer(page.items, many=True).data,
+            "has_more_data": page.has_more_data,
+            "has_prev_data": page.has_prev_data,
+        })
+
+    @extend_schema(
+        parameters=[NamespaceQuerySerializer,
+                    OpenApiParameter("namespace", str, OpenApiParameter.PATH,
+                                     description="The namespace, e.g. OS::Compute::Hypervisor")],
+        responses={200: NamespaceSerializer,
+                   404: OpenApiResponse(description="No such namespace, or not visible")},
+    )
+    def retrieve(self, request, namespace=None):
+        """One namespace, its property names prefixed for ``resource_type`` if given."""
+        query = NamespaceQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        resource_type = query.validated_data.get("resource_type")
+        return Response(services.get_namespace(self.glance, namespace, resource_type))
+
+
+@extend_schema(tags=["metadefs"])
+class ResourceTypeViewSet(GlanceViewSet):
+    serializer_class = ResourceTypeSerializer
+
+    @extend_schema(
+        parameters=[ResourceTypeQuerySerializer],
+        responses=inline_serializer("ResourceTypeList", {
+            "items": ResourceTypeSerializer(many=True),
+        }),
+    )
+    def list(self, request):
+        """Resource types of metadata definitions; parameters filter on their fields."""
+        query = ResourceTypeQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        items = [t for t in services.list_resource_types(self.glance) if query.matches(t)]
+        return Response({"items": ResourceTypeSerializer(items, many=True).data})

@@ -1,0 +1,1 @@
+"""Benchmarks of the API next to direct python-glanceclient calls, measured in one run."""

@@ -1,0 +1,164 @@
+"""What the benchmarks share: the API served by gunicorn as in production, timing, tables."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import glanceclient
+import yaml
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
+
+from devcloud import config as devcloud
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench-results"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def keystone_session(account: devcloud.Account = devcloud.DEMO, project: str | None = None):
+    """A reused keystoneauth session, as a well-written direct client would keep."""
+    auth = yaml.safe_load(devcloud.CLOUDS_YAML.read_text())["clouds"][account.cloud]["auth"]
+    if project:
+        auth = {**auth, "project_name": project}
+    return ks_session.Session(auth=v3.Password(**auth))
+
+
+def direct_glance(session):
+    return glanceclient.Client("2", session=session, region_name=devcloud.REGION)
+
+
+class ApiServer:
+    """The project under gunicorn (gthread workers, as the README recommends), on loopback.
+
+    Its cache is a file-based Django cache in a folder of its own, shared by the
+    workers, so :meth:`clear_cache` makes every worker cold.
+    """
+
+    def __init__(self, workers: int = 2, threads: int = 8):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.workers, self.threads = workers, threads
+        self.home = Path(tempfile.mkdtemp(prefix="glance-api-bench-"))
+        self.cache = self.home / "cache"
+        self.process: subprocess.Popen | None = None
+
+    def env(self) -> dict:
+        return {
+            **os.environ,
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": "benchmark-only",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DJANGO_DB_PATH": str(self.home / "db.sqlite3"),
+            "DJANGO_CACHE_BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "DJANGO_CACHE_LOCATION": str(self.cache),
+            "GLANCE_API_KEYSTONE_URL": devcloud.KEYSTONE_URL,
+            "GLANCE_API_LOG_LEVEL": "WARNING",
+        }
+
+    def start(self) -> "ApiServer":
+        python = sys.executable
+        subprocess.run([python, "manage.py", "migrate", "--noinput", "-v", "0"],
+                       cwd=ROOT, env=self.env(), check=True)
+        self.log = open(self.home / "gunicorn.log", "wb")
+        self.process = subprocess.Popen(
+            [python, "-m", "gunicorn", "project.wsgi:application",
+             "--bind", f"127.0.0.1:{self.port}", "--worker-class", "gthread",
+             "--workers", str(self.workers), "--threads", str(self.threads),
+             "--no-control-socket", "--timeout", "300"],
+            cwd=ROOT, env=self.env(), stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url}/api/glance/", timeout=2)
+            except urllib.error.HTTPError:
+                return self  # 401: it answers
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not start; see {self.home / 'gunicorn.log'}")
+
+    def clear_cache(self) -> None:
+        shutil.rmtree(self.cache, ignore_errors=True)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def ms(seconds: list[float]) -> dict:
+    """Median and 90th percentile of durations, in milliseconds."""
+    ordered = sorted(seconds)
+    p90 = ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))]
+    return {"median": statistics.median(ordered) * 1000, "p90": p90 * 1000, "n": len(ordered)}
+
+
+def timed(call) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def interleaved(calls: dict, samples: int, warmup: int = 2, before=None) -> dict[str, dict]:
+    """Time each of ``calls`` ``samples`` times, taking turns so noise hits all alike.
+
+    ``before`` (if given) runs untimed before every timed call, e.g. to clear a cache.
+    """
+    for _ in range(warmup):
+        for call in calls.values():
+            call()
+    times = {name: [] for name in calls}
+    for _ in range(samples):
+        for name, call in calls.items():
+            if before:
+                before(name)
+            times[name].append(timed(call))
+    return {name: ms(durations) for name, durations in times.items()}
+
+
+def print_table(rows: list[dict], title: str) -> None:
+    """Rows of ``{"figure", "api": {...}, "direct": {...}, "ratio", "target"}``."""
+    print(f"\n{title}")
+    print(f"{'figure':<34} {'API med':>9} {'API p90':>9} {'direct med':>11} "
+          f"{'direct p90':>11} {'ratio':>7} {'target':>8}")
+    for row in rows:
+        api, direct = row["api"], row["direct"]
+        print(f"{row['figure']:<34} {api['median']:>9.1f} {api['p90']:>9.1f} "
+              f"{direct['median']:>11.1f} {direct['p90']:>11.1f} {row['ratio']:>7.2f} "
+              f"{row.get('target', ''):>8}")
+
+
+def write_results(name: str, data) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2))
+    return path

@@ -1,0 +1,167 @@
+"""Metadata definitions against the real dev cloud and its 32 standard namespaces."""
+
+import uuid
+
+import pytest
+
+NAMESPACES = "/api/glance/metadefs/namespaces/"
+RESOURCE_TYPES = "/api/glance/metadefs/resourcetypes/"
+STANDARD = 32  # Glance's etc/metadefs, loaded by the dev cloud (the admin sees them all)
+PUBLIC = 30  # OS::OperatingSystem and OS::Glance::CommonImageProperties are not public
+
+
+def items(response) -> list[dict]:
+    assert response.status_code == 200, response.content
+    return response.json()["items"]
+
+
+def names(response) -> list[str]:
+    return [namespace["namespace"] for namespace in items(response)]
+
+
+def by_name(response, name: str) -> dict:
+    (namespace,) = [n for n in items(response) if n["namespace"] == name]
+    return namespace
+
+
+@pytest.fixture
+def page_size(app_settings):
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "PAGE_SIZE": 10}
+
+
+def test_full_list_has_properties_and_objects(demo_client):
+    response = demo_client.get(NAMESPACES, {"visibility": "public"})
+    assert len(items(response)) == PUBLIC
+    assert set(response.json()) == {"items", "has_more_data", "has_prev_data"}
+    topology = by_name(response, "OS::Compute::VirtCPUTopology")
+    assert "cpu_sockets" in topology["properties"]
+    assert topology["properties"]["cpu_sockets"]["type"] == "integer"
+    assert by_name(response, "OS::Software::DBMS")["objects"]
+
+
+@pytest.mark.parametrize("resource_type, prefix", [
+    ("OS::Nova::Flavor", "hw:"), ("OS::Glance::Image", "hw_"),
+])
+def test_resource_type_selects_and_prefixes(demo_client, resource_type, prefix):
+    response = demo_client.get(NAMESPACES, {"resource_type": resource_type})
+    assert 0 < len(items(response)) < STANDARD
+    for namespace in items(response):
+        associated = [a["name"] for a in namespace["resource_type_associations"]]
+        assert resource_type in associated
+    topology = by_name(response, "OS::Compute::VirtCPUTopology")
+    assert f"{prefix}cpu_sockets" in topology["properties"]
+    assert "cpu_sockets" not in topology["properties"]
+
+
+def test_resource_types_filter_as_in_the_seed(demo_client):
+    filtered = demo_client.get(NAMESPACES, {"resource_types": "OS::Nova::Flavor",
+                                            "sort_dir": "desc", "sort_key": "namespace"})
+    selected = demo_client.get(NAMESPACES, {"resource_type": "OS::Nova::Flavor"})
+    assert names(filtered) == sorted(names(selected), reverse=True)
+    topology = by_name(filtered, "OS::Compute::VirtCPUTopology")
+    assert "cpu_sockets" in topology["properties"]  # a filter only: no prefix
+
+
+@pytest.mark.parametrize("sort_dir", ["asc", "desc"])
+def test_sorted_by_namespace(admin_client, sort_dir):
+    listed = names(admin_client.get(NAMESPACES, {"sort_dir": sort_dir}))
+    assert listed == sorted(listed, reverse=sort_dir == "desc") and len(listed) == STANDARD
+
+
+@pytest.mark.parametrize("sort_dir", ["asc", "desc"])
+def test_pages_of_ten_forward_and_back(admin_client, page_size, sort_dir):
+    everything = names(admin_client.get(NAMESPACES, {"sort_dir": sort_dir}))
+    assert len(everything) == STANDARD
+    query = {"sort_dir": sort_dir, "paginate": "true"}
+    pages, marker = [], None
+    while True:
+        response = admin_client.get(NAMESPACES, {**query, **({"marker": marker} if marker else {})})
+        body = response.json()
+        pages.append((names(response), body["has_more_data"], body["has_prev_data"]))
+        if not body["has_more_data"]:
+            break
+        marker = pages[-1][0][-1]
+    assert [len(p[0]) for p in pages] == [10, 10, 10, 2]
+    assert [n for p in pages for n in p[0]] == everything
+    assert [p[1:] for p in pages] == [(True, False), (True, True), (True, True), (False, True)]
+    back = admin_client.get(NAMESPACES, {**query, "marker": pages[3][0][0],
+                                        "reversed_order": "true"})
+    assert names(back) == pages[2][0]
+    assert (back.json()["has_more_data"], back.json()["has_prev_data"]) == (True, True)
+    first = admin_client.get(NAMESPACES, {**query, "marker": pages[1][0][0],
+                                         "reversed_order": "true"})
+    assert names(first) == pages[0][0]
+    assert (first.json()["has_more_data"], first.json()["has_prev_data"]) == (True, False)
+
+
+@pytest.mark.parametrize("query, parameter", [
+    ({"sort_dir": "sideways"}, "sort_dir"),
+    ({"sort_key": "owner"}, "sort_key"),
+    ({"marker": "No::Such::Namespace"}, "marker"),
+    ({"visibility": "shared"}, "visibility"),
+    ({"limit": "-3"}, "limit"),
+])
+def test_bad_list_parameter_is_400_naming_it(demo_client, query, parameter):
+    response = demo_client.get(NAMESPACES, query)
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == [parameter]
+
+
+@pytest.fixture
+def private_namespace(glance_admin):
+    name = f"Test::Private::{uuid.uuid4().hex[:8]}"
+    glance_admin.metadefs_namespace.create(namespace=name, visibility="private",
+                                           display_name="Admin's own")
+    yield name
+    try:
+        glance_admin.metadefs_namespace.delete(name)
+    except Exception:  # deleted by the test
+        pass
+
+
+def test_private_namespace_stays_private_also_through_the_cache(
+    admin_client, demo_client, private_namespace
+):
+    assert private_namespace in names(admin_client.get(NAMESPACES))  # now cached for admin
+    assert private_namespace not in names(demo_client.get(NAMESPACES))
+    assert admin_client.get(f"{NAMESPACES}{private_namespace}/").status_code == 200
+    assert demo_client.get(f"{NAMESPACES}{private_namespace}/").status_code == 404
+
+
+def test_list_is_cached_per_caller_for_a_while(admin_client, glance_admin, private_namespace,
+                                               app_settings):
+    assert private_namespace in names(admin_client.get(NAMESPACES))
+    glance_admin.metadefs_namespace.delete(private_namespace)
+    assert private_namespace in names(admin_client.get(NAMESPACES))  # from the cache
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "METADEFS_CACHE_SECONDS": 0}
+    assert private_namespace not in names(admin_client.get(NAMESPACES))
+
+
+def test_namespace_detail(demo_client):
+    plain = demo_client.get(f"{NAMESPACES}OS::Compute::VirtCPUTopology/")
+    assert plain.status_code == 200
+    assert plain.json()["namespace"] == "OS::Compute::VirtCPUTopology"
+    assert "cpu_sockets" in plain.json()["properties"]
+    flavor = demo_client.get(f"{NAMESPACES}OS::Compute::VirtCPUTopology/",
+                             {"resource_type": "OS::Nova::Flavor"})
+    assert "hw:cpu_sockets" in flavor.json()["properties"]
+
+
+def test_unknown_namespace_is_404(demo_client):
+    response = demo_client.get(f"{NAMESPACES}No::Such::Namespace/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_resource_types(demo_client):
+    listed = [t["name"] for t in items(demo_client.get(RESOURCE_TYPES))]
+    assert {"OS::Nova::Flavor", "OS::Glance::Image", "OS::Cinder::Volume"} <= set(listed)
+    one = items(demo_client.get(RESOURCE_TYPES, {"name": "OS::Nova::Flavor"}))
+    assert [t["name"] for t in one] == ["OS::Nova::Flavor"]
+    response = demo_client.get(RESOURCE_TYPES, {"colour": "red"})
+    assert response.status_code == 400 and "colour" in response.json()
+
+
+def test_metadefs_need_an_identity(anon_client):
+    assert anon_client.get(NAMESPACES).status_code == 401
+    assert anon_client.get(RESOURCE_TYPES).status_code == 401
