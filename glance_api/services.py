@@ -320,16 +320,156 @@ def _discard(glance: GlanceClient, image_id: str) -> None:
         logger.warning("Could not delete image %s after a failed create", image_id)
 
 
+class IncompleteBody(Exception):
+    """The client's body ended before the length it announced."""
+
+
+class CountingReader:
+    """Reads a request body for Glance, refusing to end early.
+
+    If the body ends before ``length`` bytes, reading raises :class:`IncompleteBody`,
+    which aborts the request to Glance mid-way, so Glance does not keep a partial file.
+    """
+
+    def __init__(self, stream: IO[bytes], length: int | None):
+        self.stream, self.length, self.count = stream, length, 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.stream.read(size)
+        self.count += len(chunk)
+        if not chunk and self.length is not None and self.count < self.length:
+            raise IncompleteBody(f"The body ended after {self.count} of {self.length} bytes.")
+        return chunk
+
+
+def _send_data(send, image_id: str, stream: IO[bytes], size: int | None, where: str) -> None:
+    reader = CountingReader(stream, size)
+    try:
+        with glance_errors():
+            send(image_id, reader, image_size=size)
+    except IncompleteBody as exc:
+        raise exceptions.ParseError(f"{exc} Nothing was kept: the image has no {where}.") from exc
+    except exceptions.APIException as exc:
+        # Glance dropped a connection that broke because the body was cut off.
+        if reader.length is not None and reader.count < reader.length:
+            raise exceptions.ParseError(
+                f"The body ended after {reader.count} of {reader.length} bytes. "
+                f"Nothing was kept: the image has no {where}."
+            ) from exc
+        raise
+
+
 def upload_image(
     glance: GlanceClient, image_id: str, stream: IO[bytes], size: int | None = None
 ) -> dict:
     """Stream ``stream`` to Glance as the image's data, in chunks; the image afterwards.
 
-    Raises NotFound, or GlanceConflict if the image already has data.
+    ``size`` (the client's Content-Length) goes to Glance as the image size, and a body
+    shorter than it is refused (ParseError) with no data kept. Raises NotFound, or
+    GlanceConflict if the image already has data.
     """
-    with glance_errors():
-        glance.images.upload(image_id, stream, image_size=size)
+    _send_data(glance.images.upload, image_id, stream, size, "data")
     return get_image(glance, image_id)
+
+
+def stage_image(
+    glance: GlanceClient, image_id: str, stream: IO[bytes], size: int | None = None
+) -> dict:
+    """Stream ``stream`` to Glance's staging area (interoperable import, glance-direct)."""
+    _send_data(glance.images.stage, image_id, stream, size, "staged data")
+    return get_image(glance, image_id)
+
+
+def import_image(glance: GlanceClient, image_id: str, method: str, *, uri: str | None = None,
+                 stores: list[str] | None = None, all_stores: bool = False,
+                 all_stores_must_succeed: bool = True) -> dict:
+    """Start Glance's interoperable import of an image; the image afterwards."""
+    with glance_errors():
+        glance.images.image_import(
+            image_id, method, uri=uri, stores=stores or None, all_stores=all_stores or None,
+            allow_failure=not all_stores_must_succeed,
+        )
+    return get_image(glance, image_id)
+
+
+@dataclass
+class ImageData:
+    image: dict
+    chunks: object  # an iterable of bytes, or None when the image has no data
+
+
+def download_image(glance: GlanceClient, image_id: str) -> ImageData:
+    """The image and an iterator over its bytes, read from Glance in chunks as consumed."""
+    image = get_image(glance, image_id)
+    with glance_errors():
+        body = glance.images.data(image_id, do_checksum=False)
+    if getattr(body, "wrapped", body) is None:  # Glance's 204: no data
+        return ImageData(image, None)
+    return ImageData(image, _guarded(body))
+
+
+def _guarded(body):
+    """Iterate over Glance's body; a failure mid-way ends the stream (logged), no 500."""
+    try:
+        yield from body
+    except Exception:  # the status line was sent already: all we can do is stop
+        logger.warning("Glance's download broke off mid-way", exc_info=True)
+        raise
+
+
+def add_tag(glance: GlanceClient, image_id: str, tag: str) -> None:
+    with glance_errors():
+        glance.image_tags.update(image_id, urllib.parse.quote(tag, safe=""))
+
+
+def remove_tag(glance: GlanceClient, image_id: str, tag: str) -> None:
+    with glance_errors():
+        glance.image_tags.delete(image_id, urllib.parse.quote(tag, safe=""))
+
+
+def list_members(glance: GlanceClient, image_id: str) -> list[dict]:
+    with glance_errors():
+        return [dict(member) for member in glance.image_members.list(image_id)]
+
+
+def get_member(glance: GlanceClient, image_id: str, member_id: str) -> dict:
+    with glance_errors():
+        return dict(glance.image_members.get(image_id, member_id))
+
+
+def add_member(glance: GlanceClient, image_id: str, member_id: str) -> dict:
+    with glance_errors():
+        return dict(glance.image_members.create(image_id, member_id))
+
+
+def update_member(glance: GlanceClient, image_id: str, member_id: str, status: str) -> dict:
+    with glance_errors():
+        return dict(glance.image_members.update(image_id, member_id, status))
+
+
+def remove_member(glance: GlanceClient, image_id: str, member_id: str) -> None:
+    with glance_errors():
+        glance.image_members.delete(image_id, member_id)
+
+
+def import_info(glance: GlanceClient) -> dict:
+    with glance_errors():
+        return dict(glance.images.get_import_info())
+
+
+def stores_info(glance: GlanceClient) -> dict:
+    """The stores; with their details (type, weight, properties) where policy allows."""
+    try:
+        with glance_errors():
+            return dict(glance.images.get_stores_info_detail())
+    except exceptions.PermissionDenied:
+        with glance_errors():
+            return dict(glance.images.get_stores_info())
+
+
+def usage_info(glance: GlanceClient) -> dict:
+    with glance_errors():
+        return {"usage": glance.info.get_usage()}
 
 
 def update_image(

@@ -1,6 +1,10 @@
 """The API's views: thin DRF ViewSets that validate, call ``services`` and serialize."""
 
+import base64
 from functools import cached_property
+
+from django.http import StreamingHttpResponse
+from django.utils.http import content_disposition_header
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -12,17 +16,22 @@ from drf_spectacular.utils import (
 from rest_framework import permissions, routers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from . import services
 from .auth import KeystoneSessionAuthentication, KeystoneTokenAuthentication
 from .handlers import exception_handler
 from .parsers import OctetStreamParser
+from .renderers import OctetStreamRenderer
 from .serializers import (
     ImageCreateSerializer,
+    ImageImportSerializer,
     ImageListQuerySerializer,
     ImagePropertiesSerializer,
     ImageSerializer,
     ImageUpdateSerializer,
+    MemberSerializer,
+    MemberStatusSerializer,
     NamespaceListQuerySerializer,
     NamespaceQuerySerializer,
     NamespaceSerializer,
@@ -70,6 +79,34 @@ class VersionViewSet(GlanceViewSet):
 
 IMAGE_ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The image's id (a UUID).")
 NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
+
+
+BYTES_RENDERERS = [*api_settings.DEFAULT_RENDERER_CLASSES, OctetStreamRenderer]
+
+
+def content_length(request) -> int | None:
+    """The client's Content-Length, if it sent a valid one (else the body is chunked)."""
+    length = request.headers.get("Content-Length", "")
+    return int(length) if length.isdigit() else None
+
+
+def image_file_response(image: dict, chunks) -> StreamingHttpResponse:
+    """A streaming download of an image's bytes, with its size, name and hashes."""
+    response = StreamingHttpResponse(chunks, content_type="application/octet-stream")
+    if image.get("size") is not None:
+        response["Content-Length"] = str(image["size"])
+    name = (image.get("name") or image["id"]).replace("/", "_").replace("\\", "_")
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    if image.get("checksum"):
+        response["X-Image-Checksum"] = image["checksum"]
+    algo, value = image.get("os_hash_algo"), image.get("os_hash_value")
+    if algo and value:
+        response["X-Image-Os-Hash-Algo"] = algo
+        response["X-Image-Os-Hash-Value"] = value
+        if algo in ("sha256", "sha512"):
+            digest = base64.b64encode(bytes.fromhex(value)).decode()
+            response["Repr-Digest"] = f"{algo.replace('sha', 'sha-')}=:{digest}:"
+    return response
 
 
 def wants_representation(request) -> bool:
@@ -160,18 +197,102 @@ class ImageViewSet(GlanceViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
+        methods=["PUT"],
+        request={"application/octet-stream": OpenApiTypes.BINARY},
+        responses={200: ImageSerializer, 400: OpenApiResponse(description="Body cut off"),
+                   404: NOT_FOUND, 409: OpenApiResponse(description="The image already has data")},
+    )
+    @extend_schema(
+        methods=["GET"],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
+                   204: OpenApiResponse(description="The image has no data"), 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["get", "put"], parser_classes=[OctetStreamParser],
+            renderer_classes=BYTES_RENDERERS)
+    def file(self, request, pk=None):
+        """The image's bytes: PUT streams the body to Glance as it arrives; GET streams them back.
+
+        GET answers with Content-Length, a file name, and the image's checksum and
+        os_hash headers (also as ``Repr-Digest``, RFC 9530).
+        """
+        if request.method == "PUT":
+            image = services.upload_image(self.glance, pk, request.stream, size=content_length(request))
+            return Response(ImageSerializer(image, context={"detail": True}).data)
+        data = services.download_image(self.glance, pk)
+        if data.chunks is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return image_file_response(data.image, data.chunks)
+
+    @extend_schema(
         request={"application/octet-stream": OpenApiTypes.BINARY},
         responses={200: ImageSerializer, 404: NOT_FOUND,
-                   409: OpenApiResponse(description="The image already has data")},
+                   409: OpenApiResponse(description="The image is not queued")},
     )
     @action(detail=True, methods=["put"], parser_classes=[OctetStreamParser])
-    def file(self, request, pk=None):
-        """Upload the image's data: the request body is streamed to Glance as it arrives."""
-        length = request.headers.get("Content-Length")
-        image = services.upload_image(
-            self.glance, pk, request.stream, size=int(length) if length else None
-        )
+    def stage(self, request, pk=None):
+        """Stage the image's data for a glance-direct import, streamed as it arrives."""
+        image = services.stage_image(self.glance, pk, request.stream, size=content_length(request))
         return Response(ImageSerializer(image, context={"detail": True}).data)
+
+    @extend_schema(request=ImageImportSerializer,
+                   responses={202: ImageSerializer, 404: NOT_FOUND,
+                              409: OpenApiResponse(description="Not in a state to import")})
+    @action(detail=True, methods=["post"], url_path="import", url_name="import")
+    def import_(self, request, pk=None):
+        """Start an interoperable import; Glance works on, the image shows its progress."""
+        serializer = ImageImportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        image = services.import_image(self.glance, pk, **serializer.validated_data)
+        return Response(ImageSerializer(image, context={"detail": True}).data,
+                        status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={204: None, 404: NOT_FOUND},
+                   parameters=[OpenApiParameter("tag", str, OpenApiParameter.PATH)])
+    @action(detail=True, methods=["put", "delete"], url_path=r"tags/(?P<tag>[^/]+)")
+    def tags(self, request, pk=None, tag=None):
+        """Add (PUT) or remove (DELETE) one tag."""
+        if request.method == "PUT":
+            services.add_tag(self.glance, pk, tag)
+        else:
+            services.remove_tag(self.glance, pk, tag)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(methods=["GET"], responses={200: inline_serializer("MemberList", {
+        "members": MemberSerializer(many=True)}), 404: NOT_FOUND})
+    @extend_schema(methods=["POST"], request=MemberSerializer,
+                   responses={201: MemberSerializer, 404: NOT_FOUND,
+                              409: OpenApiResponse(description="Already a member")})
+    @action(detail=True, methods=["get", "post"])
+    def members(self, request, pk=None):
+        """The projects the image is shared with; POST shares it with one more."""
+        if request.method == "GET":
+            members = services.list_members(self.glance, pk)
+            return Response({"members": MemberSerializer(members, many=True).data})
+        serializer = MemberSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        member = services.add_member(self.glance, pk, serializer.validated_data["member_id"])
+        return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["GET"], responses={200: MemberSerializer, 404: NOT_FOUND})
+    @extend_schema(methods=["PATCH"], request=MemberStatusSerializer,
+                   responses={200: MemberSerializer, 404: NOT_FOUND})
+    @extend_schema(methods=["DELETE"], responses={204: None, 404: NOT_FOUND})
+    @extend_schema(parameters=[OpenApiParameter("member_id", str, OpenApiParameter.PATH)])
+    @action(detail=True, methods=["get", "patch", "delete"],
+            url_path=r"members/(?P<member_id>[^/]+)")
+    def member(self, request, pk=None, member_id=None):
+        """One member; the member project answers with PATCH status, the owner DELETEs it."""
+        if request.method == "GET":
+            return Response(MemberSerializer(services.get_member(self.glance, pk, member_id)).data)
+        if request.method == "DELETE":
+            services.remove_member(self.glance, pk, member_id)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        serializer = MemberStatusSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        member = services.update_member(
+            self.glance, pk, member_id, serializer.validated_data["status"]
+        )
+        return Response(MemberSerializer(member).data)
 
     @extend_schema(request=None, responses={
         204: None, 404: NOT_FOUND,
@@ -250,3 +371,46 @@ class ResourceTypeViewSet(GlanceViewSet):
         query.is_valid(raise_exception=True)
         items = [t for t in services.list_resource_types(self.glance) if query.matches(t)]
         return Response({"items": ResourceTypeSerializer(items, many=True).data})
+
+
+@extend_schema(tags=["discovery"])
+class InfoViewSet(GlanceViewSet):
+    """What this Glance offers: import methods, stores, the caller's quota usage."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def list(self, request):
+        """Links to the discovery endpoints."""
+        return Response({name: self.reverse_action(name) for name in ("import", "stores", "usage")})
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=False, url_path="import", url_name="import")
+    def import_(self, request):
+        """Import methods (and their settings) this Glance enables."""
+        return Response(services.import_info(self.glance))
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=False)
+    def stores(self, request):
+        """The stores; with type and properties where Glance's policy shows them."""
+        return Response(services.stores_info(self.glance))
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=False)
+    def usage(self, request):
+        """The caller's project's quota usage."""
+        return Response(services.usage_info(self.glance))
+
+
+@extend_schema(tags=["discovery"])
+class SchemaViewSet(GlanceViewSet):
+    """Glance's JSON Schemas."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def list(self, request):
+        return Response({"image": self.reverse_action("image")})
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=False)
+    def image(self, request):
+        """Glance's image schema: attributes, their types, the allowed formats."""
+        return Response(services.image_schema(self.glance))

@@ -1,0 +1,257 @@
+"""Image data and lifecycle against the real dev cloud: bytes both ways, import, tags,
+sharing between the two identities, discovery."""
+
+import base64
+import hashlib
+import os
+import socket
+import time
+import uuid
+
+import pytest
+from glanceclient import exc as glance_exc
+
+IMAGES = "/api/glance/images/"
+
+
+def url(image_id: str, suffix: str = "") -> str:
+    return f"{IMAGES}{image_id}/{suffix}"
+
+
+def put_bytes(client, path: str, data: bytes):
+    return client.generic("PUT", path, data, content_type="application/octet-stream")
+
+
+def wait_until(glance, image_id: str, done, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        image = glance.images.get(image_id)
+        if done(image):
+            return image
+        assert time.monotonic() < deadline, f"gave up waiting: {dict(image)}"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def payload() -> bytes:
+    return os.urandom(5 * 1024 * 1024 + 123)
+
+
+def test_upload_then_download_streams_the_bytes(admin_client, glance_admin, make_image, payload):
+    image = make_image(name="disk one.raw")
+    response = put_bytes(admin_client, url(image["id"], "file/"), payload)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["status"] == "active" and body["size"] == len(payload)
+    assert body["os_hash_value"] == hashlib.sha512(payload).hexdigest()
+
+    download = admin_client.get(url(image["id"], "file/"))
+    assert download.status_code == 200 and download.streaming
+    received = b"".join(download.streaming_content)
+    assert hashlib.sha512(received).hexdigest() == glance_admin.images.get(image["id"])[
+        "os_hash_value"]
+    assert download["Content-Type"] == "application/octet-stream"
+    assert download["Content-Length"] == str(len(payload))
+    assert 'filename="disk one.raw"' in download["Content-Disposition"]
+    assert download["X-Image-Checksum"] == hashlib.md5(payload).hexdigest()
+    assert download["X-Image-Os-Hash-Algo"] == "sha512"
+    digest = base64.b64encode(hashlib.sha512(payload).digest()).decode()
+    assert download["Repr-Digest"] == f"sha-512=:{digest}:"
+
+
+def test_download_asking_for_octet_stream(demo_client, make_image):
+    image = make_image(as_demo=True, data=b"abc" * 1000)
+    response = demo_client.get(url(image["id"], "file/"), HTTP_ACCEPT="application/octet-stream")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"abc" * 1000
+
+
+def test_download_without_data_is_204(admin_client, make_image):
+    image = make_image()
+    assert admin_client.get(url(image["id"], "file/")).status_code == 204
+
+
+def test_upload_to_an_image_with_data_is_409(admin_client, glance_admin, make_image):
+    image = make_image(data=b"first")
+    response = put_bytes(admin_client, url(image["id"], "file/"), b"second")
+    assert response.status_code == 409
+    assert glance_admin.images.get(image["id"])["size"] == len(b"first")
+
+
+def test_upload_to_unknown_image_is_404(admin_client):
+    assert put_bytes(admin_client, url(str(uuid.uuid4()), "file/"), b"x").status_code == 404
+
+
+@pytest.mark.django_db
+def test_upload_cut_off_leaves_the_image_without_data(live_server, admin_token, glance_admin,
+                                                      make_image):
+    image = make_image()
+    host, port = live_server.url.removeprefix("http://").split(":")
+    announced, sent = 4 * 1024 * 1024, 1024 * 1024
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            f"PUT {url(image['id'], 'file/')} HTTP/1.1\r\nHost: {host}\r\n"
+            f"X-Auth-Token: {admin_token}\r\nContent-Type: application/octet-stream\r\n"
+            f"Content-Length: {announced}\r\n\r\n".encode()
+        )
+        sock.sendall(b"\0" * sent)
+        sock.shutdown(socket.SHUT_WR)  # the body ends here; the answer can still come
+        sock.settimeout(30)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert b" 400 " in status_line, answer
+    assert f"ended after {sent} of {announced} bytes".encode() in rest
+    held = wait_until(glance_admin, image["id"], lambda i: i["status"] != "saving")
+    assert held["status"] == "queued" and not held.get("size")
+
+
+def test_file_direct_flow_of_the_dashboard_client(demo_client, glance_demo, payload):
+    created = demo_client.post(IMAGES, {
+        "name": f"direct-{uuid.uuid4().hex[:6]}", "source_type": "file-direct",
+        "disk_format": "raw", "visibility": "private", "protected": False,
+    }, format="json").json()
+    try:
+        upload_path = created["upload_url"].removeprefix("http://testserver")
+        assert upload_path == url(created["id"], "file/")
+        response = put_bytes(demo_client, upload_path, payload)
+        assert response.status_code == 200, response.content
+        held = glance_demo.images.get(created["id"])
+        assert held["status"] == "active"
+        assert held["checksum"] == hashlib.md5(payload).hexdigest()
+    finally:
+        glance_demo.images.delete(created["id"])
+
+
+def test_stage_then_glance_direct_import(admin_client, glance_admin, make_image):
+    image = make_image()
+    data = b"staged" * 10000
+    staged = put_bytes(admin_client, url(image["id"], "stage/"), data)
+    assert staged.status_code == 200, staged.content
+    assert staged.json()["status"] == "uploading"
+    response = admin_client.post(url(image["id"], "import/"), {"method": "glance-direct"},
+                                 format="json")
+    assert response.status_code == 202, response.content
+    held = wait_until(glance_admin, image["id"], lambda i: i["status"] == "active")
+    assert held["checksum"] == hashlib.md5(data).hexdigest()
+
+
+def test_web_download_import(admin_client, glance_admin, make_image, file_server):
+    image = make_image()
+    data = b"fetched" * 10000
+    uri = file_server.serve("/fetched.raw", data)
+    response = admin_client.post(url(image["id"], "import/"),
+                                 {"method": "web-download", "uri": uri}, format="json")
+    assert response.status_code == 202, response.content
+    held = wait_until(glance_admin, image["id"], lambda i: i["status"] == "active")
+    assert held["size"] == len(data)
+
+
+def test_copy_image_to_the_second_store(admin_client, glance_admin, make_image):
+    image = make_image(data=b"copy me" * 1000)
+    assert glance_admin.images.get(image["id"])["stores"] == "fs"
+    response = admin_client.post(url(image["id"], "import/"),
+                                 {"method": "copy-image", "stores": ["fs2"]}, format="json")
+    assert response.status_code == 202, response.content
+    held = wait_until(glance_admin, image["id"],
+                      lambda i: set(i.get("stores", "").split(",")) == {"fs", "fs2"})
+    detail = admin_client.get(url(image["id"])).json()
+    assert set(detail["stores"].split(",")) == {"fs", "fs2"}
+    assert "os_glance_failed_import" in detail["properties"]
+    assert held["status"] == "active"
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"method": "web-download"}, "uri"),
+    ({"method": "web-download", "uri": "file:///etc/passwd"}, "uri"),
+    ({"method": "glance-direct", "uri": "http://example.com/x"}, "uri"),
+    ({"method": "copy-image"}, "stores"),
+    ({"method": "copy-image", "stores": ["fs2"], "all_stores": True}, "stores"),
+    ({"method": "teleport"}, "method"),
+])
+def test_bad_import_is_400(admin_client, glance_admin, make_image, body, field):
+    image = make_image()
+    response = admin_client.post(url(image["id"], "import/"), body, format="json")
+    assert response.status_code == 400 and field in response.json()
+    assert glance_admin.images.get(image["id"])["status"] == "queued"
+
+
+def test_tags_add_and_remove(admin_client, glance_admin, make_image):
+    image = make_image(tags=["keep"])
+    assert admin_client.put(url(image["id"], "tags/new tag/")).status_code == 204
+    assert set(glance_admin.images.get(image["id"])["tags"]) == {"keep", "new tag"}
+    assert admin_client.delete(url(image["id"], "tags/keep/")).status_code == 204
+    assert glance_admin.images.get(image["id"])["tags"] == ["new tag"]
+
+
+def test_sharing_round_trip(admin_client, demo_client, demo_session, glance_admin):
+    created = admin_client.post(IMAGES, {
+        "name": f"shared-{uuid.uuid4().hex[:6]}", "source_type": "file-direct",
+        "disk_format": "raw", "visibility": "shared", "protected": False,
+    }, format="json").json()
+    image_id, demo_project = created["id"], demo_session.get_project_id()
+
+    def demo_lists(**query) -> bool:
+        items = demo_client.get(IMAGES, {"name": created["name"], **query}).json()["items"]
+        return image_id in [i["id"] for i in items]
+
+    try:
+        assert demo_client.get(url(image_id)).status_code == 404
+        added = admin_client.post(url(image_id, "members/"), {"member_id": demo_project},
+                                  format="json")
+        assert added.status_code == 201, added.content
+        assert added.json()["status"] == "pending"
+        members = admin_client.get(url(image_id, "members/")).json()["members"]
+        assert [m["member_id"] for m in members] == [demo_project]
+
+        assert demo_client.get(url(image_id, f"members/{demo_project}/")).json()[
+            "status"] == "pending"
+        assert demo_lists(member_status="pending") and not demo_lists()
+        accepted = demo_client.patch(url(image_id, f"members/{demo_project}/"),
+                                     {"status": "accepted"}, format="json")
+        assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
+        assert demo_lists() and demo_client.get(url(image_id)).status_code == 200
+
+        bad = demo_client.patch(url(image_id, f"members/{demo_project}/"),
+                                {"status": "maybe"}, format="json")
+        assert bad.status_code == 400 and "status" in bad.json()
+
+        removed = admin_client.delete(url(image_id, f"members/{demo_project}/"))
+        assert removed.status_code == 204
+        assert not demo_lists() and demo_client.get(url(image_id)).status_code == 404
+    finally:
+        glance_admin.images.delete(image_id)
+
+
+def test_demo_cannot_share_the_admins_image(demo_client, demo_session, make_image):
+    image = make_image(visibility="shared")
+    response = demo_client.post(url(image["id"], "members/"),
+                                {"member_id": demo_session.get_project_id()}, format="json")
+    assert response.status_code in (403, 404)
+
+
+def test_discovery(admin_client, demo_client, glance_demo):
+    methods = admin_client.get("/api/glance/info/import/").json()["import-methods"]["value"]
+    assert {"glance-direct", "web-download", "copy-image"} <= set(methods)
+    admin_stores = admin_client.get("/api/glance/info/stores/").json()["stores"]
+    assert {s["id"] for s in admin_stores} >= {"fs", "fs2"}
+    assert {s["type"] for s in admin_stores if s["id"] == "fs"} == {"file"}
+    demo_stores = demo_client.get("/api/glance/info/stores/").json()["stores"]
+    assert {s["id"] for s in demo_stores} >= {"fs", "fs2"}
+    usage = demo_client.get("/api/glance/info/usage/")
+    # Empty unless Glance enforces Keystone's unified limits (the dev cloud does not).
+    assert usage.status_code == 200 and usage.json() == {"usage": glance_demo.info.get_usage()}
+    schema = demo_client.get("/api/glance/schemas/image/").json()
+    assert schema["name"] == "image" and "raw" in schema["properties"]["disk_format"]["enum"]
+    links = demo_client.get("/api/glance/info/").json()
+    assert links["stores"].endswith("/api/glance/info/stores/")
+
+
+def test_paths_without_the_trailing_slash(admin_client, glance_admin, make_image):
+    image = make_image(color="blue")
+    response = admin_client.patch(url(image["id"], "properties"),
+                                  {"updated": {"color": "red"}}, format="json")
+    assert response.status_code == 204
+    assert glance_admin.images.get(image["id"])["color"] == "red"
+    assert admin_client.get(f"{IMAGES}{image['id']}").status_code == 200
