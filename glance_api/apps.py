@@ -6,4 +6,4 @@ class GlanceApiConfig(AppConfig):
     verbose_name = "Glance API"
 
     def ready(self):
-        from . import auth, checks  # noqa: F401  (signal receivers, system checks)
+        from . import auth, checks, schema  # noqa: F401  (signals, checks, OpenAPI extensions)

@@ -540,7 +540,7 @@ class NamespaceSerializer(serializers.Serializer):
     namespace = serializers.CharField(read_only=True)
     display_name = serializers.CharField(read_only=True, required=False)
     description = serializers.CharField(read_only=True, required=False)
-    visibility = serializers.ChoiceField(("public", "private"), read_only=True)
+    visibility = serializers.CharField(read_only=True, help_text="public or private")
     protected = serializers.BooleanField(read_only=True)
     owner = serializers.CharField(read_only=True)
     resource_type_associations = serializers.ListField(

@@ -20,14 +20,21 @@ class Router(routers.DefaultRouter):
 
 def without_trailing_slash(patterns: list[URLPattern]) -> list[URLPattern]:
     """The same routes without their final slash, answered in place (no redirect), so
-    that POST, PUT and PATCH work there too. Reversing still gives the slashed URL."""
-    return [
-        re_path(pattern.pattern.regex.pattern[: -len("/$")] + "$", pattern.callback,
-                pattern.default_args)
-        for pattern in patterns
-        if pattern.pattern.regex.pattern.endswith("/$") and "format" not in pattern.pattern.regex.pattern
-        and pattern.pattern.regex.pattern != "^$"
-    ]
+    that POST, PUT and PATCH work there too. They are left out of the OpenAPI schema,
+    and reversing a URL still gives the one with the slash."""
+    unslashed = []
+    for pattern in patterns:
+        regex = pattern.pattern.regex.pattern
+        if regex.endswith("/$") and regex != "^/$" and hasattr(pattern.callback, "actions"):
+            unslashed.append(re_path(regex.removesuffix("/$") + "$",
+                                     _unlisted(pattern.callback), pattern.default_args))
+    return unslashed
+
+
+def _unlisted(callback):
+    """The same viewset view, with no schema (so documented once, under its slashed path)."""
+    view_class = type(callback.cls.__name__, (callback.cls,), {"schema": None})
+    return view_class.as_view(callback.actions, **callback.initkwargs)
 
 
 router = Router()

@@ -8,6 +8,7 @@ from django.utils.http import content_disposition_header
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
@@ -23,6 +24,7 @@ from .auth import KeystoneSessionAuthentication, KeystoneTokenAuthentication
 from .handlers import exception_handler
 from .parsers import OctetStreamParser
 from .renderers import OctetStreamRenderer
+from .schema import GlanceAutoSchema
 from .serializers import (
     ImageCreateSerializer,
     ImageImportSerializer,
@@ -47,6 +49,7 @@ class KeystoneAPIMixin:
 
     authentication_classes = [KeystoneTokenAuthentication, KeystoneSessionAuthentication]
     permission_classes = [permissions.IsAuthenticated]
+    schema = GlanceAutoSchema()
 
     def get_exception_handler(self):
         return exception_handler
@@ -66,6 +69,8 @@ class GlanceViewSet(KeystoneAPIMixin, viewsets.GenericViewSet):
 
 class APIRootView(KeystoneAPIMixin, routers.APIRootView):
     """The Glance API: images, image data and metadata definitions of OpenStack Glance."""
+
+    schema = None  # a list of links, not an operation of the API
 
 
 @extend_schema(tags=["version"])
@@ -134,7 +139,22 @@ class ImageViewSet(GlanceViewSet):
             "has_prev_data": page.has_prev_data,
         })
 
-    @extend_schema(request=ImageCreateSerializer, responses={201: ImageSerializer})
+    @extend_schema(
+        request=ImageCreateSerializer,
+        responses={201: ImageSerializer},
+        examples=[
+            OpenApiExample("From a URL", request_only=True, value={
+                "name": "cirros", "source_type": "url",
+                "image_url": "http://example.com/cirros-0.6.2-x86_64-disk.img",
+                "import_data": True, "disk_format": "qcow2", "visibility": "private",
+                "protected": False, "min_disk": 1, "min_ram": 64, "os_distro": "cirros",
+            }),
+            OpenApiExample("For an upload (file-direct)", request_only=True, value={
+                "name": "my-disk", "source_type": "file-direct", "disk_format": "raw",
+                "visibility": "shared", "protected": False, "description": "Uploaded next",
+            }),
+        ],
+    )
     def create(self, request):
         """Create an image from a URL, a multipart file, or for a later upload (file-direct)."""
         serializer = ImageCreateSerializer(data=request.data, context=self.image_context())
@@ -157,6 +177,13 @@ class ImageViewSet(GlanceViewSet):
     @extend_schema(
         request=ImageUpdateSerializer,
         responses={204: None, 200: ImageSerializer, 404: NOT_FOUND},
+        parameters=[OpenApiParameter(
+            "Prefer", str, OpenApiParameter.HEADER, enum=["return=representation"],
+            description="return=representation: answer 200 with the image instead of 204.")],
+        examples=[OpenApiExample("Rename and resize", request_only=True, value={
+            "name": "cirros-0.6.2", "disk_format": "qcow2", "visibility": "public",
+            "protected": True, "min_disk": 2, "architecture": "x86_64", "hw_disk_bus": "virtio",
+        })],
     )
     def partial_update(self, request, pk=None):
         """Update an image; absent optional fields stay as they are.
@@ -182,7 +209,11 @@ class ImageViewSet(GlanceViewSet):
 
     @extend_schema(methods=["GET"], responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND})
     @extend_schema(methods=["PATCH"], request=ImagePropertiesSerializer,
-                   responses={204: None, 404: NOT_FOUND})
+                   responses={204: None, 404: NOT_FOUND},
+                   examples=[OpenApiExample("Set two, remove one", request_only=True, value={
+                       "updated": {"os_distro": "debian", "os_hidden": "true"},
+                       "removed": ["hw_qemu_guest_agent"],
+                   })])
     @action(detail=True, methods=["get", "patch"])
     def properties(self, request, pk=None):
         """An image's custom properties; PATCH sets ``updated`` and removes ``removed``."""
@@ -236,7 +267,16 @@ class ImageViewSet(GlanceViewSet):
 
     @extend_schema(request=ImageImportSerializer,
                    responses={202: ImageSerializer, 404: NOT_FOUND,
-                              409: OpenApiResponse(description="Not in a state to import")})
+                              409: OpenApiResponse(description="Not in a state to import")},
+                   examples=[
+                       OpenApiExample("Staged data", request_only=True,
+                                      value={"method": "glance-direct"}),
+                       OpenApiExample("From a URL", request_only=True, value={
+                           "method": "web-download", "uri": "http://example.com/disk.img"}),
+                       OpenApiExample("Copy to another store", request_only=True, value={
+                           "method": "copy-image", "stores": ["fs2"],
+                           "all_stores_must_succeed": False}),
+                   ])
     @action(detail=True, methods=["post"], url_path="import", url_name="import")
     def import_(self, request, pk=None):
         """Start an interoperable import; Glance works on, the image shows its progress."""
@@ -261,7 +301,9 @@ class ImageViewSet(GlanceViewSet):
         "members": MemberSerializer(many=True)}), 404: NOT_FOUND})
     @extend_schema(methods=["POST"], request=MemberSerializer,
                    responses={201: MemberSerializer, 404: NOT_FOUND,
-                              409: OpenApiResponse(description="Already a member")})
+                              409: OpenApiResponse(description="Already a member")},
+                   examples=[OpenApiExample("Share with a project", request_only=True,
+                                            value={"member_id": "0d5c0d4b3f6e4a4f9d3e6f1b2a7c8d9e"})])
     @action(detail=True, methods=["get", "post"])
     def members(self, request, pk=None):
         """The projects the image is shared with; POST shares it with one more."""
@@ -273,10 +315,15 @@ class ImageViewSet(GlanceViewSet):
         member = services.add_member(self.glance, pk, serializer.validated_data["member_id"])
         return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(methods=["GET"], responses={200: MemberSerializer, 404: NOT_FOUND})
+    @extend_schema(methods=["GET"], responses={200: MemberSerializer, 404: NOT_FOUND},
+                   operation_id="glance_images_member_retrieve")
     @extend_schema(methods=["PATCH"], request=MemberStatusSerializer,
-                   responses={200: MemberSerializer, 404: NOT_FOUND})
-    @extend_schema(methods=["DELETE"], responses={204: None, 404: NOT_FOUND})
+                   responses={200: MemberSerializer, 404: NOT_FOUND},
+                   examples=[OpenApiExample("Accept", request_only=True,
+                                            value={"status": "accepted"})],
+                   operation_id="glance_images_member_partial_update")
+    @extend_schema(methods=["DELETE"], responses={204: None, 404: NOT_FOUND},
+                   operation_id="glance_images_member_destroy")
     @extend_schema(parameters=[OpenApiParameter("member_id", str, OpenApiParameter.PATH)])
     @action(detail=True, methods=["get", "patch", "delete"],
             url_path=r"members/(?P<member_id>[^/]+)")
