@@ -22,8 +22,10 @@ run: $(PY) up seed
 	@echo "Serving http://$(HOST):$(PORT)/api/glance/ (docs: /api/docs/, sign in: /api-auth/login/)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## test: every test, against the dev cloud (started here if it is not running)
+## test: every test, against the dev cloud (started here if it is not running), the
+## browser tests in Debian's chromium (installed here if it is missing)
 test: $(PY) up
+	scripts/ensure-chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 up: $(PY)

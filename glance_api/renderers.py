@@ -2,6 +2,7 @@
 
 import json
 
+from rest_framework import renderers
 from rest_framework.renderers import BaseRenderer
 
 
@@ -21,3 +22,25 @@ class OctetStreamRenderer(BaseRenderer):
         if data is None:
             return b""
         return json.dumps(data).encode()
+
+
+class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
+    """DRF's browsable API, with an HTML form for PATCH where a view has no PUT.
+
+    DRF draws HTML forms for POST and PUT only; the API updates with PATCH, so the
+    detail pages would offer only raw JSON. Here the "HTML form" tab submits a PATCH.
+    """
+
+    template = "glance_api/api.html"
+
+    def get_context(self, data, accepted_media_type, renderer_context):
+        context = super().get_context(data, accepted_media_type, renderer_context)
+        view, request = renderer_context["view"], renderer_context["request"]
+        allowed = getattr(view, "allowed_methods", ())
+        if not context.get("put_form") and "PATCH" in allowed and "PUT" not in allowed:
+            context["put_form"] = self.get_rendered_html_form(data, view, "PATCH", request)
+            context["patch_html_form"] = bool(context["put_form"])
+        return context
+
+
+RENDERERS = [renderers.JSONRenderer, BrowsableAPIRenderer]

@@ -17,13 +17,12 @@ from drf_spectacular.utils import (
 from rest_framework import permissions, routers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from . import services
 from .auth import KeystoneSessionAuthentication, KeystoneTokenAuthentication
 from .handlers import exception_handler
 from .parsers import OctetStreamParser
-from .renderers import OctetStreamRenderer
+from .renderers import RENDERERS, OctetStreamRenderer
 from .schema import GlanceAutoSchema
 from .serializers import (
     ImageCreateSerializer,
@@ -49,6 +48,7 @@ class KeystoneAPIMixin:
 
     authentication_classes = [KeystoneTokenAuthentication, KeystoneSessionAuthentication]
     permission_classes = [permissions.IsAuthenticated]
+    renderer_classes = RENDERERS
     schema = GlanceAutoSchema()
 
     def get_exception_handler(self):
@@ -86,7 +86,7 @@ IMAGE_ID = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The i
 NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
 
 
-BYTES_RENDERERS = [*api_settings.DEFAULT_RENDERER_CLASSES, OctetStreamRenderer]
+BYTES_RENDERERS = [*RENDERERS, OctetStreamRenderer]
 
 
 def content_length(request) -> int | None:
@@ -123,6 +123,26 @@ def wants_representation(request) -> bool:
 @extend_schema(tags=["images"], parameters=[IMAGE_ID])
 class ImageViewSet(GlanceViewSet):
     serializer_class = ImageSerializer
+    # What the browsable API draws its forms from (the OpenAPI schema is declared per action).
+    form_serializers = {
+        "create": ImageCreateSerializer,
+        "partial_update": ImageUpdateSerializer,
+        "properties": ImagePropertiesSerializer,
+        "import_": ImageImportSerializer,
+        "members": MemberSerializer,
+        "member": MemberStatusSerializer,
+    }
+
+    def get_serializer_class(self):
+        return self.form_serializers.get(self.action, ImageSerializer)
+
+    def get_serializer(self, *args, **kwargs):
+        # The browsable API fills its PUT form (PUT on the collection creates) from the
+        # image it just showed; a create form starts empty instead.
+        if self.action == "create":
+            kwargs.pop("instance", None)
+            args = ()
+        return super().get_serializer(*args, **kwargs)
 
     def image_context(self, **more) -> dict:
         return {"schema": services.image_schema(self.glance), **more}
