@@ -164,3 +164,19 @@ def test_swagger_ui_and_redoc_assets_are_served_here(page, live_server):
     # when that fails. Everything else comes from this server.
     elsewhere = [url for url in requested if not url.startswith((live_server.url, "data:", "blob:"))]
     assert elsewhere in ([], ["https://cdn.redoc.ly/redoc/logo-mini.svg"]), elsewhere
+
+
+def test_swagger_ui_authorizes_with_a_token(page, live_server, demo_token):
+    page.goto(f"{live_server.url}/api/docs/")
+    page.wait_for_selector(".opblock")
+    page.click("button.authorize")
+    scheme = page.locator(".auth-container").filter(has_text="keystoneToken")
+    scheme.locator("input").fill(demo_token)
+    scheme.locator("button[type=submit]").click()
+    page.click("button.btn-done")
+    version = page.locator("#operations-version-glance_version_list")
+    version.locator(".opblock-summary").click()
+    version.locator("button.try-out__btn").click()
+    version.locator("button.execute").click()
+    status = version.locator(".live-responses-table tbody .response-col_status").first
+    sync_api.expect(status).to_have_text("200")
