@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test up down status reset seed schema clean
+.PHONY: run test bench up down status reset seed schema clean
 
 $(PY): pyproject.toml
 	mkdir -p var
@@ -27,6 +27,10 @@ run: $(PY) up seed
 test: $(PY) up
 	scripts/ensure-chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## bench: the API's cost next to direct glanceclient (table in the README); BENCH_ARGS=--quick
+bench: $(PY) up
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 up: $(PY)
 	$(PY) -m devcloud up

@@ -32,11 +32,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def keystone_session(account: devcloud.Account = devcloud.DEMO, project: str | None = None):
+def keystone_session(account: devcloud.Account = devcloud.DEMO):
     """A reused keystoneauth session, as a well-written direct client would keep."""
     auth = yaml.safe_load(devcloud.CLOUDS_YAML.read_text())["clouds"][account.cloud]["auth"]
-    if project:
-        auth = {**auth, "project_name": project}
     return ks_session.Session(auth=v3.Password(**auth))
 
 
@@ -70,6 +68,7 @@ class ApiServer:
             "DJANGO_CACHE_LOCATION": str(self.cache),
             "GLANCE_API_KEYSTONE_URL": devcloud.KEYSTONE_URL,
             "GLANCE_API_LOG_LEVEL": "WARNING",
+            "GLANCE_API_TRUST_ENV": "false",  # no proxy here (README: production)
         }
 
     def start(self) -> "ApiServer":

@@ -22,20 +22,26 @@ def admin_session() -> ks_session.Session:
 
 
 def register() -> None:
-    """The image service with its endpoints, and the demo project, user and roles."""
+    """The image service with its endpoints, and the demo and bench accounts."""
     keystone = ks_client.Client(session=admin_session(), interface="public")
     _image_service(keystone)
+    ensure_account(keystone, c.DEMO, "The dev cloud's non-admin project")
+    ensure_account(keystone, c.BENCH, "Images of the benchmarks (make bench)")
+
+
+def ensure_account(keystone: ks_client.Client, account: c.Account, description: str) -> None:
+    """A project, and a user with the member and reader roles in it."""
     domain = keystone.domains.get("default")
-    project = _find(keystone.projects.list(name=c.DEMO.project)) or keystone.projects.create(
-        c.DEMO.project, domain, description="The dev cloud's non-admin project"
+    project = _find(keystone.projects.list(name=account.project)) or keystone.projects.create(
+        account.project, domain, description=description
     )
-    user = _find(keystone.users.list(name=c.DEMO.username))
+    user = _find(keystone.users.list(name=account.username))
     if user is None:
         user = keystone.users.create(
-            c.DEMO.username, domain=domain, password=c.DEMO.password, default_project=project
+            account.username, domain=domain, password=account.password, default_project=project
         )
     else:  # keep the documented password, whatever happened to it
-        keystone.users.update(user, password=c.DEMO.password, default_project=project)
+        keystone.users.update(user, password=account.password, default_project=project)
     for name in ROLES:
         role = _find(keystone.roles.list(name=name)) or keystone.roles.create(name)
         keystone.roles.grant(role, user=user, project=project)

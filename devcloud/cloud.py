@@ -444,6 +444,6 @@ def write_clouds_yaml() -> None:
             "interface": "public",
             "identity_api_version": 3,
         }
-        for account in (c.ADMIN, c.DEMO)
+        for account in (c.ADMIN, c.DEMO, c.BENCH)
     }
     c.CLOUDS_YAML.write_text(yaml.safe_dump({"clouds": clouds}, sort_keys=False))

@@ -42,3 +42,4 @@ class Account:
 # Throwaway passwords of a dev cloud that only listens on loopback.
 ADMIN = Account("devcloud-admin", "admin", "devcloud-admin-pw", "admin")
 DEMO = Account("devcloud-demo", "demo", "devcloud-demo-pw", "demo")
+BENCH = Account("devcloud-bench", "bench", "devcloud-bench-pw", "bench")

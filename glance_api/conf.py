@@ -27,6 +27,9 @@ DEFAULTS = {
     "CACHE_ALIAS": "default",
     # Connections kept open to each of Keystone and Glance, per process.
     "POOL_MAXSIZE": 16,
+    # Take proxies (HTTP_PROXY, NO_PROXY, ...) and .netrc from the environment, as requests
+    # does by default; False skips that lookup on every call to Keystone and Glance.
+    "TRUST_ENV": True,
     # Images per page with paginate=true.
     "PAGE_SIZE": 20,
     # Metadata definitions: how long a caller's namespace list is cached (0: not at all),

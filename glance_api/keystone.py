@@ -7,9 +7,12 @@ Tokens are never logged; cache keys hold a hash of the token, not the token.
 import hashlib
 import logging
 import threading
+import time
 from datetime import datetime, timezone
 
 import requests
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.util.retry import Retry
 from django.core.cache import caches
 from keystoneauth1 import access
 from keystoneauth1 import exceptions as ksa_exc
@@ -23,6 +26,22 @@ from .exceptions import BadGateway, transport_error
 logger = logging.getLogger(__name__)
 
 MAX_TOKEN_LENGTH = 8192
+# A pooled connection the server closed while idle (gunicorn's keep-alive is 2 s) fails
+# on its next use before any answer: try once more on a new connection. Only methods
+# without a body, so an upload stream is never sent twice.
+class _StaleConnectionRetry(Retry):
+    """urllib3's Retry, except that a read timeout is final (waiting twice helps no one)."""
+
+    def increment(self, *args, error=None, **kwargs):
+        if isinstance(error, ReadTimeoutError):
+            raise error
+        return super().increment(*args, error=error, **kwargs)
+
+
+STALE_CONNECTION_RETRY = _StaleConnectionRetry(
+    total=1, connect=1, read=1, status=0, other=0, redirect=0,
+    allowed_methods=frozenset({"GET", "HEAD", "DELETE"}), raise_on_status=False,
+)
 _session_lock = threading.Lock()
 _session: ks_session.Session | None = None
 _session_options: tuple | None = None
@@ -32,15 +51,18 @@ def shared_session() -> ks_session.Session:
     """The process's keystoneauth session: pooled connections, no auth plugin of its own.
 
     Callers pass their own ``auth`` per request (see ``services.client_for``), so one
-    pool of HTTP connections serves every caller. Rebuilt if the TLS, timeout or pool
-    settings change.
+    pool of HTTP connections serves every caller. Rebuilt if the TLS, timeout, pool or
+    environment settings change.
     """
     global _session, _session_options
-    options = (settings.verify, settings.TIMEOUT, settings.POOL_MAXSIZE)
+    options = (settings.verify, settings.TIMEOUT, settings.POOL_MAXSIZE, settings.TRUST_ENV)
     with _session_lock:
         if _session is None or options != _session_options:
             http = requests.Session()
-            adapter = requests.adapters.HTTPAdapter(pool_maxsize=settings.POOL_MAXSIZE)
+            http.trust_env = settings.TRUST_ENV
+            adapter = requests.adapters.HTTPAdapter(
+                pool_maxsize=settings.POOL_MAXSIZE, max_retries=STALE_CONNECTION_RETRY
+            )
             http.mount("http://", adapter)
             http.mount("https://", adapter)
             _session = ks_session.Session(
@@ -59,16 +81,56 @@ def cache_seconds(expires: datetime, now: datetime, configured: int) -> int:
     return max(0, min(configured, int((expires - now).total_seconds())))
 
 
+class _LocalValidations:
+    """This process's own copy of recent validations, in front of Django's cache.
+
+    A shared cache (file, Redis, memcached) costs a read and an unpickling per request;
+    this costs a dict lookup. Entries live no longer than the shared ones (the configured
+    time, never past the token's expiry); the oldest go first beyond ``size``.
+    """
+
+    def __init__(self, size: int = 1024):
+        self.size, self.entries, self.lock = size, {}, threading.Lock()
+
+    def get(self, key: str) -> access.AccessInfoV3 | None:
+        entry = self.entries.get(key)
+        if entry is None:
+            return None
+        deadline, access_info = entry
+        if time.monotonic() >= deadline:
+            self.entries.pop(key, None)
+            return None
+        return access_info
+
+    def set(self, key: str, access_info: access.AccessInfoV3, seconds: int) -> None:
+        with self.lock:
+            while len(self.entries) >= self.size:
+                self.entries.pop(next(iter(self.entries)), None)
+            self.entries[key] = (time.monotonic() + seconds, access_info)
+
+    def delete(self, key: str) -> None:
+        self.entries.pop(key, None)
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
+local_validations = _LocalValidations()
+
+
 def _remember(access_info: access.AccessInfoV3) -> None:
     ttl = cache_seconds(
         access_info.expires, datetime.now(timezone.utc), settings.TOKEN_CACHE_SECONDS
     )
     if ttl > 0:
-        caches[settings.CACHE_ALIAS].set(_cache_key(access_info.auth_token), access_info._data, ttl)
+        key = _cache_key(access_info.auth_token)
+        caches[settings.CACHE_ALIAS].set(key, access_info._data, ttl)
+        local_validations.set(key, access_info, ttl)
 
 
 def _forget(token: str) -> None:
     caches[settings.CACHE_ALIAS].delete(_cache_key(token))
+    local_validations.delete(_cache_key(token))
 
 
 def _token_url() -> str:
@@ -90,6 +152,10 @@ def validate_token(token: str) -> access.AccessInfoV3:
         " " in token
     ):
         raise exceptions.AuthenticationFailed("The token is malformed.")
+    if settings.TOKEN_CACHE_SECONDS > 0:
+        known = local_validations.get(_cache_key(token))
+        if known is not None and not known.will_expire_soon(stale_duration=0):
+            return known
     body = caches[settings.CACHE_ALIAS].get(_cache_key(token))
     fetched = body is None
     if fetched:
@@ -102,6 +168,9 @@ def validate_token(token: str) -> access.AccessInfoV3:
         raise exceptions.AuthenticationFailed("The token is not scoped to a project.")
     if fetched:
         _remember(access_info)
+    elif settings.TOKEN_CACHE_SECONDS > 0:  # from the shared cache: keep a local copy
+        local_validations.set(_cache_key(token), access_info, cache_seconds(
+            access_info.expires, datetime.now(timezone.utc), settings.TOKEN_CACHE_SECONDS))
     return access_info
 
 

@@ -66,14 +66,14 @@ def client_for(access_info: access.AccessInfoV3) -> GlanceClient:
 
 # --- Glance's image schema, fetched once per endpoint and shared -------------------
 
-_schemas: dict[str, tuple[float, dict, type]] = {}
+_schemas: dict[str, tuple[float, dict, type, type]] = {}
 _schemas_lock = threading.Lock()
 
 
 def image_schema(glance: GlanceClient) -> dict:
     """Glance's image schema (JSON Schema), cached per Glance endpoint for a while.
 
-    The warlock model built from it is given to the client, so glanceclient does not
+    The warlock models built from it are given to the client, so glanceclient does not
     fetch the schema again for every new client (one per request).
     """
     with glance_errors():
@@ -84,10 +84,14 @@ def image_schema(glance: GlanceClient) -> dict:
         with glance_errors():
             raw = glance.schemas.get("image").raw()
         model = warlock.model_factory(raw, base_class=glance_schemas.SchemaBasedModel)
-        cached = (now, raw, model)
+        unvalidated = warlock.model_factory(raw, base_class=glance_schemas.SchemaBasedModel)
+        unvalidated.validate = lambda *args, **kwargs: None  # as glanceclient's own
+        cached = (now, raw, model, unvalidated)
         with _schemas_lock:
             _schemas[endpoint] = cached
+    # glanceclient's memoized properties (utils.memoized_property) of the images manager
     glance.images._lazy_once_model = cached[2]
+    glance.images._lazy_once_unvalidated_model = cached[3]
     return cached[1]
 
 

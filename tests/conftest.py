@@ -14,6 +14,7 @@ from keystoneauth1.identity import v3
 from rest_framework.test import APIClient
 
 from devcloud import cloud
+from glance_api import keystone
 from devcloud import config as devcloud
 
 
@@ -29,8 +30,10 @@ def app_settings(settings):
     """Point the app at the dev cloud's Keystone; start every test with an empty cache."""
     settings.GLANCE_API = {"KEYSTONE_URL": devcloud.KEYSTONE_URL}
     caches["default"].clear()
+    keystone.local_validations.clear()
     yield settings
     caches["default"].clear()
+    keystone.local_validations.clear()
 
 
 def keystone_session(clouds: dict, name: str) -> ks_session.Session:

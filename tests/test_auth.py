@@ -57,7 +57,9 @@ def test_token_revoked_is_401(anon_client, demo_session, fresh_demo_token):
     demo_session.delete(
         devcloud.KEYSTONE_URL + "/auth/tokens", headers={"X-Subject-Token": fresh_demo_token}
     )
-    caches["default"].clear()  # the revocation shows once the cached validation is gone
+    # The revocation shows once the cached validations (shared and this process's) are gone.
+    caches["default"].clear()
+    keystone.local_validations.clear()
     response = anon_client.get(VERSION, HTTP_X_AUTH_TOKEN=fresh_demo_token)
     assert response.status_code == 401
     assert "revoked" in response.json()["detail"]
