@@ -110,7 +110,8 @@ def main(argv=None) -> dict:
             def get(path, **params):
                 def call():
                     response = http.get(f"{api}/{path}", params=params)
-                    response.raise_for_status()
+                    if not response.ok:
+                        raise RuntimeError(f"{response.status_code} for {path}: {response.text}")
                     return response
                 return call
 

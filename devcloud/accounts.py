@@ -1,5 +1,6 @@
 """Keystone's catalog and accounts for the dev cloud: idempotent, run on every ``up``."""
 
+from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 from keystoneclient.v3 import client as ks_client
@@ -40,7 +41,9 @@ def ensure_account(keystone: ks_client.Client, account: c.Account, description: 
         user = keystone.users.create(
             account.username, domain=domain, password=account.password, default_project=project
         )
-    else:  # keep the documented password, whatever happened to it
+    elif not _password_works(account):
+        # Keep the documented password, whatever happened to it. Only when needed: a
+        # password change revokes the user's tokens, even ones issued in the same second.
         keystone.users.update(user, password=account.password, default_project=project)
     for name in ROLES:
         role = _find(keystone.roles.list(name=name)) or keystone.roles.create(name)
@@ -58,6 +61,16 @@ def _image_service(keystone: ks_client.Client) -> None:
             keystone.endpoints.create(service, c.GLANCE_URL, interface=interface, region=c.REGION)
         elif endpoint.url != c.GLANCE_URL:  # the port changed since the last up
             keystone.endpoints.update(endpoint, url=c.GLANCE_URL)
+
+
+def _password_works(account: c.Account) -> bool:
+    auth = v3.Password(auth_url=c.KEYSTONE_URL, username=account.username,
+                       password=account.password, user_domain_name=c.DOMAIN, unscoped=True)
+    try:
+        ks_session.Session(auth=auth).get_token()
+    except ks_exc.Unauthorized:
+        return False
+    return True
 
 
 def _find(items):
