@@ -59,6 +59,13 @@ GLANCE_OWNED_PREFIXES = ("os_glance_",)
 FORM_KEYS = frozenset({"csrfmiddlewaretoken"})
 
 
+def http_url(value: str) -> str:
+    """Glance fetches image data over http(s) only (no file://, ftp://, ...)."""
+    if value.split(":", 1)[0].lower() not in ("http", "https"):
+        raise serializers.ValidationError("Only http and https URLs are allowed.")
+    return value
+
+
 def is_glance_owned(name: str) -> bool:
     return name in GLANCE_OWNED or name.startswith(GLANCE_OWNED_PREFIXES)
 
@@ -273,9 +280,7 @@ class ImageCreateSerializer(ImageFieldsSerializer):
     )
 
     def validate_image_url(self, value: str) -> str:
-        if value.split(":", 1)[0].lower() not in ("http", "https"):
-            raise serializers.ValidationError("Only http and https URLs are allowed.")
-        return value
+        return http_url(value)
 
     def validate(self, attrs):
         source = attrs["source_type"]
@@ -609,9 +614,7 @@ class ImageImportSerializer(serializers.Serializer):
     )
 
     def validate_uri(self, value: str) -> str:
-        if value.split(":", 1)[0].lower() not in ("http", "https"):
-            raise serializers.ValidationError("Only http and https URLs are allowed.")
-        return value
+        return http_url(value)
 
     def validate(self, attrs):
         method = attrs["method"]
