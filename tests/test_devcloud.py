@@ -38,9 +38,10 @@ def test_status_reports_both_servers(clouds):
     assert all(server["answers"] and server["pid"] for server in report.values())
 
 
-def test_clouds_yaml_has_admin_and_demo(clouds):
+def test_clouds_yaml_has_admin_demo_and_bench(clouds):
     on_disk = yaml.safe_load(devcloud.CLOUDS_YAML.read_text())["clouds"]
-    assert set(on_disk) == {"devcloud-admin", "devcloud-demo"}
+    assert set(on_disk) == {"devcloud-admin", "devcloud-demo", "devcloud-bench"}
+    assert on_disk["devcloud-bench"]["auth"]["project_name"] == "bench"
     demo = on_disk["devcloud-demo"]
     assert demo["auth"]["auth_url"] == devcloud.KEYSTONE_URL
     assert demo["auth"]["username"] == "demo"
