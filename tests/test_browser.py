@@ -74,6 +74,17 @@ def sign_in(page, live_server, next_path: str) -> None:
     page.wait_for_url(f"{live_server.url}{next_path}")
 
 
+def try_out_version(page):
+    """Swagger UI's "Try it out" on GET version/; the answer must be a 200."""
+    version = page.locator("#operations-version-glance_version_list")
+    version.locator(".opblock-summary").click()
+    version.locator("button.try-out__btn").click()
+    version.locator("button.execute").click()
+    status = version.locator(".live-responses-table tbody .response-col_status").first
+    sync_api.expect(status).to_have_text("200")
+    return version
+
+
 def test_sign_in_and_browse_images(page, live_server, make_image):
     image = make_image(as_demo=True, name=f"browse-{uuid.uuid4().hex[:6]}", os_distro="debian")
     sign_in(page, live_server, "/api/glance/")
@@ -141,12 +152,7 @@ def test_swagger_ui_lists_every_operation_and_tries_one(page, live_server, anon_
     ids = page.eval_on_selector_all(".opblock", "blocks => blocks.map(b => b.id)")
     assert sorted(re.sub(r"^operations-[^-]+-", "", i) for i in ids) == sorted(operations)
 
-    version = page.locator("#operations-version-glance_version_list")
-    version.locator(".opblock-summary").click()
-    version.locator("button.try-out__btn").click()
-    version.locator("button.execute").click()
-    status = version.locator(".live-responses-table tbody .response-col_status").first
-    sync_api.expect(status).to_have_text("200")
+    version = try_out_version(page)
     assert '"version": "2"' in version.locator(".live-responses-table").inner_text()
     screenshot(page, "swagger-ui.png")
 
@@ -174,9 +180,4 @@ def test_swagger_ui_authorizes_with_a_token(page, live_server, demo_token):
     scheme.locator("input").fill(demo_token)
     scheme.locator("button[type=submit]").click()
     page.click("button.btn-done")
-    version = page.locator("#operations-version-glance_version_list")
-    version.locator(".opblock-summary").click()
-    version.locator("button.try-out__btn").click()
-    version.locator("button.execute").click()
-    status = version.locator(".live-responses-table tbody .response-col_status").first
-    sync_api.expect(status).to_have_text("200")
+    try_out_version(page)
