@@ -53,15 +53,33 @@ def client_for(access_info: access.AccessInfoV3) -> GlanceClient:
     settings) unless ``GLANCE_URL`` overrides it. Connections come from the process's
     shared pool, so building a client per request opens no connection.
     """
-    client = glanceclient.Client(
+    return glanceclient.Client(
         "2",
         session=keystone.shared_session(),
         auth=AccessInfoPlugin(access_info, auth_url=settings.KEYSTONE_URL),
-        interface=settings.INTERFACE,
-        region_name=settings.REGION_NAME,
-        endpoint_override=settings.GLANCE_URL,
+        endpoint_override=settings.GLANCE_URL or glance_endpoint(access_info),
     )
-    return client
+
+
+def glance_endpoint(access_info: access.AccessInfoV3) -> str:
+    """The image endpoint of the token's catalog, looked up once per token and process.
+
+    (keystoneauth copies the whole catalog on every lookup; the validated token's
+    ``AccessInfo`` is reused across requests, so the answer is kept on it.)
+    """
+    where = (settings.INTERFACE, settings.REGION_NAME)
+    known = getattr(access_info, "_glance_api_endpoint", None)
+    if known is None or known[0] != where:
+        try:
+            url = access_info.service_catalog.url_for(
+                service_type="image", interface=settings.INTERFACE,
+                region_name=settings.REGION_NAME,
+            )
+        except ksa_exc.ClientException as exc:  # EndpointNotFound, ...
+            raise transport_error(exc, "Glance") from exc
+        known = (where, url)
+        access_info._glance_api_endpoint = known
+    return known[1]
 
 
 # --- Glance's image schema, fetched once per endpoint and shared -------------------
