@@ -431,7 +431,11 @@ def download_image(glance: GlanceClient, image_id: str) -> ImageData:
 
 
 def _guarded(body):
-    """Iterate over Glance's body; a failure mid-way ends the stream (logged), no 500."""
+    """Iterate over Glance's body, logging a failure mid-way.
+
+    The status line and Content-Length were sent already, so the error ends the stream:
+    the server closes the connection and the client sees a body shorter than announced.
+    """
     try:
         yield from body
     except Exception:  # the status line was sent already: all we can do is stop

@@ -18,6 +18,17 @@ from glance_api import keystone
 from devcloud import config as devcloud
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (the browser tests screenshot failures).
+
+    A hook: it must live here, pytest does not take hooks from test modules.
+    """
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
 @pytest.fixture(scope="session")
 def clouds() -> dict:
     """The dev cloud, brought up (or reused) once per run; its clouds.yaml entries."""

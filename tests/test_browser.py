@@ -36,20 +36,13 @@ def browser():
         browser.close()
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    setattr(item, f"report_{report.when}", report)
-
-
 @pytest.fixture
 def page(browser, request, live_server, transactional_db):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20000)
     yield page
-    report = getattr(request.node, "report_call", None)
+    report = getattr(request.node, "report_call", None)  # set by conftest's hook
     if report is None or report.failed:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
