@@ -24,6 +24,7 @@ from devcloud import config as devcloud
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench-results"
+BARE_PROXY = "benchmarks.bare_proxy:application"
 
 
 def free_port() -> int:
@@ -46,10 +47,14 @@ class ApiServer:
     """The project under gunicorn (gthread workers, as the README recommends), on loopback.
 
     Its cache is a file-based Django cache in a folder of its own, shared by the
-    workers, so :meth:`clear_cache` makes every worker cold.
+    workers, so :meth:`clear_cache` makes every worker cold. ``app`` serves another
+    WSGI application with the same gunicorn settings (see ``bare_proxy``).
     """
 
-    def __init__(self, workers: int = 2, threads: int = 8):
+    PROJECT = "project.wsgi:application"
+
+    def __init__(self, workers: int = 2, threads: int = 8, app: str = PROJECT):
+        self.app = app
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers, self.threads = workers, threads
@@ -69,15 +74,17 @@ class ApiServer:
             "GLANCE_API_KEYSTONE_URL": devcloud.KEYSTONE_URL,
             "GLANCE_API_LOG_LEVEL": "WARNING",
             "GLANCE_API_TRUST_ENV": "false",  # no proxy here (README: production)
+            "BARE_PROXY_GLANCE_URL": devcloud.GLANCE_URL,
         }
 
     def start(self) -> "ApiServer":
         python = sys.executable
-        subprocess.run([python, "manage.py", "migrate", "--noinput", "-v", "0"],
-                       cwd=ROOT, env=self.env(), check=True)
+        if self.app == self.PROJECT:
+            subprocess.run([python, "manage.py", "migrate", "--noinput", "-v", "0"],
+                           cwd=ROOT, env=self.env(), check=True)
         self.log = open(self.home / "gunicorn.log", "wb")
         self.process = subprocess.Popen(
-            [python, "-m", "gunicorn", "project.wsgi:application",
+            [python, "-m", "gunicorn", self.app,
              "--bind", f"127.0.0.1:{self.port}", "--worker-class", "gthread",
              "--workers", str(self.workers), "--threads", str(self.threads),
              "--no-control-socket", "--timeout", "300"],
