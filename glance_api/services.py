@@ -51,14 +51,22 @@ def client_for(access_info: access.AccessInfoV3) -> GlanceClient:
 
     The image endpoint comes from the token's catalog (region and interface from
     settings) unless ``GLANCE_URL`` overrides it. Connections come from the process's
-    shared pool, so building a client per request opens no connection.
+    shared pool. The client is built once per validated token and process and kept
+    on it, like the endpoint: the validation is reused across requests (see
+    ``keystone.local_validations``), and a glanceclient holds no per-call state.
     """
-    return glanceclient.Client(
-        "2",
-        session=keystone.shared_session(),
-        auth=AccessInfoPlugin(access_info, auth_url=settings.KEYSTONE_URL),
-        endpoint_override=settings.GLANCE_URL or glance_endpoint(access_info),
-    )
+    where = (keystone.shared_session(), settings.GLANCE_URL or glance_endpoint(access_info),
+             settings.KEYSTONE_URL)
+    known = getattr(access_info, "_glance_api_client", None)
+    if known is None or known[0] != where:
+        session, endpoint, auth_url = where
+        client = glanceclient.Client(
+            "2", session=session, endpoint_override=endpoint,
+            auth=AccessInfoPlugin(access_info, auth_url=auth_url),
+        )
+        known = (where, client)
+        access_info._glance_api_client = known
+    return known[1]
 
 
 def glance_endpoint(access_info: access.AccessInfoV3) -> str:

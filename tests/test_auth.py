@@ -1,11 +1,13 @@
 """Both ways in, against the real Keystone: X-Auth-Token and the browsable API's sign-in."""
 
 import logging
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from django.core.cache import caches
 from django.urls import reverse
+from keystoneauth1 import access
 
 from devcloud import config as devcloud
 from glance_api import keystone
@@ -70,6 +72,21 @@ def test_token_validation_is_cached(anon_client, settings, demo_token):
     assert anon_client.get(VERSION, HTTP_X_AUTH_TOKEN=demo_token).status_code == 200
     settings.GLANCE_API = {**settings.GLANCE_API, "KEYSTONE_URL": "http://127.0.0.1:9/v3"}
     assert anon_client.get(VERSION, HTTP_X_AUTH_TOKEN=demo_token).status_code == 200
+
+
+def test_token_validation_is_never_kept_past_the_tokens_expiry(demo_token):
+    """With TOKEN_CACHE_SECONDS at 60, a token that expires in 2 s is cached for no longer:
+    a hit in the process's own cache is then valid without parsing the expiry again."""
+    body = keystone._fetch_token(demo_token)
+    expires = datetime.now(timezone.utc) + timedelta(seconds=2)
+    body["token"]["expires_at"] = expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    keystone._remember(access.create(body=body, auth_token=demo_token))
+    assert keystone.validate_token(demo_token).expires == expires  # served from the cache
+    time.sleep(2.1)
+    key = keystone._cache_key(demo_token)
+    assert keystone.local_validations.get(key) is None
+    assert caches["default"].get(key) is None
+    assert keystone.validate_token(demo_token).expires > expires  # Keystone's own answer
 
 
 def test_token_cache_off_asks_keystone_every_time(anon_client, settings, demo_token, closed_port):
