@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from . import services
 from .auth import KeystoneSessionAuthentication, KeystoneTokenAuthentication
 from .handlers import exception_handler
+from .negotiation import ContentNegotiation
 from .parsers import OctetStreamParser
 from .renderers import RENDERERS, OctetStreamRenderer
 from .schema import GlanceAutoSchema
@@ -49,6 +50,7 @@ class KeystoneAPIMixin:
     authentication_classes = [KeystoneTokenAuthentication, KeystoneSessionAuthentication]
     permission_classes = [permissions.IsAuthenticated]
     renderer_classes = RENDERERS
+    content_negotiation_class = ContentNegotiation
     schema = GlanceAutoSchema()
 
     def get_exception_handler(self):
