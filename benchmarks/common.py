@@ -25,6 +25,8 @@ from devcloud import config as devcloud
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench-results"
 BARE_PROXY = "benchmarks.bare_proxy:application"
+# The worker model the README recommends for production.
+GUNICORN_ARGS = ["--worker-class", "gthread", "--workers", "2", "--threads", "8"]
 
 
 def free_port() -> int:
@@ -53,11 +55,11 @@ class ApiServer:
 
     PROJECT = "project.wsgi:application"
 
-    def __init__(self, workers: int = 2, threads: int = 8, app: str = PROJECT):
+    def __init__(self, app: str = PROJECT, gunicorn_args: list[str] | None = None):
         self.app = app
+        self.gunicorn_args = GUNICORN_ARGS if gunicorn_args is None else gunicorn_args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.workers, self.threads = workers, threads
         self.home = Path(tempfile.mkdtemp(prefix="glance-api-bench-"))
         self.cache = self.home / "cache"
         self.process: subprocess.Popen | None = None
@@ -84,10 +86,8 @@ class ApiServer:
                            cwd=ROOT, env=self.env(), check=True)
         self.log = open(self.home / "gunicorn.log", "wb")
         self.process = subprocess.Popen(
-            [python, "-m", "gunicorn", self.app,
-             "--bind", f"127.0.0.1:{self.port}", "--worker-class", "gthread",
-             "--workers", str(self.workers), "--threads", str(self.threads),
-             "--no-control-socket", "--timeout", "300"],
+            [python, "-m", "gunicorn", self.app, "--bind", f"127.0.0.1:{self.port}",
+             *self.gunicorn_args, "--no-control-socket", "--timeout", "300"],
             cwd=ROOT, env=self.env(), stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )

@@ -9,13 +9,14 @@ def test_bench_quick_reports_every_figure_without_errors(clouds):
     assert set(figures) == {
         "image get", "image properties", "list, paginate=true (20)", "list of all images",
         "namespaces Flavor warm", "namespaces Flavor cold", "resource types", "version",
+        run.BARE,
     }
     for row in figures.values():
         assert row["api"]["n"] >= 5 and row["direct"]["n"] >= 5
         assert row["api"]["median"] > 0 and row["direct"]["median"] > 0
     load = results["throughput"]
-    assert load["api"]["errors"] == 0 and load["direct"]["errors"] == 0
-    assert load["api"]["requests_per_s"] > 0 and load["direct"]["requests_per_s"] > 0
+    for client in ("api", "bare_proxy", "direct"):
+        assert load[client]["errors"] == 0 and load[client]["requests_per_s"] > 0
 
 
 def test_transfer_script_moves_the_bytes_both_ways(clouds):
