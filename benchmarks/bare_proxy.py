@@ -9,7 +9,6 @@ glanceclient is the HTTP hop itself, and how much is the app's.
 
 import json
 import os
-import threading
 
 import glanceclient
 from glanceclient.v2.client import Client as GlanceClient
@@ -31,18 +30,15 @@ def _pooled_session() -> ks_session.Session:
 
 _session = _pooled_session()
 _clients: dict[str, GlanceClient] = {}
-_lock = threading.Lock()
 
 
 def _client(token: str):
     """One reused glanceclient per token (as a long-lived direct client is)."""
     client = _clients.get(token)
     if client is None:
-        client = glanceclient.Client(
+        client = _clients[token] = glanceclient.Client(
             "2", session=_session, auth=token_endpoint.Token(GLANCE_URL, token)
         )
-        with _lock:
-            _clients[token] = client
     return client
 
 

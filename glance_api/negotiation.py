@@ -27,3 +27,8 @@ class ContentNegotiation(DefaultContentNegotiation):
                 self._known[key] = known
         index, media_type = known
         return renderers[index], media_type
+
+    @classmethod
+    def forget(cls) -> None:
+        """Drop every remembered answer (as a restart would)."""
+        cls._known.clear()

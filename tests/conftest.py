@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from devcloud import cloud
 from glance_api import keystone
+from glance_api.negotiation import ContentNegotiation
 from devcloud import config as devcloud
 
 
@@ -38,13 +39,15 @@ def clouds() -> dict:
 
 @pytest.fixture(autouse=True)
 def app_settings(settings):
-    """Point the app at the dev cloud's Keystone; start every test with an empty cache."""
+    """Point the app at the dev cloud's Keystone; start every test with empty caches."""
     settings.GLANCE_API = {"KEYSTONE_URL": devcloud.KEYSTONE_URL}
     caches["default"].clear()
     keystone.local_validations.clear()
+    ContentNegotiation.forget()
     yield settings
     caches["default"].clear()
     keystone.local_validations.clear()
+    ContentNegotiation.forget()
 
 
 def keystone_session(clouds: dict, name: str) -> ks_session.Session:

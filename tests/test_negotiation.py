@@ -1,6 +1,5 @@
 """Content negotiation: remembered answers are DRF's own answers."""
 
-import pytest
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -33,11 +32,6 @@ def outcome(negotiation, request, renderer_classes, format_suffix=None):
     return type(renderer).__name__, media_type
 
 
-@pytest.fixture(autouse=True)
-def forget_answers(monkeypatch):
-    monkeypatch.setattr(ContentNegotiation, "_known", {})
-
-
 def test_negotiation_answers_as_drf_does_first_and_remembered():
     """Every combination, twice over through one process-wide memory, so that answers
     for different headers, formats and renderer lists cannot be mistaken for another."""
@@ -55,11 +49,10 @@ def test_negotiation_answers_as_drf_does_first_and_remembered():
     assert ContentNegotiation._known  # the second round was answered from memory
 
 
-def test_negotiation_keeps_a_bounded_number_of_answers(monkeypatch):
-    monkeypatch.setattr(ContentNegotiation, "size", 5)
-    for index in range(20):
+def test_negotiation_keeps_a_bounded_number_of_answers():
+    for index in range(ContentNegotiation.size + 20):
         outcome(ContentNegotiation(), drf_request(f"application/json; v={index}"), RENDERERS)
-    assert len(ContentNegotiation._known) == 5
+    assert len(ContentNegotiation._known) == ContentNegotiation.size
 
 
 def test_negotiation_refusal_is_406_every_time(demo_client):
