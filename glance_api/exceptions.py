@@ -1,10 +1,17 @@
-"""API errors beyond DRF's own, and the translation of transport failures.
+"""API errors, and the one place that turns glanceclient's and keystoneauth's errors into them.
 
-DRF renders each as ``{"detail": ..., "code": ...}`` (see ``glance_api.handlers``).
+Everything that calls Glance or Keystone does so inside :func:`upstream_errors`; nothing
+else translates. A failure of Glance or Keystone (5xx, unreachable, timed out) is logged
+here, once; DRF renders every error as ``{"detail": ..., "code": ...}`` (see
+``glance_api.handlers``).
 """
 
+import html
 import logging
+import re
+from contextlib import contextmanager
 
+from glanceclient import exc as glance_exc
 from keystoneauth1 import exceptions as ksa_exc
 from rest_framework import exceptions, status
 
@@ -51,9 +58,52 @@ class UpstreamError(exceptions.APIException):
         super().__init__(detail, code)
 
 
-def transport_error(exc: Exception, service: str) -> exceptions.APIException:
-    """The API error for a keystoneauth transport failure talking to ``service``."""
-    if isinstance(exc, ksa_exc.ConnectTimeout):
+# Glance's (or Keystone's) 4xx -> the API's error, given Glance's own message.
+_CLIENT_ERRORS = {
+    400: lambda detail: UpstreamError(400, detail, code="invalid"),
+    401: lambda detail: exceptions.AuthenticationFailed(
+        "Glance did not accept the token; it may have expired or been revoked."),
+    403: exceptions.PermissionDenied,
+    404: exceptions.NotFound,
+    409: GlanceConflict,
+    413: GlanceTooLarge,
+}
+
+
+def _status_error(code: int, detail: str, service: str, overrides: dict) -> exceptions.APIException:
+    if code in overrides:
+        return overrides[code]
+    if code < 500:
+        return _CLIENT_ERRORS.get(code, lambda d: UpstreamError(code, d))(detail)
+    logger.warning("%s answered %s", service, code)  # its text is not passed on
+    if code == 503:
+        return ServiceUnavailable(f"{service} is unavailable.")
+    if code == 504:
+        return GatewayTimeout(f"{service} did not answer in time.")
+    return BadGateway(f"{service} failed to answer the request.")
+
+
+def _glance_detail(exc: glance_exc.HTTPException) -> str:
+    """Glance's own message, without the HTTP status line glanceclient puts first."""
+    detail = re.sub(r"^\d{3} [A-Za-z ]+:\s*", "", str(exc.details or "").strip())
+    return html.unescape(detail) or type(exc).__name__
+
+
+def api_error(exc: Exception, service: str, overrides: dict | None = None) -> exceptions.APIException:
+    """The API error for an exception of glanceclient or keystoneauth talking to ``service``.
+
+    ``overrides`` maps an upstream status to the error to give instead (for example a
+    401 of Keystone's token validation means the caller's token is no good).
+    """
+    overrides = overrides or {}
+    if isinstance(exc, glance_exc.HTTPException):
+        code = exc.code if isinstance(exc.code, int) else 502
+        return _status_error(code, _glance_detail(exc), service, overrides)
+    if isinstance(exc, ksa_exc.HttpError):
+        return _status_error(exc.http_status or 502, exc.message or type(exc).__name__,
+                             service, overrides)
+    if isinstance(exc, (glance_exc.InvalidEndpoint, ksa_exc.ConnectTimeout)):
+        # glanceclient raises InvalidEndpoint for any timeout
         logger.warning("%s timed out: %s", service, exc)
         return GatewayTimeout(f"{service} did not answer in time.")
     if isinstance(exc, ksa_exc.SSLError):
@@ -63,3 +113,23 @@ def transport_error(exc: Exception, service: str) -> exceptions.APIException:
         return ServiceUnavailable(f"The token's catalog has no {service} endpoint to use.")
     logger.warning("%s is unreachable: %s", service, exc)
     return ServiceUnavailable(f"{service} is unreachable.")
+
+
+UPSTREAM_EXCEPTIONS = (
+    glance_exc.HTTPException, glance_exc.CommunicationError, glance_exc.InvalidEndpoint,
+    ksa_exc.ClientException,
+)
+
+
+@contextmanager
+def upstream_errors(service: str = "Glance", overrides: dict | None = None):
+    """Raise the API's error for any glanceclient or keystoneauth error inside the block."""
+    try:
+        yield
+    except UPSTREAM_EXCEPTIONS as exc:
+        raise api_error(exc, service, overrides) from exc
+
+
+def glance_errors():
+    """:func:`upstream_errors` for Glance."""
+    return upstream_errors("Glance")

@@ -10,9 +10,6 @@ import threading
 import time
 from datetime import datetime, timezone
 
-import requests
-from urllib3.exceptions import ReadTimeoutError
-from urllib3.util.retry import Retry
 from django.core.cache import caches
 from keystoneauth1 import access
 from keystoneauth1 import exceptions as ksa_exc
@@ -20,56 +17,13 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 from rest_framework import exceptions
 
+from .clients import access_body, access_from_body, shared_session
 from .conf import settings
-from .exceptions import BadGateway, transport_error
+from .exceptions import upstream_errors
 
 logger = logging.getLogger(__name__)
 
 MAX_TOKEN_LENGTH = 8192
-# A pooled connection the server closed while idle (gunicorn's keep-alive is 2 s) fails
-# on its next use before any answer: try once more on a new connection. Only methods
-# without a body, so an upload stream is never sent twice.
-class _StaleConnectionRetry(Retry):
-    """urllib3's Retry, except that a read timeout is final (waiting twice helps no one)."""
-
-    def increment(self, *args, error=None, **kwargs):
-        if isinstance(error, ReadTimeoutError):
-            raise error
-        return super().increment(*args, error=error, **kwargs)
-
-
-STALE_CONNECTION_RETRY = _StaleConnectionRetry(
-    total=1, connect=1, read=1, status=0, other=0, redirect=0,
-    allowed_methods=frozenset({"GET", "HEAD", "DELETE"}), raise_on_status=False,
-)
-_session_lock = threading.Lock()
-_session: ks_session.Session | None = None
-_session_options: tuple | None = None
-
-
-def shared_session() -> ks_session.Session:
-    """The process's keystoneauth session: pooled connections, no auth plugin of its own.
-
-    Callers pass their own ``auth`` per request (see ``services.client_for``), so one
-    pool of HTTP connections serves every caller. Rebuilt if the TLS, timeout, pool or
-    environment settings change.
-    """
-    global _session, _session_options
-    options = (settings.verify, settings.TIMEOUT, settings.POOL_MAXSIZE, settings.TRUST_ENV)
-    with _session_lock:
-        if _session is None or options != _session_options:
-            http = requests.Session()
-            http.trust_env = settings.TRUST_ENV
-            adapter = requests.adapters.HTTPAdapter(
-                pool_maxsize=settings.POOL_MAXSIZE, max_retries=STALE_CONNECTION_RETRY
-            )
-            http.mount("http://", adapter)
-            http.mount("https://", adapter)
-            _session = ks_session.Session(
-                session=http, verify=settings.verify, timeout=settings.TIMEOUT
-            )
-            _session_options = options
-        return _session
 
 
 def _cache_key(token: str) -> str:
@@ -124,7 +78,7 @@ def _remember(access_info: access.AccessInfoV3) -> None:
     )
     if ttl > 0:
         key = _cache_key(access_info.auth_token)
-        caches[settings.CACHE_ALIAS].set(key, access_info._data, ttl)
+        caches[settings.CACHE_ALIAS].set(key, access_body(access_info), ttl)
         local_validations.set(key, access_info, ttl)
 
 
@@ -162,7 +116,7 @@ def validate_token(token: str) -> access.AccessInfoV3:
     fetched = body is None
     if fetched:
         body = _fetch_token(token)
-    access_info = access.create(body=body, auth_token=token)
+    access_info = access_from_body(body, token)
     if access_info.will_expire_soon(stale_duration=0):
         _forget(token)
         raise exceptions.AuthenticationFailed("The token has expired.")
@@ -176,18 +130,14 @@ def validate_token(token: str) -> access.AccessInfoV3:
     return access_info
 
 
+_INVALID_TOKEN = exceptions.AuthenticationFailed("The token is invalid, expired or revoked.")
+
+
 def _fetch_token(token: str) -> dict:
-    try:
+    with upstream_errors("Keystone", overrides={401: _INVALID_TOKEN, 404: _INVALID_TOKEN}):
         response = shared_session().get(
-            _token_url(), headers=_self_headers(token), authenticated=False, raise_exc=False
+            _token_url(), headers=_self_headers(token), authenticated=False
         )
-    except ksa_exc.ClientException as exc:
-        raise transport_error(exc, "Keystone") from exc
-    if response.status_code in (401, 404):
-        raise exceptions.AuthenticationFailed("The token is invalid, expired or revoked.")
-    if response.status_code != 200:
-        logger.warning("Keystone answered %s to a token validation", response.status_code)
-        raise BadGateway("Keystone failed to validate the token.")
     return response.json()
 
 
@@ -211,16 +161,14 @@ def password_login(
     )
     session = shared_session()
     try:
-        access_info = plugin.get_access(session)
-        if not access_info.project_scoped:
-            access_info = _scope_to_first_project(access_info, session)
-    except (ksa_exc.Unauthorized, ksa_exc.NotFound, ksa_exc.BadRequest):
-        return None
-    except ksa_exc.HttpError as exc:
-        logger.warning("Keystone answered %s to a sign-in", exc.http_status)
-        raise BadGateway("Keystone failed to sign the user in.") from exc
-    except ksa_exc.ClientException as exc:
-        raise transport_error(exc, "Keystone") from exc
+        with upstream_errors("Keystone"):
+            access_info = plugin.get_access(session)
+            if not access_info.project_scoped:
+                access_info = _scope_to_first_project(access_info, session)
+    except exceptions.APIException as exc:
+        if exc.status_code in (400, 401, 404):  # wrong credentials, user or project
+            return None
+        raise
     if access_info is not None:
         _remember(access_info)
     return access_info

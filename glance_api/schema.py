@@ -7,7 +7,8 @@ the same documentation whatever its own ``DEFAULT_SCHEMA_CLASS``.
 from django.conf import settings as django_settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse, inline_serializer
+from drf_spectacular.plumbing import build_parameter_type
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 
@@ -43,30 +44,45 @@ ERROR = inline_serializer("Error", {
     "detail": serializers.CharField(help_text="What went wrong, in words."),
     "code": serializers.CharField(help_text="A short machine-readable code, e.g. not_found."),
 })
-VALIDATION_ERROR = inline_serializer("ValidationError", {
-    "field_name": serializers.ListField(
-        child=serializers.CharField(),
-        help_text="Each field (or query parameter) in error maps to its messages; errors "
-        "that concern no single field come as {detail, code}.",
-    ),
-})
+VALIDATION_ERROR = {
+    "type": "object",
+    "description": "Each field (or query parameter) in error maps to its messages (a list, or "
+    "for a field holding an object, messages by key); an error that concerns no single "
+    "field comes as {detail, code}.",
+    "additionalProperties": True,
+}
 
 ERRORS = {
     400: OpenApiResponse(VALIDATION_ERROR, description="Invalid input: the message names it"),
     401: OpenApiResponse(ERROR, description="No valid Keystone identity"),
     403: OpenApiResponse(ERROR, description="Glance's policy does not allow it"),
     404: OpenApiResponse(ERROR, description="No such resource, or not visible to the caller"),
+    405: OpenApiResponse(ERROR, description="Not a method of this path"),
+    406: OpenApiResponse(ERROR, description="No answer in a media type the Accept header allows"),
     409: OpenApiResponse(ERROR, description="Conflicts with the resource's state"),
+    413: OpenApiResponse(ERROR, description="Too large, or over the project's quota"),
+    415: OpenApiResponse(ERROR, description="A body of a media type this path does not take"),
+    502: OpenApiResponse(ERROR, description="Glance or Keystone failed to answer (their text is "
+                         "not passed on)"),
     503: OpenApiResponse(ERROR, description="Glance or Keystone is unreachable"),
     504: OpenApiResponse(ERROR, description="Glance or Keystone did not answer in time"),
 }
+_ALWAYS = (400, 401, 403, 404, 405, 406, 409, 502, 503, 504)
 # Which errors each method can give, beyond what an operation declares itself.
 ERRORS_BY_METHOD = {
-    "GET": (400, 401, 403, 404, 503, 504),
-    "POST": (400, 401, 403, 404, 409, 503, 504),
-    "PUT": (400, 401, 403, 404, 409, 503, 504),
-    "PATCH": (400, 401, 403, 404, 409, 503, 504),
-    "DELETE": (401, 403, 404, 409, 503, 504),
+    "GET": _ALWAYS,
+    "DELETE": _ALWAYS,
+    "POST": (*_ALWAYS, 413, 415),
+    "PUT": (*_ALWAYS, 413, 415),
+    "PATCH": (*_ALWAYS, 413, 415),
+}
+# The app's path variables, each documented once.
+PATH_PARAMETERS = {
+    "id": ("The image's id (a UUID).", {"type": "string", "maxLength": 255}),
+    "namespace": ("The namespace, e.g. OS::Compute::Hypervisor.",
+                  {"type": "string", "maxLength": 255}),
+    "tag": ("The tag.", {"type": "string", "maxLength": 255}),
+    "member_id": ("The member project's id.", {"type": "string", "maxLength": 255}),
 }
 
 
@@ -87,3 +103,13 @@ class GlanceAutoSchema(AutoSchema):
             responses[str(code)] = self._get_response_for_code(error, str(code),
                                                                direction=direction)
         return responses
+
+    def _resolve_path_parameters(self, variables):
+        parameters = super()._resolve_path_parameters(
+            [v for v in variables if v not in PATH_PARAMETERS])
+        return parameters + [
+            build_parameter_type(name=variable, location=OpenApiParameter.PATH,
+                                 description=PATH_PARAMETERS[variable][0],
+                                 schema=dict(PATH_PARAMETERS[variable][1]))
+            for variable in variables if variable in PATH_PARAMETERS
+        ]

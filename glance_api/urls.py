@@ -3,13 +3,13 @@
 from django.urls import URLPattern, re_path
 from rest_framework import routers
 
-from . import viewsets
+from . import views
 
 
 class Router(routers.DefaultRouter):
     """DRF's router, with PUT on a collection creating too (the dashboard client's create)."""
 
-    APIRootView = viewsets.APIRootView
+    APIRootView = views.APIRootView
     routes = [
         route._replace(mapping={**route.mapping, "put": "create"})
         if isinstance(route, routers.Route) and route.mapping.get("post") == "create"
@@ -38,12 +38,12 @@ def _unlisted(callback):
 
 
 router = Router()
-router.register("images", viewsets.ImageViewSet, basename="image")
-router.register("metadefs/namespaces", viewsets.NamespaceViewSet, basename="namespace")
-router.register("metadefs/resourcetypes", viewsets.ResourceTypeViewSet, basename="resourcetype")
-router.register("info", viewsets.InfoViewSet, basename="info")
-router.register("schemas", viewsets.SchemaViewSet, basename="schema")
-router.register("version", viewsets.VersionViewSet, basename="version")
+router.register("images", views.ImageViewSet, basename="image")
+router.register("metadefs/namespaces", views.NamespaceViewSet, basename="namespace")
+router.register("metadefs/resourcetypes", views.ResourceTypeViewSet, basename="resourcetype")
+router.register("info", views.InfoViewSet, basename="info")
+router.register("schemas", views.SchemaViewSet, basename="schema")
+router.register("version", views.VersionViewSet, basename="version")
 
 app_name = "glance_api"
 urlpatterns = router.urls + without_trailing_slash(router.urls)

@@ -8,7 +8,7 @@ from rest_framework.test import APIRequestFactory
 
 from glance_api.negotiation import ContentNegotiation
 from glance_api.renderers import RENDERERS
-from glance_api.viewsets import BYTES_RENDERERS
+from glance_api.views import BYTES_RENDERERS
 
 ACCEPTS = [
     None, "*/*", "application/json", "text/html", "application/json; indent=4",

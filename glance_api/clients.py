@@ -1,0 +1,190 @@
+"""Client factories, and every place that reaches into glanceclient's or keystoneauth's internals.
+
+- :func:`shared_session`: the process's keystoneauth session (one connection pool for all).
+- :func:`client_for`: the caller's glanceclient, built with the caller's own token.
+- :func:`prime_image_models`: hands Glance's image schema, fetched once per endpoint, to a
+  glanceclient so that it does not fetch the schema again itself.
+- :func:`access_body` / :func:`access_from_body`: a validated token as cacheable data.
+
+What is private here (``_lazy_once_*`` of glanceclient's memoized properties, the
+``_data`` of keystoneauth's ``AccessInfo``, attributes kept on an ``AccessInfo``) is
+checked by ``tests/test_clients.py``, which fails when a new release renames it.
+"""
+
+import threading
+import time
+
+import glanceclient
+import requests
+import warlock
+from glanceclient.v2 import schemas as glance_schemas
+from glanceclient.v2.client import Client as GlanceClient
+from keystoneauth1 import access
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity.access import AccessInfoPlugin
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.util.retry import Retry
+
+from .conf import settings
+from .exceptions import upstream_errors
+
+__all__ = [
+    "GlanceClient", "access_body", "access_from_body", "client_for", "glance_endpoint",
+    "image_schema", "shared_session",
+]
+
+
+# --- the process's keystoneauth session -------------------------------------------
+
+
+class _StaleConnectionRetry(Retry):
+    """urllib3's Retry, except that a read timeout is final (waiting twice helps no one)."""
+
+    def increment(self, *args, error=None, **kwargs):
+        if isinstance(error, ReadTimeoutError):
+            raise error
+        return super().increment(*args, error=error, **kwargs)
+
+
+# A pooled connection the server closed while idle (gunicorn's keep-alive is 2 s) fails
+# on its next use before any answer: try once more on a new connection. Only methods
+# without a body, so an upload stream is never sent twice.
+STALE_CONNECTION_RETRY = _StaleConnectionRetry(
+    total=1, connect=1, read=1, status=0, other=0, redirect=0,
+    allowed_methods=frozenset({"GET", "HEAD", "DELETE"}), raise_on_status=False,
+)
+_session_lock = threading.Lock()
+_session: ks_session.Session | None = None
+_session_options: tuple | None = None
+
+
+def shared_session() -> ks_session.Session:
+    """The process's keystoneauth session: pooled connections, no auth plugin of its own.
+
+    Callers pass their own ``auth`` per call (see :func:`client_for`), so one pool of
+    HTTP connections serves every caller. Rebuilt if the TLS, timeout, pool or
+    environment settings change.
+    """
+    global _session, _session_options
+    options = (settings.verify, settings.TIMEOUT, settings.POOL_MAXSIZE, settings.TRUST_ENV)
+    with _session_lock:
+        if _session is None or options != _session_options:
+            http = requests.Session()
+            http.trust_env = settings.TRUST_ENV
+            adapter = requests.adapters.HTTPAdapter(
+                pool_maxsize=settings.POOL_MAXSIZE, max_retries=STALE_CONNECTION_RETRY
+            )
+            http.mount("http://", adapter)
+            http.mount("https://", adapter)
+            _session = ks_session.Session(
+                session=http, verify=settings.verify, timeout=settings.TIMEOUT
+            )
+            _session_options = options
+        return _session
+
+
+# --- validated tokens as data -------------------------------------------------------
+
+
+def access_body(access_info: access.AccessInfoV3) -> dict:
+    """The token's body as Keystone gave it (keystoneauth keeps it in ``_data``)."""
+    return access_info._data
+
+
+def access_from_body(body: dict, token: str) -> access.AccessInfoV3:
+    return access.create(body=body, auth_token=token)
+
+
+# --- the caller's glanceclient --------------------------------------------------------
+
+# Kept on the validated token's AccessInfo, which the process reuses across requests
+# (see ``keystone.local_validations``): (settings it was made with, value).
+_CLIENT_ATTR = "_glance_api_client"
+_ENDPOINT_ATTR = "_glance_api_endpoint"
+
+
+def _kept(access_info: access.AccessInfoV3, attr: str, where: tuple, make):
+    known = getattr(access_info, attr, None)
+    if known is None or known[0] != where:
+        known = (where, make())
+        setattr(access_info, attr, known)
+    return known[1]
+
+
+def client_for(access_info: access.AccessInfoV3) -> GlanceClient:
+    """A glanceclient that calls Glance with the caller's own token.
+
+    The image endpoint comes from the token's catalog (region and interface from
+    settings) unless ``GLANCE_URL`` overrides it. Connections come from the process's
+    shared pool. One client is built per validated token and process (a glanceclient
+    holds no per-call state), and rebuilt if the session, endpoint or Keystone URL
+    settings change.
+    """
+    session = shared_session()
+    endpoint = settings.GLANCE_URL or glance_endpoint(access_info)
+    auth_url = settings.KEYSTONE_URL
+
+    def make() -> GlanceClient:
+        return glanceclient.Client(
+            "2", session=session, endpoint_override=endpoint,
+            auth=AccessInfoPlugin(access_info, auth_url=auth_url),
+        )
+
+    return _kept(access_info, _CLIENT_ATTR, (session, endpoint, auth_url), make)
+
+
+def glance_endpoint(access_info: access.AccessInfoV3) -> str:
+    """The image endpoint of the token's catalog, looked up once per token and process
+    (keystoneauth copies the whole catalog on every lookup)."""
+
+    def make() -> str:
+        with upstream_errors("Glance"):  # EndpointNotFound: 503 naming the catalog
+            return access_info.service_catalog.url_for(
+                service_type="image", interface=settings.INTERFACE,
+                region_name=settings.REGION_NAME,
+            )
+
+    return _kept(access_info, _ENDPOINT_ATTR, (settings.INTERFACE, settings.REGION_NAME), make)
+
+
+# --- Glance's image schema, fetched once per endpoint and shared ----------------------
+
+SCHEMA_SECONDS = 600
+_schemas: dict[str, tuple[float, dict, type, type]] = {}
+_schemas_lock = threading.Lock()
+
+
+def image_schema(glance: GlanceClient) -> dict:
+    """Glance's image schema (JSON Schema), cached per Glance endpoint for a while.
+
+    The warlock models built from it are handed to the client (see
+    :func:`prime_image_models`), so glanceclient does not fetch the schema itself.
+    """
+    with upstream_errors("Glance"):
+        endpoint = glance.http_client.get_endpoint()
+    now = time.monotonic()
+    cached = _schemas.get(endpoint)
+    if cached is None or now - cached[0] > SCHEMA_SECONDS:
+        with upstream_errors("Glance"):
+            raw = glance.schemas.get("image").raw()
+        model = warlock.model_factory(raw, base_class=glance_schemas.SchemaBasedModel)
+        unvalidated = warlock.model_factory(raw, base_class=glance_schemas.SchemaBasedModel)
+        unvalidated.validate = lambda *args, **kwargs: None  # as glanceclient's own
+        cached = (now, raw, model, unvalidated)
+        with _schemas_lock:
+            _schemas[endpoint] = cached
+    prime_image_models(glance, cached[2], cached[3])
+    return cached[1]
+
+
+def prime_image_models(glance: GlanceClient, model: type, unvalidated: type) -> None:
+    """Give the images manager its models: glanceclient memoizes ``model`` and
+    ``unvalidated_model`` (``utils.memoized_property``) under ``_lazy_once_<name>``."""
+    glance.images._lazy_once_model = model
+    glance.images._lazy_once_unvalidated_model = unvalidated
+
+
+def forget_image_schemas() -> None:
+    """Drop the cached schemas (as a restart would)."""
+    with _schemas_lock:
+        _schemas.clear()

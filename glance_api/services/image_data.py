@@ -1,0 +1,115 @@
+"""Image data: streamed upload, staging, interoperable import, streamed download."""
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO
+
+from rest_framework import exceptions
+
+from ..clients import GlanceClient
+from ..exceptions import glance_errors
+from .images import get_image
+
+logger = logging.getLogger(__name__)
+
+
+class IncompleteBody(Exception):
+    """The client's body ended before the length it announced."""
+
+
+class CountingReader:
+    """Reads a request body for Glance, refusing to end early.
+
+    If the body ends before ``length`` bytes, reading raises :class:`IncompleteBody`,
+    which aborts the request to Glance mid-way, so Glance does not keep a partial file.
+    """
+
+    def __init__(self, stream: IO[bytes], length: int | None):
+        self.stream, self.length, self.count = stream, length, 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.stream.read(size)
+        self.count += len(chunk)
+        if not chunk and self.length is not None and self.count < self.length:
+            raise IncompleteBody(f"The body ended after {self.count} of {self.length} bytes.")
+        return chunk
+
+
+def _send_data(send, image_id: str, stream: IO[bytes], size: int | None, where: str) -> None:
+    reader = CountingReader(stream, size)
+    try:
+        with glance_errors():
+            send(image_id, reader, image_size=size)
+    except IncompleteBody as exc:
+        raise exceptions.ParseError(f"{exc} Nothing was kept: the image has no {where}.") from exc
+    except exceptions.APIException as exc:
+        # Glance dropped a connection that broke because the body was cut off.
+        if reader.length is not None and reader.count < reader.length:
+            raise exceptions.ParseError(
+                f"The body ended after {reader.count} of {reader.length} bytes. "
+                f"Nothing was kept: the image has no {where}."
+            ) from exc
+        raise
+
+
+def upload_image(
+    glance: GlanceClient, image_id: str, stream: IO[bytes], size: int | None = None
+) -> dict:
+    """Stream ``stream`` to Glance as the image's data, in chunks; the image afterwards.
+
+    ``size`` (the client's Content-Length) goes to Glance as the image size, and a body
+    shorter than it is refused (ParseError) with no data kept. Raises NotFound, or
+    GlanceConflict if the image already has data.
+    """
+    _send_data(glance.images.upload, image_id, stream, size, "data")
+    return get_image(glance, image_id)
+
+
+def stage_image(
+    glance: GlanceClient, image_id: str, stream: IO[bytes], size: int | None = None
+) -> dict:
+    """Stream ``stream`` to Glance's staging area (interoperable import, glance-direct)."""
+    _send_data(glance.images.stage, image_id, stream, size, "staged data")
+    return get_image(glance, image_id)
+
+
+def import_image(glance: GlanceClient, image_id: str, method: str, *, uri: str | None = None,
+                 stores: list[str] | None = None, all_stores: bool = False,
+                 all_stores_must_succeed: bool = True) -> dict:
+    """Start Glance's interoperable import of an image; the image afterwards."""
+    with glance_errors():
+        glance.images.image_import(
+            image_id, method, uri=uri, stores=stores or None, all_stores=all_stores or None,
+            allow_failure=not all_stores_must_succeed,
+        )
+    return get_image(glance, image_id)
+
+
+@dataclass
+class ImageData:
+    image: dict
+    chunks: Iterator[bytes] | None  # None when the image has no data
+
+
+def download_image(glance: GlanceClient, image_id: str) -> ImageData:
+    """The image and an iterator over its bytes, read from Glance in chunks as consumed."""
+    image = get_image(glance, image_id)
+    with glance_errors():
+        body = glance.images.data(image_id, do_checksum=False)
+    if getattr(body, "wrapped", body) is None:  # Glance's 204: no data
+        return ImageData(image, None)
+    return ImageData(image, _guarded(body))
+
+
+def _guarded(body) -> Iterator[bytes]:
+    """Iterate over Glance's body, logging a failure mid-way.
+
+    The status line and Content-Length were sent already, so the error ends the stream:
+    the server closes the connection and the client sees a body shorter than announced.
+    """
+    try:
+        yield from body
+    except Exception:  # the status line was sent already: all we can do is stop
+        logger.warning("Glance's download broke off mid-way", exc_info=True)
+        raise

@@ -1,0 +1,148 @@
+"""Images: list, read, create, update, delete, deactivate and reactivate."""
+
+import itertools
+import logging
+from typing import IO
+
+from rest_framework import exceptions
+
+from ..clients import GlanceClient, image_schema
+from ..exceptions import UPSTREAM_EXCEPTIONS, glance_errors
+from ..pagination import Page, PageRequest
+
+logger = logging.getLogger(__name__)
+
+
+def unknown_marker(marker: str, what: str) -> exceptions.ValidationError:
+    return exceptions.ValidationError({"marker": [
+        f"Unknown marker {marker!r}: it must be the {what} of an item of the list."
+    ]})
+
+
+def list_images(glance: GlanceClient, page: PageRequest, *, filters: dict, sort_key: str,
+                sort_dir: str) -> Page:
+    """A page of images as the dashboard pages them, or every image up to ``page.fetch``.
+
+    :raises ValidationError: the marker is not an image the caller can see.
+    """
+    kwargs = {"filters": filters, "sort_key": sort_key, "sort_dir": page.sort_dir(sort_dir)}
+    if page.marker:
+        kwargs["marker"] = page.marker
+    image_schema(glance)
+    try:
+        with glance_errors():  # pages are fetched lazily: iterate inside the block
+            images = [
+                dict(image)
+                for image in itertools.islice(
+                    glance.images.list(page_size=page.fetch, limit=page.fetch, **kwargs),
+                    page.fetch,
+                )
+            ]
+    except exceptions.APIException as exc:
+        if page.marker and exc.status_code == 400 and not _is_image(glance, page.marker):
+            raise unknown_marker(page.marker, "id") from exc
+        raise
+    return page.cut(images)
+
+
+def _is_image(glance: GlanceClient, image_id: str) -> bool:
+    try:
+        get_image(glance, image_id)
+    except exceptions.NotFound:
+        return False
+    return True
+
+
+def get_image(glance: GlanceClient, image_id: str) -> dict:
+    """One image. Raises NotFound (also for a malformed id) or PermissionDenied."""
+    image_schema(glance)
+    with glance_errors():
+        return dict(glance.images.get(image_id))
+
+
+class StepFailed(exceptions.APIException):
+    """A step after the image was created failed; the image was deleted again."""
+
+    def __init__(self, step: str, cause: exceptions.APIException):
+        self.status_code = cause.status_code
+        detail = cause.detail if isinstance(cause.detail, str) else str(cause.detail)
+        code = cause.get_codes()
+        super().__init__(
+            f"The image was created, but {step} failed, so it was deleted again: {detail}",
+            code if isinstance(code, str) else "error",
+        )
+
+
+def create_image(
+    glance: GlanceClient,
+    attributes: dict,
+    *,
+    location: str | None = None,
+    web_download: str | None = None,
+    data: IO[bytes] | None = None,
+    size: int | None = None,
+) -> dict:
+    """Create an image, then add its location, import it or upload its data.
+
+    If a step after the creation fails, the new image is deleted again and the error
+    (:class:`StepFailed`) says which step it was.
+    """
+    image_schema(glance)
+    with glance_errors():
+        image = glance.images.create(**attributes)
+    image_id = image["id"]
+    steps = []
+    if location:
+        steps.append(("adding the image URL as its location",
+                      lambda: glance.images.add_location(image_id, location, {})))
+    if web_download:
+        steps.append(("importing the image from its URL (web-download)",
+                      lambda: glance.images.image_import(image_id, "web-download",
+                                                         uri=web_download)))
+    if data is not None:
+        steps.append(("uploading the image data",
+                      lambda: glance.images.upload(image_id, data, image_size=size)))
+    for step, call in steps:
+        try:
+            with glance_errors():
+                call()
+        except exceptions.APIException as exc:
+            _discard(glance, image_id)
+            raise StepFailed(step, exc) from exc
+    if steps:
+        return get_image(glance, image_id)
+    return dict(image)
+
+
+def _discard(glance: GlanceClient, image_id: str) -> None:
+    try:
+        glance.images.delete(image_id)
+    except UPSTREAM_EXCEPTIONS:
+        logger.warning("Could not delete image %s after a failed create", image_id)
+
+
+def update_image(
+    glance: GlanceClient, image_id: str, changes: dict, remove: list[str] | None = None
+) -> dict:
+    """Set ``changes`` on an image and remove the ``remove`` properties; the new image."""
+    image_schema(glance)
+    with glance_errors():
+        return dict(glance.images.update(image_id, remove_props=remove or None, **changes))
+
+
+def delete_image(glance: GlanceClient, image_id: str) -> None:
+    """Delete an image. Raises NotFound, or PermissionDenied (e.g. a protected image)."""
+    with glance_errors():
+        glance.images.delete(image_id)
+
+
+def deactivate_image(glance: GlanceClient, image_id: str) -> None:
+    """Deactivate an image. Raises NotFound, PermissionDenied or GlanceConflict."""
+    with glance_errors():
+        glance.images.deactivate(image_id)
+
+
+def reactivate_image(glance: GlanceClient, image_id: str) -> None:
+    """Reactivate a deactivated image. Raises NotFound, PermissionDenied or GlanceConflict."""
+    with glance_errors():
+        glance.images.reactivate(image_id)

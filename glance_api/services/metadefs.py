@@ -1,0 +1,139 @@
+"""Metadata definitions: namespaces in full (fetched concurrently, cached), resource types."""
+
+import hashlib
+import json
+import threading
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+
+from django.core.cache import caches
+from keystoneauth1 import access
+from rest_framework import exceptions
+
+from ..clients import GlanceClient
+from ..conf import settings
+from ..exceptions import glance_errors
+from ..pagination import Page, PageRequest
+from .images import unknown_marker
+
+_pool_instance: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The process's pool for fetching namespaces concurrently (built once, reused)."""
+    global _pool_instance
+    with _pool_lock:
+        if _pool_instance is None:
+            _pool_instance = ThreadPoolExecutor(
+                max_workers=settings.METADEFS_WORKERS, thread_name_prefix="glance-api-metadefs"
+            )
+    return _pool_instance
+
+
+def visibility_scope(access_info: access.AccessInfoV3) -> list:
+    """What decides which metadefs Glance shows a caller: the scope and the roles."""
+    return [access_info.project_id, access_info.domain_id, access_info.system_scoped,
+            sorted(access_info.role_names or [])]
+
+
+def _get_json(glance: GlanceClient, path: str, params: dict | None = None) -> dict:
+    """GET a Glance path, as JSON (metadefs are plain data: no schema models needed)."""
+    query = f"?{urllib.parse.urlencode(params)}" if params else ""
+    with glance_errors():
+        _, body = glance.http_client.get(path + query)
+    body.pop("self", None)
+    return body
+
+
+def _cached(key_parts: list, compute):
+    """``compute()``, kept in Django's cache for ``METADEFS_CACHE_SECONDS``."""
+    seconds = settings.METADEFS_CACHE_SECONDS
+    if not seconds:
+        return compute()
+    digest = hashlib.sha256(json.dumps(key_parts, sort_keys=True).encode()).hexdigest()
+    key = f"glance_api:metadefs:{digest}"
+    cache = caches[settings.CACHE_ALIAS]
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, seconds)
+    return value
+
+
+def list_namespaces(
+    glance: GlanceClient,
+    page: PageRequest,
+    *,
+    scope: list,
+    sort_key: str,
+    sort_dir: str,
+    resource_type: str | None = None,
+    properties_target: str | None = None,
+    filters: dict | None = None,
+) -> Page:
+    """Namespaces in full (properties, objects, tags), paged as the dashboard does.
+
+    With ``resource_type`` only the namespaces associated with it, their property names
+    prefixed as the association says, and with ``properties_target`` only those whose
+    association has that target. Glance lists namespaces without their contents, so
+    each one of the page is fetched too, concurrently; the whole answer is cached per
+    caller ``scope`` (see :func:`visibility_scope`) and query.
+    """
+    params = {**(filters or {}), "sort_key": sort_key, "limit": page.fetch,
+              "sort_dir": page.sort_dir(sort_dir)}
+    if resource_type and "resource_types" not in params:
+        params["resource_types"] = resource_type
+    if page.marker:
+        params["marker"] = page.marker
+
+    def compute() -> Page:
+        try:
+            namespaces = _get_json(glance, "/v2/metadefs/namespaces", params)["namespaces"]
+        except exceptions.NotFound as exc:
+            if page.marker:
+                raise unknown_marker(page.marker, "namespace name") from exc
+            raise
+        if resource_type and properties_target:
+            namespaces = [ns for ns in namespaces
+                          if _targets(ns, resource_type, properties_target)]
+        result = page.cut(namespaces)
+        fetched = _pool().map(
+            lambda ns: _namespace_or_none(glance, ns["namespace"], resource_type), result.items
+        )
+        result.items = [namespace for namespace in fetched if namespace is not None]
+        return result
+
+    endpoint = glance.http_client.get_endpoint()
+    return _cached(["namespaces", endpoint, scope, resource_type, properties_target, params,
+                    page.page_size, page.reversed_order], compute)
+
+
+def _targets(namespace: dict, resource_type: str, target: str) -> bool:
+    """Whether the namespace's association with ``resource_type`` has ``target``."""
+    return any(association.get("name") == resource_type
+               and association.get("properties_target") == target
+               for association in namespace.get("resource_type_associations", []))
+
+
+def _namespace_or_none(glance: GlanceClient, name: str, resource_type: str | None):
+    try:
+        return get_namespace(glance, name, resource_type)
+    except exceptions.NotFound:  # deleted since it was listed
+        return None
+
+
+def get_namespace(glance: GlanceClient, name: str, resource_type: str | None = None) -> dict:
+    """One namespace with its properties, objects and tags. Raises NotFound."""
+    params = {"resource_type": resource_type} if resource_type else None
+    return _get_json(
+        glance, f"/v2/metadefs/namespaces/{urllib.parse.quote(name, safe='')}", params
+    )
+
+
+def list_resource_types(glance: GlanceClient, filters: dict | None = None) -> list[dict]:
+    """The metadefs resource types Glance knows; with ``filters``, those whose fields
+    equal every value given."""
+    types = _get_json(glance, "/v2/metadefs/resource_types")["resource_types"]
+    filters = filters or {}
+    return [t for t in types if all(t.get(k) == v for k, v in filters.items())]

@@ -1,0 +1,17 @@
+"""The API's views: thin DRF ViewSets that validate, call ``services`` and serialize.
+
+One module per resource; ``ImageViewSet`` gathers the image routes written in
+``image_data`` and ``sharing``. Everything is re-exported here.
+"""
+
+from .base import APIRootView, GlanceViewSet, KeystoneAPIMixin
+from .discovery import InfoViewSet, SchemaViewSet, VersionViewSet
+from .image_data import BYTES_RENDERERS
+from .images import ImageViewSet
+from .metadefs import NamespaceViewSet, ResourceTypeViewSet
+
+__all__ = [
+    "APIRootView", "BYTES_RENDERERS", "GlanceViewSet", "ImageViewSet", "InfoViewSet",
+    "KeystoneAPIMixin", "NamespaceViewSet", "ResourceTypeViewSet", "SchemaViewSet",
+    "VersionViewSet",
+]

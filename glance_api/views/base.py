@@ -1,0 +1,57 @@
+"""What every view of the app shares: Keystone identity, renderers, errors, the caller's client."""
+
+from functools import cached_property
+
+from rest_framework import permissions, routers, viewsets
+
+from .. import services
+from ..auth import KeystoneSessionAuthentication, KeystoneTokenAuthentication
+from ..handlers import exception_handler
+from ..negotiation import ContentNegotiation
+from ..pagination import DashboardPagination
+from ..renderers import RENDERERS
+from ..schema import GlanceAutoSchema
+
+
+class KeystoneAPIMixin:
+    """The app's own settings for a view, whatever the project's DRF defaults are."""
+
+    authentication_classes = [KeystoneTokenAuthentication, KeystoneSessionAuthentication]
+    permission_classes = [permissions.IsAuthenticated]
+    renderer_classes = RENDERERS
+    content_negotiation_class = ContentNegotiation
+    schema = GlanceAutoSchema()
+
+    def get_exception_handler(self):
+        return exception_handler
+
+
+class GlanceViewSet(KeystoneAPIMixin, viewsets.GenericViewSet):
+    """Base of the resource viewsets: no queryset, the dashboard's paging, the caller's client.
+
+    ``browsable_links(data)`` (optional) gives the browsable API's page its links
+    (title -> URL) to related pages.
+    """
+
+    pagination_class = DashboardPagination
+    lookup_value_regex = "[^/]+"
+
+    @cached_property
+    def glance(self) -> services.GlanceClient:
+        """The caller's glanceclient."""
+        return services.client_for(self.request.auth)
+
+    def query(self, serializer_class, **context):
+        """The request's query, validated by ``serializer_class`` (400 naming what is wrong)."""
+        query = serializer_class(data=self.request.query_params, context=context)
+        query.is_valid(raise_exception=True)
+        return query
+
+    def browsable_links(self, data) -> list[tuple[str, str]]:
+        return []
+
+
+class APIRootView(KeystoneAPIMixin, routers.APIRootView):
+    """The Glance API: images, image data and metadata definitions of OpenStack Glance."""
+
+    schema = None  # a list of links, not an operation of the API

@@ -1,0 +1,108 @@
+"""Routes of an image's data: streamed upload and download, staging, interoperable import."""
+
+import base64
+
+from django.http import StreamingHttpResponse
+from django.utils.http import content_disposition_header
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from .. import services
+from ..parsers import OctetStreamParser
+from ..renderers import RENDERERS, OctetStreamRenderer
+from ..serializers import ImageDetailSerializer, ImageImportSerializer
+
+NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
+BYTES_RENDERERS = [*RENDERERS, OctetStreamRenderer]
+
+
+def content_length(request) -> int | None:
+    """The client's Content-Length, if it sent a valid one (else the body is chunked)."""
+    length = request.headers.get("Content-Length", "")
+    return int(length) if length.isascii() and length.isdigit() else None
+
+
+def image_file_response(image: dict, chunks) -> StreamingHttpResponse:
+    """A streaming download of an image's bytes, with its size, name and hashes."""
+    response = StreamingHttpResponse(chunks, content_type="application/octet-stream")
+    if image.get("size") is not None:
+        response["Content-Length"] = str(image["size"])
+    name = (image.get("name") or image["id"]).replace("/", "_").replace("\\", "_")
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    if image.get("checksum"):
+        response["X-Image-Checksum"] = image["checksum"]
+    algo, value = image.get("os_hash_algo"), image.get("os_hash_value")
+    if algo and value:
+        response["X-Image-Os-Hash-Algo"] = algo
+        response["X-Image-Os-Hash-Value"] = value
+        if algo in ("sha256", "sha512"):
+            digest = base64.b64encode(bytes.fromhex(value)).decode()
+            response["Repr-Digest"] = f"{algo.replace('sha', 'sha-')}=:{digest}:"
+    return response
+
+
+class ImageDataActions:
+    """``images/{id}/file/``, ``stage/`` and ``import/`` (mixed into ImageViewSet)."""
+
+    @extend_schema(
+        methods=["PUT"],
+        request={"application/octet-stream": OpenApiTypes.BINARY},
+        responses={200: ImageDetailSerializer, 400: OpenApiResponse(description="Body cut off"),
+                   404: NOT_FOUND, 409: OpenApiResponse(description="The image already has data")},
+    )
+    @extend_schema(
+        methods=["GET"],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
+                   204: OpenApiResponse(description="The image has no data"), 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["get", "put"], parser_classes=[OctetStreamParser],
+            renderer_classes=BYTES_RENDERERS)
+    def file(self, request, pk=None):
+        """The image's bytes: PUT streams the body to Glance as it arrives; GET streams them back.
+
+        GET answers with Content-Length, a file name, and the image's checksum and
+        os_hash headers (also as ``Repr-Digest``, RFC 9530).
+        """
+        if request.method == "PUT":
+            image = services.upload_image(self.glance, pk, request.stream,
+                                          size=content_length(request))
+            return Response(ImageDetailSerializer(image).data)
+        data = services.download_image(self.glance, pk)
+        if data.chunks is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return image_file_response(data.image, data.chunks)
+
+    @extend_schema(
+        request={"application/octet-stream": OpenApiTypes.BINARY},
+        responses={200: ImageDetailSerializer, 404: NOT_FOUND,
+                   409: OpenApiResponse(description="The image is not queued")},
+    )
+    @action(detail=True, methods=["put"], parser_classes=[OctetStreamParser])
+    def stage(self, request, pk=None):
+        """Stage the image's data for a glance-direct import, streamed as it arrives."""
+        image = services.stage_image(self.glance, pk, request.stream,
+                                     size=content_length(request))
+        return Response(ImageDetailSerializer(image).data)
+
+    @extend_schema(request=ImageImportSerializer,
+                   responses={202: ImageDetailSerializer, 404: NOT_FOUND,
+                              409: OpenApiResponse(description="Not in a state to import")},
+                   examples=[
+                       OpenApiExample("Staged data", request_only=True,
+                                      value={"method": "glance-direct"}),
+                       OpenApiExample("From a URL", request_only=True, value={
+                           "method": "web-download", "uri": "http://example.com/disk.img"}),
+                       OpenApiExample("Copy to another store", request_only=True, value={
+                           "method": "copy-image", "stores": ["fs2"],
+                           "all_stores_must_succeed": False}),
+                   ])
+    @action(detail=True, methods=["post"], url_path="import", url_name="import")
+    def import_(self, request, pk=None):
+        """Start an interoperable import; Glance works on, the image shows its progress."""
+        serializer = ImageImportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        image = services.import_image(self.glance, pk, **serializer.validated_data)
+        return Response(ImageDetailSerializer(image).data, status=status.HTTP_202_ACCEPTED)

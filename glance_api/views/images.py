@@ -1,0 +1,211 @@
+"""Images: list, create, read, update, delete, custom properties, deactivate and reactivate.
+
+The image's data, import, members and tags are routes of the same viewset, written in
+their own modules (``image_data``, ``sharing``).
+"""
+
+from django.urls import NoReverseMatch
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
+from rest_framework.response import Response
+
+from .. import services
+from ..serializers import (
+    CreatedImageSerializer,
+    ImageCreateSerializer,
+    ImageDetailSerializer,
+    ImageImportSerializer,
+    ImageListQuerySerializer,
+    ImagePropertiesSerializer,
+    ImageSerializer,
+    ImageUpdateSerializer,
+    MemberSerializer,
+    MemberStatusSerializer,
+    custom_properties,
+)
+from .base import GlanceViewSet
+from .image_data import ImageDataActions
+from .sharing import ImageSharingActions
+
+NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
+
+
+def wants_representation(request) -> bool:
+    """``Prefer: return=representation`` (RFC 7240) asks for the resource in the answer."""
+    preferences = request.headers.get("Prefer", "")
+    return any(p.strip() == "return=representation" for p in preferences.split(","))
+
+
+@extend_schema(tags=["images"])
+class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
+    serializer_class = ImageSerializer
+    # What the browsable API draws its forms from (the OpenAPI schema is declared per action).
+    form_serializers = {
+        "create": ImageCreateSerializer,
+        "partial_update": ImageUpdateSerializer,
+        "properties": ImagePropertiesSerializer,
+        "import_": ImageImportSerializer,
+        "members": MemberSerializer,
+        "member": MemberStatusSerializer,
+    }
+
+    def get_serializer_class(self):
+        return self.form_serializers.get(self.action, ImageSerializer)
+
+    def get_serializer_context(self):
+        """For the browsable API's forms: Glance's formats as the choices."""
+        context = super().get_serializer_context()
+        if self.action in ("create", "partial_update") and self.request.auth is not None:
+            try:
+                context["schema"] = services.image_schema(self.glance)
+            except APIException:  # the form falls back to Glance's default formats
+                pass
+        return context
+
+    def get_serializer(self, *args, **kwargs):
+        # The browsable API fills its PUT form (PUT on the collection creates) from the
+        # image it just showed; a create form starts empty instead.
+        if self.action == "create":
+            kwargs.pop("instance", None)
+            args = ()
+        return super().get_serializer(*args, **kwargs)
+
+    def image_context(self, **more) -> dict:
+        return {"schema": services.image_schema(self.glance), **more}
+
+    def browsable_links(self, data) -> list[tuple[str, str]]:
+        try:
+            if self.action == "list" and isinstance(data, dict):
+                return [(item.get("name") or item["id"], self.reverse_action("detail",
+                                                                              args=[item["id"]]))
+                        for item in data.get("items", [])]
+            if self.action == "retrieve" and isinstance(data, dict) and "id" in data:
+                args = [data["id"]]
+                links = [(title, self.reverse_action(name, args=args)) for title, name in (
+                    ("Properties", "properties"), ("File", "file"), ("Members", "members"),
+                    ("Tags", "tag-list"))]
+                return links + [(f"Tag {tag}", self.reverse_action("tags", args=[*args, tag]))
+                                for tag in data.get("tags", [])]
+        except (KeyError, NoReverseMatch):
+            pass
+        return []
+
+    @extend_schema(parameters=[ImageListQuerySerializer], responses={200: ImageSerializer})
+    def list(self, request):
+        """Images the caller may see; any query parameter not listed filters on a custom
+        property of that name."""
+        query = self.query(ImageListQuerySerializer, also_known=self.paginator.query_params)
+        page = services.list_images(
+            self.glance, self.paginator.page_request(request), filters=query.filters(),
+            sort_key=query.validated_data["sort_key"], sort_dir=query.validated_data["sort_dir"],
+        )
+        return self.paginator.get_paginated_response(
+            ImageSerializer(page.items, many=True).data, page)
+
+    @extend_schema(
+        request={"application/json": ImageCreateSerializer,
+                 "multipart/form-data": ImageCreateSerializer},
+        responses={201: CreatedImageSerializer},
+        examples=[
+            OpenApiExample("From a URL", request_only=True, value={
+                "name": "cirros", "source_type": "url",
+                "image_url": "http://example.com/cirros-0.6.2-x86_64-disk.img",
+                "import_data": True, "disk_format": "qcow2", "visibility": "private",
+                "protected": False, "min_disk": 1, "min_ram": 64, "os_distro": "cirros",
+            }),
+            OpenApiExample("For an upload (file-direct)", request_only=True, value={
+                "name": "my-disk", "source_type": "file-direct", "disk_format": "raw",
+                "visibility": "shared", "protected": False, "description": "Uploaded next",
+            }),
+        ],
+    )
+    def create(self, request):
+        """Create an image from a URL, a multipart file, or for a later upload (file-direct)."""
+        serializer = ImageCreateSerializer(data=request.data, context=self.image_context())
+        serializer.is_valid(raise_exception=True)
+        image = services.create_image(
+            self.glance, serializer.glance_attributes(), **serializer.data_source()
+        )
+        body = ImageDetailSerializer(image).data
+        if serializer.validated_data["source_type"] == "file-direct":
+            body["upload_url"] = self.reverse_action("file", args=[image["id"]])
+        location = self.reverse_action("detail", args=[image["id"]])
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+    @extend_schema(responses={200: ImageDetailSerializer, 404: NOT_FOUND})
+    def retrieve(self, request, pk=None):
+        """One image, with its extended attributes in ``properties``."""
+        return Response(ImageDetailSerializer(services.get_image(self.glance, pk)).data)
+
+    @extend_schema(
+        request=ImageUpdateSerializer,
+        responses={204: None, 200: ImageDetailSerializer, 404: NOT_FOUND},
+        parameters=[OpenApiParameter(
+            "Prefer", str, OpenApiParameter.HEADER, enum=["return=representation"],
+            description="return=representation: answer 200 with the image instead of 204.")],
+        examples=[OpenApiExample("Rename and resize", request_only=True, value={
+            "name": "cirros-0.6.2", "disk_format": "qcow2", "visibility": "public",
+            "protected": True, "min_disk": 2, "architecture": "x86_64", "hw_disk_bus": "virtio",
+        })],
+    )
+    def partial_update(self, request, pk=None):
+        """Update an image; absent optional fields stay as they are.
+
+        With ``Prefer: return=representation`` the answer is the image (200), else 204.
+        """
+        current = services.get_image(self.glance, pk)
+        serializer = ImageUpdateSerializer(
+            data=request.data, context=self.image_context(image=current)
+        )
+        serializer.is_valid(raise_exception=True)
+        image = services.update_image(self.glance, pk, serializer.glance_attributes())
+        if wants_representation(request):
+            return Response(ImageDetailSerializer(image).data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={204: None, 403: OpenApiResponse(description="Protected image"),
+                              404: NOT_FOUND})
+    def destroy(self, request, pk=None):
+        """Delete an image (a protected image is refused with 403)."""
+        services.delete_image(self.glance, pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(methods=["GET"], responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND})
+    @extend_schema(methods=["PATCH"], request=ImagePropertiesSerializer,
+                   responses={204: None, 404: NOT_FOUND},
+                   examples=[OpenApiExample("Set two, remove one", request_only=True, value={
+                       "updated": {"os_distro": "debian", "os_hidden": "true"},
+                       "removed": ["hw_qemu_guest_agent"],
+                   })])
+    @action(detail=True, methods=["get", "patch"])
+    def properties(self, request, pk=None):
+        """An image's custom properties; PATCH sets ``updated`` and removes ``removed``."""
+        if request.method == "GET":
+            return Response(custom_properties(services.get_image(self.glance, pk)))
+        serializer = ImagePropertiesSerializer(data=request.data, context=self.image_context())
+        serializer.is_valid(raise_exception=True)
+        services.update_image(
+            self.glance, pk, serializer.validated_data["updated"],
+            remove=serializer.validated_data["removed"],
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={
+        204: None, 404: NOT_FOUND,
+        403: OpenApiResponse(description="Not allowed, e.g. the image has no data yet")})
+    @action(detail=True, methods=["post"], url_path="actions/deactivate")
+    def deactivate(self, request, pk=None):
+        """Deactivate an image so that its data cannot be downloaded."""
+        services.deactivate_image(self.glance, pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={
+        204: None, 404: NOT_FOUND, 409: OpenApiResponse(description="The image is not deactivated")})
+    @action(detail=True, methods=["post"], url_path="actions/reactivate")
+    def reactivate(self, request, pk=None):
+        """Reactivate a deactivated image."""
+        services.reactivate_image(self.glance, pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
