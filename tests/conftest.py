@@ -235,3 +235,16 @@ def make_image(glance_admin, glance_demo):
             glance.images.delete(image_id)
         except Exception:  # already gone
             pass
+
+
+@pytest.fixture
+def cleanup_images(glance_admin):
+    """Ids of images a test made through the API: deleted (as admin) after the test."""
+    ids = []
+    yield ids
+    for image_id in ids:
+        try:
+            glance_admin.images.update(image_id, protected=False)
+            glance_admin.images.delete(image_id)
+        except Exception:  # already gone
+            pass

@@ -21,15 +21,8 @@ def create_body(**fields) -> dict:
 
 
 @pytest.fixture
-def cleanup(glance_admin):
-    ids = []
-    yield ids
-    for image_id in ids:
-        try:
-            glance_admin.images.update(image_id, protected=False)
-            glance_admin.images.delete(image_id)
-        except glance_exc.ClientException:
-            pass
+def cleanup(cleanup_images):
+    return cleanup_images
 
 
 # --- shapes ---------------------------------------------------------------------

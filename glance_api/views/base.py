@@ -7,6 +7,7 @@ from rest_framework import permissions, routers, viewsets
 from .. import services
 from ..auth import KeystoneSessionAuthentication, KeystoneTokenAuthentication
 from ..handlers import exception_handler
+from ..metadata import GlanceMetadata
 from ..negotiation import ContentNegotiation
 from ..pagination import DashboardPagination
 from ..renderers import RENDERERS
@@ -20,6 +21,7 @@ class KeystoneAPIMixin:
     permission_classes = [permissions.IsAuthenticated]
     renderer_classes = RENDERERS
     content_negotiation_class = ContentNegotiation
+    metadata_class = GlanceMetadata
     schema = GlanceAutoSchema()
 
     def get_exception_handler(self):
