@@ -104,6 +104,17 @@ class GlanceAutoSchema(AutoSchema):
                                                                direction=direction)
         return responses
 
+    def _map_basic_serializer(self, serializer, direction):
+        """Fields named in the serializer's ``Meta.optional_fields`` may be absent from an
+        answer (drf-spectacular makes every read-only field required)."""
+        schema = super()._map_basic_serializer(serializer, direction)
+        optional = set(getattr(getattr(serializer, "Meta", None), "optional_fields", ()))
+        if optional and "required" in schema:
+            schema["required"] = [name for name in schema["required"] if name not in optional]
+            if not schema["required"]:
+                del schema["required"]
+        return schema
+
     def _resolve_path_parameters(self, variables):
         parameters = super()._resolve_path_parameters(
             [v for v in variables if v not in PATH_PARAMETERS])

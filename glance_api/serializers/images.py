@@ -79,6 +79,9 @@ class ImageDetailSerializer(ImageSerializer):
 class CreatedImageSerializer(ImageDetailSerializer):
     """A created image; with ``upload_url`` for ``source_type: file-direct``."""
 
+    class Meta:
+        optional_fields = ("upload_url",)
+
     upload_url = serializers.URLField(
         read_only=True, required=False,
         help_text="file-direct only: PUT the image's bytes to this URL of this API.",

@@ -4,6 +4,9 @@ from rest_framework import serializers
 
 
 class ResourceTypeSerializer(serializers.Serializer):
+    class Meta:
+        optional_fields = ("updated_at",)  # Glance leaves out what it does not have
+
     name = serializers.CharField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
@@ -11,6 +14,10 @@ class ResourceTypeSerializer(serializers.Serializer):
 
 class NamespaceSerializer(serializers.Serializer):
     """A namespace as Glance gives it, with its properties, objects and tags."""
+
+    class Meta:  # Glance leaves out what a namespace does not have
+        optional_fields = ("display_name", "description", "resource_type_associations",
+                           "properties", "objects", "tags", "updated_at")
 
     namespace = serializers.CharField(read_only=True)
     display_name = serializers.CharField(read_only=True, required=False)

@@ -8,6 +8,9 @@ MEMBER_STATUSES = ("accepted", "rejected", "pending")
 class MemberSerializer(serializers.Serializer):
     """A project an image is shared with, and whether it accepted."""
 
+    class Meta:
+        optional_fields = ("schema",)
+
     image_id = serializers.UUIDField(read_only=True)
     member_id = serializers.CharField(
         help_text="The project to share the image with (its id)."
