@@ -1,7 +1,7 @@
 """A real Keystone and Glance on loopback: install, configure, start, stop.
 
-Everything lives under ``.devcloud/``: the servers' own venv, their configs and
-databases (``state/``), logs (``logs/``), pid files (``run/``) and the
+Everything lives under ``.devcloud/``: the servers' own venv, their configs, files and
+PostgreSQL cluster (``state/``), logs (``logs/``), pid files (``run/``) and the
 ``clouds.yaml`` that clients use.
 """
 
@@ -9,7 +9,6 @@ import hashlib
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from . import config as c
+from . import postgres
 
 GLANCE_STORES = ("fs", "fs2")  # a second file store, so copy-image has somewhere to go
 HTTP_STORE = "web"  # read-only: lets an http(s) URL be an image's location
@@ -76,12 +76,6 @@ def glance_conf_dir() -> Path:
     return c.STATE / "glance"
 
 
-def _sqlite_url(path: Path) -> str:
-    # A generous busy timeout: Glance and Keystone answer concurrent writes
-    # with "database is locked" otherwise (WAL is switched on after db_sync).
-    return f"sqlite:///{path}?timeout=30"
-
-
 def write_configs() -> None:
     for folder in (c.STATE, c.LOGS, c.RUN, glance_conf_dir()):
         folder.mkdir(parents=True, exist_ok=True)
@@ -90,7 +84,7 @@ def write_configs() -> None:
 use_stderr = true
 
 [database]
-connection = {_sqlite_url(c.STATE / "keystone.sqlite")}
+connection = {postgres.url("keystone")}
 
 [fernet_tokens]
 key_repository = {c.STATE / "fernet-keys"}
@@ -116,7 +110,9 @@ show_multiple_locations = true
 show_image_direct_url = false
 
 [database]
-connection = {_sqlite_url(c.STATE / "glance.sqlite")}
+connection = {postgres.url("glance")}
+max_pool_size = 10
+max_overflow = 20
 
 [glance_store]
 default_backend = fs
@@ -150,14 +146,9 @@ project_domain_name = {c.DOMAIN}
     )
 
 
-def _use_wal(database: Path) -> None:
-    with sqlite3.connect(database) as connection:
-        connection.execute("PRAGMA journal_mode=WAL")
-
-
 def _prepare_databases() -> None:
     """db_sync, keys and metadefs, once per state folder."""
-    marker = c.STATE / ".databases-ready"
+    marker = c.STATE / ".databases-ready-postgresql"
     if marker.exists():
         return
     log("creating Keystone's and Glance's databases")
@@ -169,8 +160,6 @@ def _prepare_databases() -> None:
     glance = [_bin("glance-manage"), "--config-file", str(glance_conf_dir() / "glance-api.conf")]
     _run([*glance, "db_sync"])
     _run([*glance, "db_load_metadefs", str(c.VENV / "etc" / "glance" / "metadefs")])
-    _use_wal(c.STATE / "keystone.sqlite")
-    _use_wal(c.STATE / "glance.sqlite")
     marker.touch()
 
 
@@ -383,7 +372,12 @@ def up() -> None:
     """Bring the dev cloud up; a second call reuses what already runs."""
     keystone, glance = servers()
     ensure_venv()
+    _leave_sqlite()
     write_configs()
+    try:
+        postgres.start(log)
+    except postgres.PostgresError as exc:
+        raise DevCloudError(str(exc)) from exc
     if all(s.pid() and s.answers() and s.is_current() for s in (keystone, glance)):
         write_clouds_yaml()
         log(f"already running: Keystone {c.KEYSTONE_URL}, Glance {c.GLANCE_URL}")
@@ -407,16 +401,36 @@ def up() -> None:
     log(f"up: Keystone {c.KEYSTONE_URL}, Glance {c.GLANCE_URL}, credentials in {c.CLOUDS_YAML}")
 
 
+def _leave_sqlite() -> None:
+    """A state made when the dev cloud ran on SQLite is dropped (nothing in it is kept)."""
+    if (c.STATE / "glance.sqlite").exists() or (c.STATE / ".databases-ready").exists():
+        log("the dev cloud now runs on PostgreSQL: dropping the old SQLite state")
+        reset()
+
+
 def down() -> None:
     stopped = [server.name for server in servers() if server.stop()]
+    if postgres.stop(log):
+        stopped.append("postgres")
     log(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
 
 
 def status() -> dict[str, dict]:
-    return {
+    report = {
         server.name: {"url": server.url, "pid": server.pid(), "answers": server.answers()}
         for server in servers()
     }
+    running = postgres.running()
+    report["postgres"] = {"url": f"postgresql://{c.HOST}:{c.POSTGRES_PORT}/",
+                          "pid": _postmaster_pid() if running else None, "answers": running}
+    return report
+
+
+def _postmaster_pid() -> int | None:
+    try:
+        return int((postgres.data_dir() / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def reset() -> None:

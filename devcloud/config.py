@@ -16,6 +16,7 @@ REQUIREMENTS = Path(__file__).resolve().parent / "requirements.txt"
 HOST = "127.0.0.1"
 KEYSTONE_PORT = int(os.environ.get("DEVCLOUD_KEYSTONE_PORT", "5000"))
 GLANCE_PORT = int(os.environ.get("DEVCLOUD_GLANCE_PORT", "9292"))
+POSTGRES_PORT = int(os.environ.get("DEVCLOUD_POSTGRES_PORT", "55432"))
 KEYSTONE_URL = f"http://{HOST}:{KEYSTONE_PORT}/v3"
 GLANCE_URL = f"http://{HOST}:{GLANCE_PORT}"
 # Hosts Glance may fetch from (web-download, http locations); loopback for tests.

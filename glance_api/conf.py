@@ -30,6 +30,10 @@ DEFAULTS = {
     # Take proxies (HTTP_PROXY, NO_PROXY, ...) and .netrc from the environment, as requests
     # does by default; False skips that lookup on every call to Keystone and Glance.
     "TRUST_ENV": True,
+    # Let a create with image_url and import_data false use the URL as the image's location
+    # (Glance then reads from it whenever the image is used), like the dashboard's
+    # IMAGES_ALLOW_LOCATION; off, such a create is a 400 (import_data true still works).
+    "ALLOW_IMAGE_LOCATION": False,
     # Images per page with paginate=true.
     "PAGE_SIZE": 20,
     # Metadata definitions: how long a caller's namespace list is cached (0: not at all),

@@ -67,6 +67,11 @@ _CLIENT_ERRORS = {
     404: exceptions.NotFound,
     409: GlanceConflict,
     413: GlanceTooLarge,
+    # Glance's 415 is about the image's bytes (they do not match its disk_format), not
+    # about the media type the client sent.
+    415: lambda detail: UpstreamError(400, detail, code="invalid"),
+    414: lambda detail: UpstreamError(
+        400, "The request is too long for Glance: use fewer or shorter filters.", code="too_long"),
 }
 
 
@@ -83,6 +88,15 @@ def _status_error(code: int, detail: str, service: str, overrides: dict) -> exce
     return BadGateway(f"{service} failed to answer the request.")
 
 
+def _glance_status(exc: glance_exc.HTTPException) -> int:
+    """The status Glance answered: glanceclient keeps it only for the codes it has a class
+    for; for the others (415, ...) its message starts with the status line."""
+    if isinstance(exc.code, int):
+        return exc.code
+    status_line = re.match(r"^(\d{3}) ", str(exc.details or "").strip())
+    return int(status_line.group(1)) if status_line else 502
+
+
 def _glance_detail(exc: glance_exc.HTTPException) -> str:
     """Glance's own message, without the HTTP status line glanceclient puts first."""
     detail = re.sub(r"^\d{3} [A-Za-z ]+:\s*", "", str(exc.details or "").strip())
@@ -97,8 +111,7 @@ def api_error(exc: Exception, service: str, overrides: dict | None = None) -> ex
     """
     overrides = overrides or {}
     if isinstance(exc, glance_exc.HTTPException):
-        code = exc.code if isinstance(exc.code, int) else 502
-        return _status_error(code, _glance_detail(exc), service, overrides)
+        return _status_error(_glance_status(exc), _glance_detail(exc), service, overrides)
     if isinstance(exc, ksa_exc.HttpError):
         return _status_error(exc.http_status or 502, exc.message or type(exc).__name__,
                              service, overrides)

@@ -29,6 +29,8 @@ class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
 
     DRF draws HTML forms for POST and PUT only; the API updates with PATCH, so the
     detail pages would offer only raw JSON. Here the "HTML form" tab submits a PATCH.
+    A view's ``browsable_links(data)`` adds links to related pages (each image of a list;
+    an image's properties, file, members and tags), and the pages say "Glance API".
     """
 
     template = "glance_api/api.html"
@@ -40,6 +42,8 @@ class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
         if not context.get("put_form") and "PATCH" in allowed and "PUT" not in allowed:
             context["put_form"] = self.get_rendered_html_form(data, view, "PATCH", request)
             context["patch_html_form"] = bool(context["put_form"])
+        links = getattr(view, "browsable_links", None)
+        context["links"] = links(data) if links and context["response"].status_code < 400 else []
         return context
 
 

@@ -4,12 +4,16 @@
 the same documentation whatever its own ``DEFAULT_SCHEMA_CLASS``.
 """
 
+import threading
+
 from django.conf import settings as django_settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_parameter_type
+from drf_spectacular.views import SpectacularAPIView
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
+from rest_framework.response import Response
 
 
 class KeystoneTokenScheme(OpenApiAuthenticationExtension):
@@ -124,3 +128,24 @@ class GlanceAutoSchema(AutoSchema):
                                  schema=dict(PATH_PARAMETERS[variable][1]))
             for variable in variables if variable in PATH_PARAMETERS
         ]
+
+
+class SchemaView(SpectacularAPIView):
+    """drf-spectacular's schema view, generating the schema once per process.
+
+    drf-spectacular's first generation in a process is not thread-safe (concurrent
+    requests to a fresh threaded server answered 500), and a generation costs about half
+    a second of CPU: the schema is made under a lock and kept, per API version.
+    """
+
+    _lock = threading.Lock()
+    _schemas: dict = {}
+
+    def _get_schema_response(self, request):
+        version = self.api_version or request.version or self._get_version_parameter(request)
+        key = (version, self.serve_public, self.urlconf, tuple(self.patterns or ()))
+        with self._lock:
+            if key not in self._schemas:
+                self._schemas[key] = super()._get_schema_response(request)
+            response = self._schemas[key]
+        return Response(data=response.data, headers=dict(response.items()))

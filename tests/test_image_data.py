@@ -11,6 +11,8 @@ import uuid
 import pytest
 from glanceclient import exc as glance_exc
 
+from devcloud.images import qcow2_image
+
 IMAGES = "/api/glance/images/"
 
 
@@ -255,3 +257,19 @@ def test_paths_without_the_trailing_slash(admin_client, glance_admin, make_image
     assert response.status_code == 204
     assert glance_admin.images.get(image["id"])["color"] == "red"
     assert admin_client.get(f"{IMAGES}{image['id']}").status_code == 200
+
+
+def test_upload_of_another_format_is_400_and_the_image_still_takes_its_data(
+    admin_client, glance_admin, make_image
+):
+    """Glance would store the bytes before refusing them, and then refuse every later
+    upload to the image: the API ends the body before Glance has it all."""
+    image = make_image(disk_format="qcow2")
+    refused = put_bytes(admin_client, url(image["id"], "file/"), b"\x89PNG\r\n\x1a\n" + b"x" * 600)
+    assert refused.status_code == 400
+    assert "not qcow2" in refused.json()["detail"]
+    assert glance_admin.images.get(image["id"])["status"] == "queued"
+    disk = qcow2_image(1024 * 1024)
+    accepted = put_bytes(admin_client, url(image["id"], "file/"), disk)
+    assert accepted.status_code == 200, accepted.content
+    assert accepted.json()["status"] == "active" and accepted.json()["size"] == len(disk)

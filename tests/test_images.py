@@ -146,7 +146,21 @@ def test_image_create_body_not_an_object_is_400(admin_client, payload):
     assert response.status_code == 400
 
 
-def test_image_create_url_as_location(admin_client, glance_admin, file_server, cleanup):
+@pytest.fixture
+def locations_allowed(app_settings):
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "ALLOW_IMAGE_LOCATION": True}
+
+
+def test_image_create_url_as_location_is_refused_by_default(admin_client, glance_admin):
+    body = create_body(source_type="url", image_url="http://127.0.0.1:9/disk.img")
+    response = admin_client.post(IMAGES, body, format="json")
+    assert response.status_code == 400
+    assert "ALLOW_IMAGE_LOCATION" in response.json()["import_data"][0]
+    assert not list(glance_admin.images.list(filters={"name": body["name"]}))
+
+
+def test_image_create_url_as_location(admin_client, glance_admin, file_server, cleanup,
+                                      locations_allowed):
     data = b"location bytes" * 1000
     image_url = file_server.serve("/loc.raw", data)
     response = admin_client.post(IMAGES, create_body(source_type="url", image_url=image_url),
@@ -183,7 +197,8 @@ def wait_for(glance, image_id: str, status: str, timeout: float = 30) -> dict:
         time.sleep(0.2)
 
 
-def test_image_create_location_refused_leaves_no_image(admin_client, glance_admin, closed_port):
+def test_image_create_location_refused_leaves_no_image(admin_client, glance_admin, closed_port,
+                                                       locations_allowed):
     """Glance cannot read the URL, so it refuses the location: the new image is deleted."""
     body = create_body(source_type="url", image_url=f"http://127.0.0.1:{closed_port}/none.img")
     response = admin_client.post(IMAGES, body, format="json")

@@ -4,6 +4,7 @@ from collections.abc import Mapping
 
 from rest_framework import serializers
 
+from ..conf import settings
 from .properties import BASE_ATTRIBUTES, EXTENDED_ATTRIBUTES, is_glance_owned, typed_value
 
 VISIBILITIES = ("public", "private", "shared", "community")
@@ -234,6 +235,10 @@ class ImageCreateSerializer(ImageFieldsSerializer):
             raise serializers.ValidationError(
                 {"image_url": [f"Only for source_type url, not {source}."]}
             )
+        if source == "url" and not attrs["import_data"] and not settings.ALLOW_IMAGE_LOCATION:
+            raise serializers.ValidationError({"import_data": [
+                "Using image_url as the image's location is not allowed on this server "
+                "(ALLOW_IMAGE_LOCATION); set import_data to true to import the data."]})
         if source == "file-legacy" and attrs.get("data") is None:
             raise serializers.ValidationError(
                 {"data": ["Required for source_type file-legacy: send the file as multipart."]}

@@ -19,6 +19,7 @@ IMAGE_STATUSES = ("queued", "saving", "uploading", "importing", "active", "deact
 MEMBER_STATUSES = ("accepted", "pending", "rejected", "all")
 TIME_OPERATORS = ("gt", "gte", "lt", "lte", "eq", "neq")
 NAMESPACE_SORT_KEYS = ("namespace", "created_at", "updated_at")
+MAX_LENGTH = 255  # of a filter's value (Glance's own limit for names and properties)
 # Query parameters of DRF's own (?format=json) that are never filters.
 DRF_QUERY_PARAMS = frozenset({"format"})
 
@@ -68,7 +69,16 @@ class QuerySerializer(serializers.Serializer):
         return set(self.fields) | set(self.context.get("also_known", ())) | DRF_QUERY_PARAMS
 
     def validate(self, attrs):
-        if not self.other_filters:
+        if self.other_filters:
+            too_long = sorted(key for key in set(self.initial_data) - self.known()
+                              if len(key) > MAX_LENGTH or any(
+                                  len(value) > MAX_LENGTH
+                                  for value in self.initial_data.getlist(key)))
+            if too_long:
+                raise serializers.ValidationError({
+                    key: [f"A filter's name and value have at most {MAX_LENGTH} characters."]
+                    for key in too_long})
+        else:
             unknown = sorted(set(self.initial_data) - self.known())
             if unknown:
                 raise serializers.ValidationError({
@@ -98,7 +108,7 @@ class ImageListQuerySerializer(QuerySerializer):
 
     sort_key = serializers.ChoiceField(IMAGE_SORT_KEYS, required=False, default="created_at")
     sort_dir = serializers.ChoiceField(SORT_DIRS, required=False, default="desc")
-    name = serializers.CharField(required=False, help_text="Exact name.")
+    name = serializers.CharField(required=False, max_length=MAX_LENGTH, help_text="Exact name.")
     status = serializers.ChoiceField(IMAGE_STATUSES, required=False)
     visibility = serializers.ChoiceField(
         (*VISIBILITIES, "all"), required=False,
@@ -108,7 +118,7 @@ class ImageListQuerySerializer(QuerySerializer):
         required=False, allow_null=True, default=None,
         help_text="The dashboard's filter: true is visibility public, false private.",
     )
-    owner = serializers.CharField(required=False, help_text="The owning project's id.")
+    owner = serializers.CharField(required=False, max_length=MAX_LENGTH, help_text="The owning project's id.")
     member_status = serializers.ChoiceField(
         MEMBER_STATUSES, required=False, help_text="Shared images by the caller's answer."
     )
@@ -118,17 +128,17 @@ class ImageListQuerySerializer(QuerySerializer):
     )
     size_min = serializers.IntegerField(required=False, min_value=0, help_text="Bytes.")
     size_max = serializers.IntegerField(required=False, min_value=0, help_text="Bytes.")
-    disk_format = serializers.CharField(required=False)
-    container_format = serializers.CharField(required=False)
+    disk_format = serializers.CharField(required=False, max_length=MAX_LENGTH)
+    container_format = serializers.CharField(required=False, max_length=MAX_LENGTH)
     protected = serializers.BooleanField(required=False, allow_null=True, default=None)
     os_hidden = serializers.BooleanField(
         required=False, allow_null=True, default=None,
         help_text="true lists only hidden images (left out by default).",
     )
     created_at = TimeFilterField(
-        required=False, help_text="[gt|gte|lt|lte|eq|neq:]ISO 8601 date-time.")
+        required=False, max_length=64, help_text="[gt|gte|lt|lte|eq|neq:]ISO 8601 date-time.")
     updated_at = TimeFilterField(
-        required=False, help_text="[gt|gte|lt|lte|eq|neq:]ISO 8601 date-time.")
+        required=False, max_length=64, help_text="[gt|gte|lt|lte|eq|neq:]ISO 8601 date-time.")
 
     def filters(self) -> dict:
         filters = super().filters()
@@ -173,6 +183,6 @@ class NamespaceQuerySerializer(QuerySerializer):
 class ResourceTypeQuerySerializer(QuerySerializer):
     """Query of GET metadefs/resourcetypes/: each parameter must equal a field's value."""
 
-    name = serializers.CharField(required=False, help_text="e.g. OS::Nova::Flavor")
-    created_at = serializers.CharField(required=False)
-    updated_at = serializers.CharField(required=False)
+    name = serializers.CharField(required=False, max_length=MAX_LENGTH, help_text="e.g. OS::Nova::Flavor")
+    created_at = serializers.CharField(required=False, max_length=MAX_LENGTH)
+    updated_at = serializers.CharField(required=False, max_length=MAX_LENGTH)

@@ -5,10 +5,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
+from oslo_utils.imageutils import format_inspector
 from rest_framework import exceptions
 
 from ..clients import GlanceClient
-from ..exceptions import glance_errors
+from ..exceptions import GlanceConflict, glance_errors
 from .images import get_image
 
 logger = logging.getLogger(__name__)
@@ -36,8 +37,57 @@ class CountingReader:
         return chunk
 
 
-def _send_data(send, image_id: str, stream: IO[bytes], size: int | None, where: str) -> None:
-    reader = CountingReader(stream, size)
+class FormatMismatch(IncompleteBody):
+    """The bytes are not of the image's disk format."""
+
+
+class FormatCheckingReader(CountingReader):
+    """A :class:`CountingReader` that also checks the bytes' format as Glance will.
+
+    Glance inspects the data of a ``bare`` image as it stores it and refuses bytes that
+    do not match the disk format, but only after storing them: it keeps them, and every
+    later upload to that image fails inside Glance. So the same inspection
+    (oslo.utils' format inspector, Glance's own) runs here, and a mismatch ends the body
+    before its last byte reaches Glance, which then keeps nothing.
+    """
+
+    def __init__(self, stream: IO[bytes], length: int | None, disk_format: str):
+        super().__init__(format_inspector.InspectWrapper(stream), length)
+        self.disk_format = disk_format
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = super().read(size)
+        if not chunk:
+            self._check()
+        return chunk
+
+    def _check(self) -> None:
+        try:
+            detected = str(self.stream.format)
+        except format_inspector.ImageFormatError:  # several formats matched
+            formats = sorted(str(f) for f in self.stream.formats)
+            if formats == ["gpt", "iso"]:  # Glance's exception: a bootable ISO
+                detected = "iso"
+            else:
+                raise FormatMismatch(f"The data matches several formats ({', '.join(formats)})."
+                                     ) from None
+        expected = self.disk_format
+        if (detected == expected or expected == "raw"
+                or (detected == "raw" and expected not in format_inspector.ALL_FORMATS)):
+            return
+        raise FormatMismatch(f"The data is {detected}, not {expected} (the image's disk_format).")
+
+
+def _require_queued(glance: GlanceClient, image_id: str, what: str) -> dict:
+    """Glance takes data only into a queued image; asked otherwise, it may fail with a 5xx
+    (an image being imported) instead of a 409, so the state is checked first."""
+    image = get_image(glance, image_id)
+    if image["status"] != "queued":
+        raise GlanceConflict(f"The image is {image['status']}: only a queued image takes {what}.")
+    return image
+
+
+def _send_data(send, image_id: str, reader: CountingReader, size: int | None, where: str) -> None:
     try:
         with glance_errors():
             send(image_id, reader, image_size=size)
@@ -62,7 +112,12 @@ def upload_image(
     shorter than it is refused (ParseError) with no data kept. Raises NotFound, or
     GlanceConflict if the image already has data.
     """
-    _send_data(glance.images.upload, image_id, stream, size, "data")
+    image = _require_queued(glance, image_id, "data")
+    if image.get("container_format") == "bare" and image.get("disk_format"):
+        reader = FormatCheckingReader(stream, size, image["disk_format"])
+    else:
+        reader = CountingReader(stream, size)
+    _send_data(glance.images.upload, image_id, reader, size, "data")
     return get_image(glance, image_id)
 
 
@@ -70,7 +125,8 @@ def stage_image(
     glance: GlanceClient, image_id: str, stream: IO[bytes], size: int | None = None
 ) -> dict:
     """Stream ``stream`` to Glance's staging area (interoperable import, glance-direct)."""
-    _send_data(glance.images.stage, image_id, stream, size, "staged data")
+    _require_queued(glance, image_id, "staged data")
+    _send_data(glance.images.stage, image_id, CountingReader(stream, size), size, "staged data")
     return get_image(glance, image_id)
 
 

@@ -2,7 +2,7 @@
 
 from functools import cached_property
 
-from rest_framework import permissions, routers, viewsets
+from rest_framework import exceptions, permissions, routers, viewsets
 
 from .. import services
 from ..auth import KeystoneSessionAuthentication, KeystoneTokenAuthentication
@@ -12,6 +12,9 @@ from ..negotiation import ContentNegotiation
 from ..pagination import DashboardPagination
 from ..renderers import RENDERERS
 from ..schema import GlanceAutoSchema
+
+# The longest id, name, tag or member id a path may carry (Glance's own limit).
+MAX_PATH_VALUE = 255
 
 
 class KeystoneAPIMixin:
@@ -37,6 +40,15 @@ class GlanceViewSet(KeystoneAPIMixin, viewsets.GenericViewSet):
 
     pagination_class = DashboardPagination
     lookup_value_regex = "[^/]+"
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        errors = {
+            "id" if name == "pk" else name: [f"At most {MAX_PATH_VALUE} characters."]
+            for name, value in kwargs.items() if len(value) > MAX_PATH_VALUE
+        }
+        if errors:
+            raise exceptions.ValidationError(errors)
 
     @cached_property
     def glance(self) -> services.GlanceClient:

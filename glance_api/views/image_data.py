@@ -1,6 +1,7 @@
 """Routes of an image's data: streamed upload and download, staging, interoperable import."""
 
 import base64
+import io
 
 from django.http import StreamingHttpResponse
 from django.utils.http import content_disposition_header
@@ -23,6 +24,11 @@ def content_length(request) -> int | None:
     """The client's Content-Length, if it sent a valid one (else the body is chunked)."""
     length = request.headers.get("Content-Length", "")
     return int(length) if length.isascii() and length.isdigit() else None
+
+
+def request_body(request):
+    """The request's body as a stream (DRF gives None for an empty body)."""
+    return request.stream if request.stream is not None else io.BytesIO(b"")
 
 
 def image_file_response(image: dict, chunks) -> StreamingHttpResponse:
@@ -67,7 +73,7 @@ class ImageDataActions:
         os_hash headers (also as ``Repr-Digest``, RFC 9530).
         """
         if request.method == "PUT":
-            image = services.upload_image(self.glance, pk, request.stream,
+            image = services.upload_image(self.glance, pk, request_body(request),
                                           size=content_length(request))
             return Response(ImageDetailSerializer(image).data)
         data = services.download_image(self.glance, pk)
@@ -83,7 +89,7 @@ class ImageDataActions:
     @action(detail=True, methods=["put"], parser_classes=[OctetStreamParser])
     def stage(self, request, pk=None):
         """Stage the image's data for a glance-direct import, streamed as it arrives."""
-        image = services.stage_image(self.glance, pk, request.stream,
+        image = services.stage_image(self.glance, pk, request_body(request),
                                      size=content_length(request))
         return Response(ImageDetailSerializer(image).data)
 

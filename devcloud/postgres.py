@@ -1,0 +1,140 @@
+"""The dev cloud's PostgreSQL: Debian's server, its data under ``.devcloud/state/postgres``.
+
+Installed with apt (as root, or through sudo) when missing; run as the ``postgres``
+system user when this runs as root (PostgreSQL refuses to run as root), else as the
+current user; listens on loopback only, on ``DEVCLOUD_POSTGRES_PORT``.
+"""
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from . import config as c
+
+DATABASES = ("keystone", "glance")
+
+
+class PostgresError(RuntimeError):
+    pass
+
+
+def data_dir() -> Path:
+    return c.STATE / "postgres"
+
+
+def url(database: str) -> str:
+    return f"postgresql+psycopg2://postgres@{c.HOST}:{c.POSTGRES_PORT}/{database}"
+
+
+def _bindir() -> Path | None:
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                      key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit()
+                      else 0)
+    return versions[-1].parent if versions else None
+
+
+def ensure_installed(log) -> Path:
+    """Debian's PostgreSQL server binaries, installed when missing."""
+    bindir = _bindir()
+    if bindir is not None:
+        return bindir
+    log("installing Debian's PostgreSQL server (apt)")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    conf = Path("/etc/postgresql-common/createcluster.conf")
+    if not conf.exists():  # no cluster of the package's own, started outside our control
+        subprocess.run([*sudo, "mkdir", "-p", str(conf.parent)], check=True)
+        subprocess.run([*sudo, "sh", "-c", f"echo 'create_main_cluster = false' > {conf}"],
+                       check=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends",
+                    "postgresql"], check=True, env=env, stdout=subprocess.DEVNULL)
+    bindir = _bindir()
+    if bindir is None:
+        raise PostgresError("apt installed postgresql, but no initdb was found")
+    return bindir
+
+
+def _as_owner() -> list[str]:
+    """Run as ``postgres`` when we are root (PostgreSQL refuses root)."""
+    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+def _run(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run([*_as_owner(), *argv], capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        raise PostgresError(f"{' '.join(argv)} failed ({result.returncode}):\n"
+                            f"{result.stdout}{result.stderr}")
+    return result
+
+
+def _owned(path: Path) -> None:
+    if os.geteuid() == 0:
+        shutil.chown(path, "postgres", "postgres")
+
+
+def _log_file() -> Path:
+    return c.LOGS / "postgres.log"
+
+
+def running() -> bool:
+    bindir = _bindir()
+    if bindir is None or not (data_dir() / "PG_VERSION").exists():
+        return False
+    result = subprocess.run([*_as_owner(), str(bindir / "pg_ctl"), "status", "-D",
+                             str(data_dir())], capture_output=True, text=True)
+    return result.returncode == 0
+
+
+def start(log) -> None:
+    """initdb (once), start the server, and create the databases; reused if it runs."""
+    bindir = ensure_installed(log)
+    folder = data_dir()
+    if not (folder / "PG_VERSION").exists():
+        log(f"creating a PostgreSQL cluster in {folder}")
+        folder.mkdir(parents=True, exist_ok=True)
+        _owned(folder)
+        _run([str(bindir / "initdb"), "-D", str(folder), "-A", "trust", "-U", "postgres",
+              "-E", "UTF8", "--no-instructions"])
+    if not running():
+        log(f"starting PostgreSQL on {c.HOST}:{c.POSTGRES_PORT}")
+        c.LOGS.mkdir(parents=True, exist_ok=True)
+        _log_file().touch()
+        _owned(_log_file())
+        options = (f"-p {c.POSTGRES_PORT} -k {folder} -c listen_addresses={c.HOST} "
+                   "-c max_connections=200 -c fsync=off -c synchronous_commit=off "
+                   "-c full_page_writes=off")
+        _run([str(bindir / "pg_ctl"), "-D", str(folder), "-l", str(_log_file()), "-w",
+              "-t", "60", "-o", options, "start"], stdin=subprocess.DEVNULL)
+    _create_databases(bindir)
+
+
+def _psql(bindir: Path, sql: str) -> str:
+    return _run([str(bindir / "psql"), "-h", c.HOST, "-p", str(c.POSTGRES_PORT), "-U",
+                 "postgres", "-d", "postgres", "-tAc", sql]).stdout
+
+
+def _create_databases(bindir: Path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            existing = set(_psql(bindir, "SELECT datname FROM pg_database").split())
+            break
+        except PostgresError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+    for database in DATABASES:
+        if database not in existing:
+            _psql(bindir, f"CREATE DATABASE {database}")
+
+
+def stop(log) -> bool:
+    bindir = _bindir()
+    if bindir is None or not running():
+        return False
+    log("stopping PostgreSQL")
+    _run([str(bindir / "pg_ctl"), "-D", str(data_dir()), "-m", "fast", "-w", "stop"])
+    return True
