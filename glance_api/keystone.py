@@ -12,14 +12,13 @@ from datetime import datetime, timezone
 
 from django.core.cache import caches
 from keystoneauth1 import access
-from keystoneauth1 import exceptions as ksa_exc
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 from rest_framework import exceptions
 
 from .clients import access_body, access_from_body, shared_session
 from .conf import settings
-from .exceptions import upstream_errors
+from .exceptions import UPSTREAM_EXCEPTIONS, upstream_errors
 
 logger = logging.getLogger(__name__)
 
@@ -198,5 +197,5 @@ def revoke_token(token: str) -> None:
         shared_session().delete(
             _token_url(), headers=_self_headers(token), authenticated=False, raise_exc=False
         )
-    except ksa_exc.ClientException as exc:
+    except UPSTREAM_EXCEPTIONS as exc:  # signing out goes on: the session is gone anyway
         logger.warning("Could not revoke a token on sign-out: %s", type(exc).__name__)

@@ -14,6 +14,7 @@ from .images import (
     ImageFieldsSerializer,
     ImageSerializer,
     ImageUpdateSerializer,
+    ImageUploadSerializer,
     http_url,
 )
 from .metadefs import NamespaceSerializer, ResourceTypeSerializer
@@ -39,7 +40,7 @@ __all__ = [
     "EXTENDED_ATTRIBUTES", "GLANCE_OWNED", "IMPORT_METHODS", "ImageCreateSerializer",
     "ImageDetailSerializer", "ImageFieldsSerializer", "ImageImportSerializer",
     "ImageListQuerySerializer", "ImagePropertiesSerializer", "ImageSerializer",
-    "ImageUpdateSerializer", "MEMBER_STATUSES", "MemberSerializer", "MemberStatusSerializer",
+    "ImageUpdateSerializer", "ImageUploadSerializer", "MEMBER_STATUSES", "MemberSerializer", "MemberStatusSerializer",
     "NamespaceListQuerySerializer", "NamespaceQuerySerializer", "NamespaceSerializer",
     "PSEUDO_DISK_FORMATS", "ResourceTypeQuerySerializer", "ResourceTypeSerializer",
     "SOURCE_TYPES", "VISIBILITIES", "VersionSerializer", "custom_properties", "http_url",

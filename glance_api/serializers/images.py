@@ -266,6 +266,17 @@ class ImageCreateSerializer(ImageFieldsSerializer):
         return attributes
 
 
+class ImageUploadSerializer(ImageCreateSerializer):
+    """Create an image with its file: a multipart/form-data body whose ``data`` is the file
+    (source_type file-legacy). Other fields are form fields; custom properties too.
+
+    Documents the multipart body in the OpenAPI schema; the view validates it with
+    :class:`ImageCreateSerializer`.
+    """
+
+    data = serializers.FileField(write_only=True, help_text="The image file.")
+
+
 class ImageUpdateSerializer(ImageFieldsSerializer):
     """PATCH images/{id}/: the dashboard sends back the whole image with edits.
 

@@ -22,6 +22,7 @@ from ..serializers import (
     ImagePropertiesSerializer,
     ImageSerializer,
     ImageUpdateSerializer,
+    ImageUploadSerializer,
     MemberSerializer,
     MemberStatusSerializer,
     custom_properties,
@@ -107,7 +108,7 @@ class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
 
     @extend_schema(
         request={"application/json": ImageCreateSerializer,
-                 "multipart/form-data": ImageCreateSerializer},
+                 "multipart/form-data": ImageUploadSerializer},
         responses={201: CreatedImageSerializer},
         examples=[
             OpenApiExample("From a URL", request_only=True, value={

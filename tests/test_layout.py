@@ -1,0 +1,67 @@
+"""The layout the README describes: one place for each concern, modules of a readable size,
+and the private names of glanceclient and keystoneauth that the app relies on."""
+
+import ast
+from pathlib import Path
+
+import glanceclient
+from keystoneauth1 import access
+
+from glance_api import clients
+from glance_api.keystone import validate_token
+
+APP = Path(__file__).resolve().parent.parent / "glance_api"
+MAX_LINES = 400
+
+
+def modules():
+    return sorted(p for p in APP.rglob("*.py") if "migrations" not in p.parts)
+
+
+def imported(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names |= {f"{node.module}.{alias.name}" for alias in node.names} | {node.module}
+    return names
+
+
+def test_every_module_is_under_400_lines():
+    long = {str(p.relative_to(APP)): n for p in modules()
+            if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert long == {}
+
+
+def test_only_the_error_map_imports_the_clients_errors():
+    translating = {str(p.relative_to(APP)) for p in modules()
+                   if imported(p) & {"glanceclient.exc", "keystoneauth1.exceptions"}}
+    assert translating == {"exceptions.py"}
+
+
+def test_only_the_client_factory_and_the_error_map_import_glanceclient():
+    users = {str(p.relative_to(APP)) for p in modules()
+             if any(name.startswith("glanceclient") for name in imported(p))}
+    assert users <= {"clients.py", "exceptions.py"}
+
+
+def test_the_private_names_the_client_factory_relies_on(admin_token):
+    """Fails when a new glanceclient or keystoneauth renames what clients.py reaches into."""
+    access_info = validate_token(admin_token)
+    body = clients.access_body(access_info)
+    assert body["token"]["user"]["id"] == access_info.user_id
+    again = clients.access_from_body(body, admin_token)
+    assert isinstance(again, access.AccessInfoV3) and again.project_id == access_info.project_id
+
+    glance = clients.client_for(access_info)
+    assert isinstance(glance, glanceclient.v2.client.Client)
+    assert clients.client_for(access_info) is glance  # kept on the token's AccessInfo
+    clients.forget_image_schemas()
+    schema = clients.image_schema(glance)
+    assert "disk_format" in schema["properties"]
+    _, _, model, unvalidated = clients._schemas[glance.http_client.get_endpoint()]
+    # glanceclient's memoized properties answer with the models handed to it: had it
+    # renamed _lazy_once_<name>, it would build (and fetch) models of its own.
+    assert glance.images.model is model
+    assert glance.images.unvalidated_model is unvalidated
