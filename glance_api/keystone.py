@@ -1,4 +1,4 @@
-"""Keystone: the process's pooled session, token validation (cached), sign-in and sign-out.
+"""Keystone: token validation (cached), sign-in and sign-out, on the process's pooled session.
 
 No service account is needed: Keystone lets a token validate and revoke itself.
 Tokens are never logged; cache keys hold a hash of the token, not the token.
@@ -106,8 +106,7 @@ def validate_token(token: str) -> access.AccessInfoV3:
     ):
         raise exceptions.AuthenticationFailed("The token is malformed.")
     if settings.TOKEN_CACHE_SECONDS > 0:
-        # A local entry never outlives the token (see _remember), so no expiry check
-        # here: parsing the token's expiry again was a tenth of a request's own time.
+        # A local entry never outlives the token (see _remember): no expiry check here.
         known = local_validations.get(_cache_key(token))
         if known is not None:
             return known

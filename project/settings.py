@@ -121,9 +121,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 
-def _parse(raw: str, default):
+def _parse(name: str, default):
     if isinstance(default, bool):
-        return raw.strip().lower() in ("1", "true", "yes", "on")
+        return env_bool(name, default)
+    raw = os.environ[name]
     if isinstance(default, int):
         return int(raw)
     return raw or None
@@ -131,7 +132,7 @@ def _parse(raw: str, default):
 
 # Every app setting can be set as GLANCE_API_<NAME>, e.g. GLANCE_API_KEYSTONE_URL.
 GLANCE_API = {
-    name: _parse(os.environ[f"GLANCE_API_{name}"], default)
+    name: _parse(f"GLANCE_API_{name}", default)
     for name, default in GLANCE_API_DEFAULTS.items()
     if f"GLANCE_API_{name}" in os.environ
 }

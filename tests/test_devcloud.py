@@ -30,11 +30,11 @@ def test_up_again_reuses_the_running_servers(clouds):
     assert {name: s["pid"] for name, s in cloud.status().items()} == before
 
 
-def test_status_reports_both_servers(clouds):
+def test_status_reports_every_server(clouds):
     result = run_devcloud("status")
     assert result.returncode == 0
     report = yaml.safe_load(result.stdout)
-    assert set(report) == {"keystone", "glance"}
+    assert set(report) == {"keystone", "glance", "postgres"}
     assert all(server["answers"] and server["pid"] for server in report.values())
 
 

@@ -1,6 +1,7 @@
 """Image data: streamed upload, staging, interoperable import, streamed download."""
 
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
@@ -82,16 +83,23 @@ def _require_queued(glance: GlanceClient, image_id: str, what: str) -> dict:
     """Glance takes data only into a queued image; asked otherwise, it may fail with a 5xx
     (an image being imported) instead of a 409, so the state is checked first."""
     image = get_image(glance, image_id)
+    if image["status"] == "saving":  # data arriving, or Glance undoing a cut-off upload
+        image = _wait_while_saving(glance, image_id, settle=0)
     if image["status"] != "queued":
         raise GlanceConflict(f"The image is {image['status']}: only a queued image takes {what}.")
     return image
 
 
-def _send_data(send, image_id: str, reader: CountingReader, size: int | None, where: str) -> None:
+def _send_data(glance: GlanceClient, send, image_id: str, reader: CountingReader,
+               size: int | None, where: str) -> None:
     try:
         with glance_errors():
             send(image_id, reader, image_size=size)
     except IncompleteBody as exc:
+        try:
+            _wait_while_saving(glance, image_id)
+        except exceptions.APIException:  # the image went away meanwhile
+            pass
         raise exceptions.ParseError(f"{exc} Nothing was kept: the image has no {where}.") from exc
     except exceptions.APIException as exc:
         # Glance dropped a connection that broke because the body was cut off.
@@ -101,6 +109,28 @@ def _send_data(send, image_id: str, reader: CountingReader, size: int | None, wh
                 f"Nothing was kept: the image has no {where}."
             ) from exc
         raise
+
+
+def _wait_while_saving(glance: GlanceClient, image_id: str, seconds: float = 10,
+                       settle: float = 0.5) -> dict:
+    """The image once Glance is done with an upload: not ``saving``.
+
+    Glance notices a body cut off a moment after the API does: the image turns
+    ``saving``, then ``queued`` again. So after a cut-off the image must have been seen
+    saving, or be queued for ``settle`` seconds, before the client is answered.
+    """
+    start = time.monotonic()
+    seen_saving = False
+    while True:
+        image = get_image(glance, image_id)
+        elapsed = time.monotonic() - start
+        if image["status"] == "saving":
+            seen_saving = True
+        elif seen_saving or elapsed >= settle:
+            return image
+        if elapsed >= seconds:
+            return image
+        time.sleep(0.05)
 
 
 def upload_image(
@@ -117,7 +147,7 @@ def upload_image(
         reader = FormatCheckingReader(stream, size, image["disk_format"])
     else:
         reader = CountingReader(stream, size)
-    _send_data(glance.images.upload, image_id, reader, size, "data")
+    _send_data(glance, glance.images.upload, image_id, reader, size, "data")
     return get_image(glance, image_id)
 
 
@@ -126,7 +156,8 @@ def stage_image(
 ) -> dict:
     """Stream ``stream`` to Glance's staging area (interoperable import, glance-direct)."""
     _require_queued(glance, image_id, "staged data")
-    _send_data(glance.images.stage, image_id, CountingReader(stream, size), size, "staged data")
+    _send_data(glance, glance.images.stage, image_id, CountingReader(stream, size), size,
+               "staged data")
     return get_image(glance, image_id)
 
 
