@@ -15,7 +15,6 @@ from rest_framework.test import APIClient
 
 from devcloud import cloud
 from glance_api import keystone
-from glance_api.negotiation import ContentNegotiation
 from devcloud import config as devcloud
 
 
@@ -43,11 +42,9 @@ def app_settings(settings):
     settings.GLANCE_API = {"KEYSTONE_URL": devcloud.KEYSTONE_URL}
     caches["default"].clear()
     keystone.local_validations.clear()
-    ContentNegotiation.forget()
     yield settings
     caches["default"].clear()
     keystone.local_validations.clear()
-    ContentNegotiation.forget()
 
 
 def keystone_session(clouds: dict, name: str) -> ks_session.Session:

@@ -8,7 +8,6 @@ from .. import services
 from ..auth import KeystoneSessionAuthentication, KeystoneTokenAuthentication
 from ..handlers import exception_handler
 from ..metadata import GlanceMetadata
-from ..negotiation import ContentNegotiation
 from ..pagination import DashboardPagination
 from ..renderers import RENDERERS
 from ..schema import GlanceAutoSchema
@@ -23,7 +22,6 @@ class KeystoneAPIMixin:
     authentication_classes = [KeystoneTokenAuthentication, KeystoneSessionAuthentication]
     permission_classes = [permissions.IsAuthenticated]
     renderer_classes = RENDERERS
-    content_negotiation_class = ContentNegotiation
     metadata_class = GlanceMetadata
     schema = GlanceAutoSchema()
 
