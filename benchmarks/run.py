@@ -15,7 +15,6 @@ that the table shows how much of the API's cost is the hop and how much the app'
 import argparse
 import io
 import itertools
-import statistics
 import threading
 import time
 import uuid

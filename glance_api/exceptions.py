@@ -103,7 +103,8 @@ def _glance_detail(exc: glance_exc.HTTPException) -> str:
     return html.unescape(detail) or type(exc).__name__
 
 
-def api_error(exc: Exception, service: str, overrides: dict | None = None) -> exceptions.APIException:
+def api_error(exc: Exception, service: str,
+              overrides: dict | None = None) -> exceptions.APIException:
     """The API error for an exception of glanceclient or keystoneauth talking to ``service``.
 
     ``overrides`` maps an upstream status to the error to give instead (for example a

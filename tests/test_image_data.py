@@ -9,7 +9,6 @@ import time
 import uuid
 
 import pytest
-from glanceclient import exc as glance_exc
 
 from devcloud.images import qcow2_image
 

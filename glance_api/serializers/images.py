@@ -58,7 +58,8 @@ class ImageSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(read_only=True)
     tags = serializers.ListField(child=serializers.CharField(), read_only=True)
     properties = serializers.DictField(
-        read_only=True, help_text="Custom properties (and, in the detail view, extended attributes)."
+        read_only=True,
+        help_text="Custom properties (and, in the detail view, extended attributes).",
     )
     detail = False  # see ImageDetailSerializer
 

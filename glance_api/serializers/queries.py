@@ -118,7 +118,8 @@ class ImageListQuerySerializer(QuerySerializer):
         required=False, allow_null=True, default=None,
         help_text="The dashboard's filter: true is visibility public, false private.",
     )
-    owner = serializers.CharField(required=False, max_length=MAX_LENGTH, help_text="The owning project's id.")
+    owner = serializers.CharField(required=False, max_length=MAX_LENGTH,
+                                  help_text="The owning project's id.")
     member_status = serializers.ChoiceField(
         MEMBER_STATUSES, required=False, help_text="Shared images by the caller's answer."
     )
@@ -183,6 +184,7 @@ class NamespaceQuerySerializer(QuerySerializer):
 class ResourceTypeQuerySerializer(QuerySerializer):
     """Query of GET metadefs/resourcetypes/: each parameter must equal a field's value."""
 
-    name = serializers.CharField(required=False, max_length=MAX_LENGTH, help_text="e.g. OS::Nova::Flavor")
+    name = serializers.CharField(required=False, max_length=MAX_LENGTH,
+                                 help_text="e.g. OS::Nova::Flavor")
     created_at = serializers.CharField(required=False, max_length=MAX_LENGTH)
     updated_at = serializers.CharField(required=False, max_length=MAX_LENGTH)

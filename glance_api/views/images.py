@@ -204,7 +204,8 @@ class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={
-        204: None, 404: NOT_FOUND, 409: OpenApiResponse(description="The image is not deactivated")})
+        204: None, 404: NOT_FOUND,
+        409: OpenApiResponse(description="The image is not deactivated")})
     @action(detail=True, methods=["post"], url_path="actions/reactivate")
     def reactivate(self, request, pk=None):
         """Reactivate a deactivated image."""

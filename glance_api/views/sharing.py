@@ -41,8 +41,9 @@ class ImageSharingActions:
     @extend_schema(methods=["POST"], request=MemberSerializer,
                    responses={201: MemberSerializer, 404: NOT_FOUND,
                               409: OpenApiResponse(description="Already a member")},
-                   examples=[OpenApiExample("Share with a project", request_only=True,
-                                            value={"member_id": "0d5c0d4b3f6e4a4f9d3e6f1b2a7c8d9e"})])
+                   examples=[OpenApiExample(
+                       "Share with a project", request_only=True,
+                       value={"member_id": "0d5c0d4b3f6e4a4f9d3e6f1b2a7c8d9e"})])
     @action(detail=True, methods=["get", "post"])
     def members(self, request, pk=None):
         """The projects the image is shared with; POST shares it with one more."""
