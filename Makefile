@@ -24,11 +24,13 @@ run: $(PY) up seed
 
 ## test: every test, against the dev cloud (started here if it is not running), the
 ## browser tests in Debian's chromium (installed here if it is missing)
+test: export DJANGO_SECRET_KEY ?= test-only-not-a-secret-$(shell date +%s%N)
 test: $(PY) up
 	scripts/ensure-chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## bench: the API's cost next to direct glanceclient (table in the README); BENCH_ARGS=--quick
+bench: export DJANGO_SECRET_KEY ?= benchmark-only-not-a-secret
 bench: $(PY) up
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
 

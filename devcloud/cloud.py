@@ -106,7 +106,7 @@ key_repository = {c.STATE / "credential-keys"}
 use_stderr = true
 enabled_backends = {backends}
 enabled_import_methods = [glance-direct, web-download, copy-image]
-show_multiple_locations = true
+show_multiple_locations = false
 show_image_direct_url = false
 
 [database]

@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_variables
 from keystoneauth1 import access
 from rest_framework import authentication, exceptions
 
@@ -46,6 +48,7 @@ class KeystoneUser:
 class KeystoneTokenAuthentication(authentication.BaseAuthentication):
     """``X-Auth-Token: <token>``, validated by Keystone."""
 
+    @method_decorator(sensitive_variables())
     def authenticate(self, request):
         token = request.META.get(TOKEN_HEADER)
         if not token:
@@ -63,6 +66,7 @@ class KeystoneSessionAuthentication(authentication.SessionAuthentication):
     Unsafe methods need a CSRF token, as with DRF's ``SessionAuthentication``.
     """
 
+    @method_decorator(sensitive_variables())
     def authenticate(self, request):
         session = getattr(request._request, "session", None)
         token = session.get(SESSION_TOKEN_KEY) if session is not None else None
@@ -82,9 +86,12 @@ class KeystoneBackend(BaseBackend):
     """Django authentication with Keystone username, password, project and domain.
 
     The Django user row (username = Keystone user id) only anchors the session; it holds
-    no password and no token. The token goes into the session when the user is logged in.
+    no password and no token. The token goes into the session when the user is logged in,
+    the session ends when the token expires, and a token the session held before (signing
+    in again) is revoked.
     """
 
+    @method_decorator(sensitive_variables())
     def authenticate(self, request, username=None, password=None, project=None, domain=None,
                      **kwargs):
         if not username or not password:
@@ -101,6 +108,9 @@ class KeystoneBackend(BaseBackend):
             user.set_unusable_password()
             user.save(update_fields=["password"])
         user.keystone_token = access_info.auth_token
+        user.keystone_expires = access_info.expires
+        session = getattr(request, "session", None)
+        user.previous_keystone_token = session.get(SESSION_TOKEN_KEY) if session else None
         return user
 
     def get_user(self, user_id):
@@ -108,13 +118,19 @@ class KeystoneBackend(BaseBackend):
 
 
 @receiver(user_logged_in)
+@sensitive_variables()
 def keep_token_in_session(sender, request, user, **kwargs):
     token = getattr(user, "keystone_token", None)
     if token and request is not None:
         request.session[SESSION_TOKEN_KEY] = token
+        request.session.set_expiry(user.keystone_expires)
+        previous = getattr(user, "previous_keystone_token", None)
+        if previous and previous != token:
+            keystone.revoke_token(previous)
 
 
 @receiver(user_logged_out)
+@sensitive_variables()
 def revoke_token_on_logout(sender, request, user, **kwargs):
     token = request.session.get(SESSION_TOKEN_KEY) if request is not None else None
     if token:

@@ -30,6 +30,12 @@ class GlanceTooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+
 class BadGateway(exceptions.APIException):
     status_code = status.HTTP_502_BAD_GATEWAY
     default_detail = "The upstream service failed to answer the request."

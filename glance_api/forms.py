@@ -3,6 +3,8 @@
 from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_variables
 from rest_framework.exceptions import APIException
 
 from .conf import settings
@@ -26,6 +28,7 @@ class KeystoneAuthenticationForm(AuthenticationForm):
         for field in self.fields.values():
             field.widget.attrs["class"] = "form-control"
 
+    @method_decorator(sensitive_variables())
     def clean(self):
         username = self.cleaned_data.get("username")
         password = self.cleaned_data.get("password")

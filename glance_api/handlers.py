@@ -4,10 +4,15 @@ Failures of Glance and Keystone were logged where they were translated
 (``glance_api.exceptions``), so nothing is logged here.
 """
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .exceptions import RequestTooLarge
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, (RequestDataTooBig, TooManyFieldsSent)):  # Django's limits on a body
+        exc = RequestTooLarge(str(exc) or RequestTooLarge.default_detail)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -11,6 +11,7 @@ import time
 from datetime import datetime, timezone
 
 from django.core.cache import caches
+from django.views.decorators.debug import sensitive_variables
 from keystoneauth1 import access
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
@@ -81,7 +82,10 @@ def _remember(access_info: access.AccessInfoV3) -> None:
         local_validations.set(key, access_info, ttl)
 
 
-def _forget(token: str) -> None:
+@sensitive_variables()
+def forget_token(token: str) -> None:
+    """Drop the token's cached validation (shared cache and this process), so that it is
+    validated by Keystone again on its next use."""
     caches[settings.CACHE_ALIAS].delete(_cache_key(token))
     local_validations.delete(_cache_key(token))
 
@@ -94,6 +98,7 @@ def _self_headers(token: str) -> dict[str, str]:
     return {"X-Auth-Token": token, "X-Subject-Token": token}
 
 
+@sensitive_variables()
 def validate_token(token: str) -> access.AccessInfoV3:
     """The token's identity, scope and catalog, from the cache or from Keystone.
 
@@ -116,7 +121,7 @@ def validate_token(token: str) -> access.AccessInfoV3:
         body = _fetch_token(token)
     access_info = access_from_body(body, token)
     if access_info.will_expire_soon(stale_duration=0):
-        _forget(token)
+        forget_token(token)
         raise exceptions.AuthenticationFailed("The token has expired.")
     if not access_info.project_scoped:
         raise exceptions.AuthenticationFailed("The token is not scoped to a project.")
@@ -131,6 +136,7 @@ def validate_token(token: str) -> access.AccessInfoV3:
 _INVALID_TOKEN = exceptions.AuthenticationFailed("The token is invalid, expired or revoked.")
 
 
+@sensitive_variables()
 def _fetch_token(token: str) -> dict:
     with upstream_errors("Keystone", overrides={401: _INVALID_TOKEN, 404: _INVALID_TOKEN}):
         response = shared_session().get(
@@ -139,30 +145,36 @@ def _fetch_token(token: str) -> dict:
     return response.json()
 
 
+@sensitive_variables()
 def password_login(
     username: str, password: str, project: str | None, domain: str
 ) -> access.AccessInfoV3 | None:
     """Sign in with Keystone; ``None`` if the credentials are wrong.
 
     Without a project the token is scoped to the user's default project, or else to
-    the first project the user has a role in.
+    the first project the user has a role in. Finding that project takes an unscoped
+    token; it is revoked, and the scoped token is asked for with the password again (a
+    token made from the unscoped one would be revoked with it: Keystone revokes the
+    whole chain).
 
     :raises ServiceUnavailable, GatewayTimeout, BadGateway: Keystone could not answer.
     """
-    plugin = v3.Password(
-        auth_url=settings.KEYSTONE_URL,
-        username=username,
-        password=password,
-        user_domain_name=domain,
-        project_name=project or None,
-        project_domain_name=domain if project else None,
-    )
+
+    def sign_in(**scope) -> access.AccessInfoV3:
+        return v3.Password(auth_url=settings.KEYSTONE_URL, username=username,
+                           password=password, user_domain_name=domain,
+                           **scope).get_access(session)
+
     session = shared_session()
     try:
         with upstream_errors("Keystone"):
-            access_info = plugin.get_access(session)
-            if not access_info.project_scoped:
-                access_info = _scope_to_first_project(access_info, session)
+            if project:
+                access_info = sign_in(project_name=project, project_domain_name=domain)
+            else:
+                access_info = sign_in()
+                if not access_info.project_scoped:
+                    project_id = _first_project(access_info, session)
+                    access_info = sign_in(project_id=project_id) if project_id else None
     except exceptions.APIException as exc:
         if exc.status_code in (400, 401, 404):  # wrong credentials, user or project
             return None
@@ -172,26 +184,25 @@ def password_login(
     return access_info
 
 
-def _scope_to_first_project(
-    unscoped: access.AccessInfoV3, session: ks_session.Session
-) -> access.AccessInfoV3 | None:
-    response = session.get(
-        settings.KEYSTONE_URL.rstrip("/") + "/auth/projects",
-        headers={"X-Auth-Token": unscoped.auth_token},
-        authenticated=False,
-    )
-    projects = [project for project in response.json()["projects"] if project.get("enabled")]
-    if not projects:
-        return None
-    plugin = v3.Token(
-        auth_url=settings.KEYSTONE_URL, token=unscoped.auth_token, project_id=projects[0]["id"]
-    )
-    return plugin.get_access(session)
+@sensitive_variables()
+def _first_project(unscoped: access.AccessInfoV3, session: ks_session.Session) -> str | None:
+    """The first enabled project the user has a role in; the unscoped token is revoked."""
+    try:
+        response = session.get(
+            settings.KEYSTONE_URL.rstrip("/") + "/auth/projects",
+            headers={"X-Auth-Token": unscoped.auth_token},
+            authenticated=False,
+        )
+        projects = [p for p in response.json()["projects"] if p.get("enabled")]
+    finally:  # the unscoped token served only to find the project
+        revoke_token(unscoped.auth_token)
+    return projects[0]["id"] if projects else None
 
 
+@sensitive_variables()
 def revoke_token(token: str) -> None:
     """Revoke a token in Keystone, as signing out should; failures are only logged."""
-    _forget(token)
+    forget_token(token)
     try:
         shared_session().delete(
             _token_url(), headers=_self_headers(token), authenticated=False, raise_exc=False

@@ -64,6 +64,7 @@ ERRORS = {
     405: OpenApiResponse(ERROR, description="Not a method of this path"),
     406: OpenApiResponse(ERROR, description="No answer in a media type the Accept header allows"),
     409: OpenApiResponse(ERROR, description="Conflicts with the resource's state"),
+    411: OpenApiResponse(ERROR, description="A chunked body this server cannot take"),
     413: OpenApiResponse(ERROR, description="Too large, or over the project's quota"),
     415: OpenApiResponse(ERROR, description="A body of a media type this path does not take"),
     502: OpenApiResponse(ERROR, description="Glance or Keystone failed to answer (their text is "

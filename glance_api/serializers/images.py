@@ -1,5 +1,6 @@
 """Images: the representation, and the bodies that create and update them."""
 
+import urllib.parse
 from collections.abc import Mapping
 
 from rest_framework import serializers
@@ -28,10 +29,15 @@ FORM_KEYS = frozenset({"csrfmiddlewaretoken"})
 
 
 def http_url(value: str) -> str:
-    """Glance fetches image data over http(s) only (no file://, ftp://, ...)."""
-    if value.split(":", 1)[0].lower() not in ("http", "https"):
+    """Glance fetches image data over http(s) only (no file://, ftp://, ...), and a URL
+    with credentials in it (``user:password@host``) would keep them in Glance."""
+    parsed = urllib.parse.urlsplit(value)
+    if parsed.scheme.lower() not in ("http", "https"):
         raise serializers.ValidationError("Only http and https URLs are allowed.")
+    if "@" in parsed.netloc:
+        raise serializers.ValidationError("A URL with a user or password is not allowed.")
     return value
+
 
 
 class ImageSerializer(serializers.Serializer):

@@ -31,7 +31,10 @@ class CountingReader:
         self.stream, self.length, self.count = stream, length, 0
 
     def read(self, size: int = -1) -> bytes:
-        chunk = self.stream.read(size)
+        try:
+            chunk = self.stream.read(size)
+        except Exception as exc:  # the client's connection or chunked framing broke
+            raise IncompleteBody(f"The body broke off after {self.count} bytes.") from exc
         self.count += len(chunk)
         if not chunk and self.length is not None and self.count < self.length:
             raise IncompleteBody(f"The body ended after {self.count} of {self.length} bytes.")

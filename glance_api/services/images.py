@@ -9,6 +9,7 @@ from rest_framework import exceptions
 from ..clients import GlanceClient, image_schema
 from ..exceptions import UPSTREAM_EXCEPTIONS, glance_errors
 from ..pagination import Page, PageRequest
+from ..identifiers import is_uuid
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,8 @@ def list_images(glance: GlanceClient, page: PageRequest, *, filters: dict, sort_
     :raises ValidationError: the marker is not an image the caller can see.
     """
     kwargs = {"filters": filters, "sort_key": sort_key, "sort_dir": page.sort_dir(sort_dir)}
+    if page.marker and not is_uuid(page.marker):  # image ids are UUIDs
+        raise unknown_marker(page.marker, "id")
     if page.marker:
         kwargs["marker"] = page.marker
     image_schema(glance)
@@ -94,7 +97,7 @@ def create_image(
     steps = []
     if location:
         steps.append(("adding the image URL as its location",
-                      lambda: glance.images.add_location(image_id, location, {})))
+                      lambda: glance.images.add_image_location(image_id, location)))
     if web_download:
         steps.append(("importing the image from its URL (web-download)",
                       lambda: glance.images.image_import(image_id, "web-download",

@@ -1,4 +1,8 @@
-"""Sharing and labelling an image: its members (projects) and its tags."""
+"""Sharing and labelling an image: its members (projects) and its tags.
+
+glanceclient pastes tags and member ids into its URLs as they are: each is quoted here as
+one path segment, so that no value changes which Glance endpoint is called.
+"""
 
 import urllib.parse
 
@@ -6,14 +10,18 @@ from ..clients import GlanceClient
 from ..exceptions import glance_errors
 
 
+def _segment(value: str) -> str:
+    return urllib.parse.quote(value, safe="")
+
+
 def add_tag(glance: GlanceClient, image_id: str, tag: str) -> None:
     with glance_errors():
-        glance.image_tags.update(image_id, urllib.parse.quote(tag, safe=""))
+        glance.image_tags.update(image_id, _segment(tag))
 
 
 def remove_tag(glance: GlanceClient, image_id: str, tag: str) -> None:
     with glance_errors():
-        glance.image_tags.delete(image_id, urllib.parse.quote(tag, safe=""))
+        glance.image_tags.delete(image_id, _segment(tag))
 
 
 def list_members(glance: GlanceClient, image_id: str) -> list[dict]:
@@ -23,19 +31,20 @@ def list_members(glance: GlanceClient, image_id: str) -> list[dict]:
 
 def get_member(glance: GlanceClient, image_id: str, member_id: str) -> dict:
     with glance_errors():
-        return dict(glance.image_members.get(image_id, member_id))
+        return dict(glance.image_members.get(image_id, _segment(member_id)))
 
 
 def add_member(glance: GlanceClient, image_id: str, member_id: str) -> dict:
     with glance_errors():
+        # the member id goes in the body, not the URL
         return dict(glance.image_members.create(image_id, member_id))
 
 
 def update_member(glance: GlanceClient, image_id: str, member_id: str, status: str) -> dict:
     with glance_errors():
-        return dict(glance.image_members.update(image_id, member_id, status))
+        return dict(glance.image_members.update(image_id, _segment(member_id), status))
 
 
 def remove_member(glance: GlanceClient, image_id: str, member_id: str) -> None:
     with glance_errors():
-        glance.image_members.delete(image_id, member_id)
+        glance.image_members.delete(image_id, _segment(member_id))

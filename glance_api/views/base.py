@@ -2,13 +2,15 @@
 
 from functools import cached_property
 
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from rest_framework import exceptions, permissions, routers, viewsets
 
-from .. import services
+from .. import keystone, services
 from ..auth import KeystoneSessionAuthentication, KeystoneTokenAuthentication
 from ..handlers import exception_handler
 from ..metadata import GlanceMetadata
 from ..pagination import DashboardPagination
+from ..parsers import PARSERS
 from ..renderers import RENDERERS
 from ..schema import GlanceAutoSchema
 
@@ -22,11 +24,28 @@ class KeystoneAPIMixin:
     authentication_classes = [KeystoneTokenAuthentication, KeystoneSessionAuthentication]
     permission_classes = [permissions.IsAuthenticated]
     renderer_classes = RENDERERS
+    parser_classes = PARSERS
     metadata_class = GlanceMetadata
     schema = GlanceAutoSchema()
 
     def get_exception_handler(self):
         return exception_handler
+
+    def handle_exception(self, exc):
+        """A token Glance or Keystone refused is validated again on its next use: its
+        cached validation is dropped (the next request with it is a 401 too)."""
+        if isinstance(exc, exceptions.AuthenticationFailed):
+            token = getattr(getattr(self.request, "_auth", None), "auth_token", None)
+            if token:
+                keystone.forget_token(token)
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        """Answers are the caller's own: no shared or browser cache keeps them."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        add_never_cache_headers(response)
+        patch_vary_headers(response, ("X-Auth-Token", "Cookie"))
+        return response
 
 
 class GlanceViewSet(KeystoneAPIMixin, viewsets.GenericViewSet):

@@ -7,7 +7,7 @@ from django.http import StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -21,14 +21,37 @@ BYTES_RENDERERS = [*RENDERERS, OctetStreamRenderer]
 
 
 def content_length(request) -> int | None:
-    """The client's Content-Length, if it sent a valid one (else the body is chunked)."""
+    """The client's Content-Length (checked by :func:`request_body`); None if chunked."""
     length = request.headers.get("Content-Length", "")
     return int(length) if length.isascii() and length.isdigit() else None
 
 
+class LengthRequired(exceptions.APIException):
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    default_detail = ("This server cannot take a chunked body: send a Content-Length. "
+                      "Nothing was changed.")
+    default_code = "length_required"
+
+
 def request_body(request):
-    """The request's body as a stream (DRF gives None for an empty body)."""
-    return request.stream if request.stream is not None else io.BytesIO(b"")
+    """The request's body as a stream.
+
+    With a Content-Length, DRF's stream of it (None when it is 0: an empty body). A
+    chunked body has no Content-Length, so Django reads none of it: it comes straight
+    from the server's input, where the server decodes the chunks and says so
+    (``wsgi.input_terminated``, as gunicorn does); on any other server it is a 411.
+    """
+    length = request.headers.get("Content-Length")
+    if length and not (length.isascii() and length.isdigit()):
+        raise exceptions.ParseError("Content-Length must be a whole number of bytes.")
+    if request.stream is not None:
+        return request.stream
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        environ = request._request.META
+        if environ.get("wsgi.input_terminated"):
+            return environ["wsgi.input"]
+        raise LengthRequired()
+    return io.BytesIO(b"")
 
 
 def image_file_response(image: dict, chunks) -> StreamingHttpResponse:
@@ -56,8 +79,10 @@ class ImageDataActions:
     @extend_schema(
         methods=["PUT"],
         request={"application/octet-stream": OpenApiTypes.BINARY},
-        responses={200: ImageDetailSerializer, 400: OpenApiResponse(description="Body cut off"),
-                   404: NOT_FOUND, 409: OpenApiResponse(description="The image already has data")},
+        responses={200: ImageDetailSerializer,
+                   400: OpenApiResponse(description="Body cut off, or not of the disk format"),
+                   404: NOT_FOUND, 409: OpenApiResponse(description="The image already has data"),
+                   411: OpenApiResponse(description="A chunked body this server cannot take")},
     )
     @extend_schema(
         methods=["GET"],
@@ -84,7 +109,8 @@ class ImageDataActions:
     @extend_schema(
         request={"application/octet-stream": OpenApiTypes.BINARY},
         responses={200: ImageDetailSerializer, 404: NOT_FOUND,
-                   409: OpenApiResponse(description="The image is not queued")},
+                   409: OpenApiResponse(description="The image is not queued"),
+                   411: OpenApiResponse(description="A chunked body this server cannot take")},
     )
     @action(detail=True, methods=["put"], parser_classes=[OctetStreamParser])
     def stage(self, request, pk=None):

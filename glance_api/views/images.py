@@ -9,10 +9,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.response import Response
 
 from .. import services
+from ..identifiers import is_uuid
 from ..serializers import (
     CreatedImageSerializer,
     ImageCreateSerializer,
@@ -55,6 +56,12 @@ class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
 
     def get_serializer_class(self):
         return self.form_serializers.get(self.action, ImageSerializer)
+
+    def initial(self, request, *args, **kwargs):
+        """Image ids are UUIDs: anything else is no image (and never reaches Glance's URL)."""
+        super().initial(request, *args, **kwargs)
+        if "pk" in kwargs and not is_uuid(kwargs["pk"]):
+            raise NotFound("No such image.")
 
     def get_serializer_context(self):
         """For the browsable API's forms: Glance's formats as the choices."""

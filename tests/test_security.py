@@ -1,0 +1,299 @@
+"""Hostile input, tokens and caching: a careless or hostile client gets a clear 4xx and
+changes nothing; a token stops working when Keystone or Glance says so."""
+
+import hashlib
+import os
+import subprocess
+import sys
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import requests
+from django.urls import reverse
+
+from devcloud import config as devcloud
+from glance_api.auth import SESSION_TOKEN_KEY
+
+ROOT = Path(__file__).resolve().parent.parent
+IMAGES = "/api/glance/images/"
+VERSION = "/api/glance/version/"
+
+
+# --- nothing reaches Glance as another request ------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["%3F", "%23", "%3Fx=1", "%2F..", "%2F..%2F..", "%00"])
+def test_image_id_with_url_characters_changes_nothing(admin_client, glance_admin, make_image,
+                                                      suffix):
+    image = make_image(name="victim", tags=["harmless"])
+    response = admin_client.delete(f"{IMAGES}{image['id']}{suffix}/tags/harmless/")
+    assert response.status_code == 404
+    response = admin_client.delete(f"{IMAGES}{image['id']}{suffix}/")
+    assert response.status_code == 404
+    held = glance_admin.images.get(image["id"])
+    assert held["status"] == "queued" and held["tags"] == ["harmless"]
+
+
+def test_image_id_that_is_no_uuid_is_a_json_404_before_glance(admin_client):
+    response = admin_client.get(f"{IMAGES}not-an-image/")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("tag", ["a%3Fb", "a%23b", "a%2Fb", "..", "%2E%2E"])
+def test_tag_is_one_path_segment(admin_client, glance_admin, make_image, tag):
+    image = make_image(name="tagged", tags=["keep"])
+    admin_client.put(f"{IMAGES}{image['id']}/tags/{tag}/")
+    admin_client.delete(f"{IMAGES}{image['id']}/tags/{tag}/")
+    held = glance_admin.images.get(image["id"])
+    assert held["status"] == "queued" and "keep" in held["tags"]
+
+
+@pytest.mark.parametrize("member", ["x%3F", "x%23", "..", "x%2F.."])
+def test_member_id_is_one_path_segment(admin_client, glance_admin, make_image, demo_session,
+                                       member):
+    image = make_image(name="shared", visibility="shared")
+    demo = demo_session.get_project_id()
+    glance_admin.image_members.create(image["id"], demo)
+    for method in ("get", "delete"):
+        response = getattr(admin_client, method)(f"{IMAGES}{image['id']}/members/{member}/")
+        assert response.status_code in (400, 403, 404), response.content
+    assert [m["member_id"] for m in glance_admin.image_members.list(image["id"])] == [demo]
+    assert glance_admin.images.get(image["id"])["status"] == "queued"
+
+
+@pytest.mark.parametrize("marker", ["x?limit=1", "x#y", "../x", "%s?sort_key=name"])
+def test_marker_that_is_no_image_id_is_400_naming_it(admin_client, make_image, marker):
+    image = make_image(name="marked")
+    response = admin_client.get(IMAGES, {"paginate": "true",
+                                         "marker": marker.replace("%s", image["id"])})
+    assert response.status_code == 400 and list(response.json()) == ["marker"]
+
+
+# --- bodies and headers that once answered 500 -------------------------------------
+
+
+@pytest.mark.parametrize("length", ["¹", "-1", "abc", "1e3", " 12", "99999999999999999999999"])
+def test_any_content_length_on_an_upload_is_a_4xx(admin_client, glance_admin, make_image,
+                                                   length):
+    image = make_image()
+    response = admin_client.generic("PUT", f"{IMAGES}{image['id']}/file/", b"data",
+                                    content_type="application/octet-stream",
+                                    CONTENT_LENGTH=length)
+    assert 400 <= response.status_code < 500, response.content
+    assert glance_admin.images.get(image["id"])["status"] == "queued"
+
+
+@pytest.mark.parametrize("length", ["¹", "-1", "abc", "99999999999999999999999"])
+def test_any_content_length_on_a_json_body_is_never_a_5xx(admin_client, length):
+    response = admin_client.generic("POST", IMAGES, b'{"name": "x"}',
+                                    content_type="application/json", CONTENT_LENGTH=length)
+    assert 400 <= response.status_code < 500, response.content
+
+
+def test_deeply_nested_json_is_400(admin_client, glance_admin):
+    before = len(list(glance_admin.images.list()))
+    response = admin_client.generic("POST", IMAGES, b"[" * 200_000 + b"]" * 200_000,
+                                    content_type="application/json")
+    assert response.status_code == 400 and "nested too deeply" in response.json()["detail"]
+    response = admin_client.generic("POST", IMAGES, b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+                                    content_type="application/json")
+    assert response.status_code == 400
+    assert len(list(glance_admin.images.list())) == before
+
+
+def test_huge_json_is_413_and_read_no_further(admin_client):
+    body = b'{"name": "' + b"x" * (3 * 1024 * 1024) + b'"}'
+    response = admin_client.generic("POST", IMAGES, body, content_type="application/json")
+    assert response.status_code == 413 and response.json()["code"] == "too_large"
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete", "options", "head"])
+@pytest.mark.parametrize("path", ["", "images/", "images/{id}/", "images/{id}/file/",
+                                  "images/{id}/stage/", "images/{id}/tags/t/",
+                                  "images/{id}/members/", "images/{id}/properties/",
+                                  "metadefs/namespaces/", "version/"])
+def test_any_body_on_any_method_is_never_a_5xx(admin_client, make_image, method, path):
+    image_id = make_image()["id"] if "{id}" in path else ""
+    for content_type, body in (("application/json", b'{"updated": [1], "name": {}}'),
+                               ("application/json", b"\xff\xfe"),
+                               ("text/xml", b"<a/>"),
+                               ("multipart/form-data; boundary=x", b"--x\r\n--x--"),
+                               ("application/x-www-form-urlencoded", b"a=%ZZ&&=")):
+        response = admin_client.generic(method.upper(), f"/api/glance/{path}".replace(
+            "{id}", image_id), body, content_type=content_type)
+        assert response.status_code < 500, (method, path, content_type, response.content[:300])
+
+
+# --- chunked uploads -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gunicorn_api():
+    """The project under gunicorn, which decodes chunked bodies (Django's test server
+    does not)."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.common import ApiServer
+
+    with ApiServer() as server:
+        yield server
+
+
+def chunks(data: bytes, size: int = 65536):
+    for start in range(0, len(data), size):
+        yield data[start:start + size]
+
+
+@pytest.mark.parametrize("route, status", [("file/", "active"), ("stage/", "uploading")])
+def test_chunked_upload_is_streamed_bit_exact(gunicorn_api, admin_token, glance_admin,
+                                              make_image, route, status):
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    image = make_image()
+    response = requests.put(f"{gunicorn_api.url}{IMAGES}{image['id']}/{route}",
+                            data=chunks(data), timeout=60,
+                            headers={"X-Auth-Token": admin_token,
+                                     "Content-Type": "application/octet-stream"})
+    assert response.status_code == 200, response.text
+    assert response.request.headers.get("Transfer-Encoding") == "chunked"
+    assert response.json()["status"] == status
+    if route == "file/":
+        held = glance_admin.images.get(image["id"])
+        assert held["size"] == len(data)
+        assert held["os_hash_value"] == hashlib.sha512(data).hexdigest()
+        downloaded = b"".join(glance_admin.images.data(image["id"]))
+        assert downloaded == data
+
+
+def test_chunked_upload_where_the_server_cannot_take_it_is_411(live_server, admin_token,
+                                                               glance_admin, make_image):
+    image = make_image()
+    response = requests.put(f"{live_server.url}{IMAGES}{image['id']}/file/",
+                            data=chunks(b"x" * 100000), timeout=60,
+                            headers={"X-Auth-Token": admin_token,
+                                     "Content-Type": "application/octet-stream"})
+    assert response.status_code == 411 and response.json()["code"] == "length_required"
+    assert glance_admin.images.get(image["id"])["status"] == "queued"
+
+
+# --- tokens --------------------------------------------------------------------------
+
+
+def test_token_refused_by_glance_is_refused_from_then_on(anon_client, demo_session,
+                                                          fresh_demo_token):
+    headers = {"HTTP_X_AUTH_TOKEN": fresh_demo_token}
+    assert anon_client.get(VERSION, **headers).status_code == 200  # validated and cached
+    demo_session.delete(devcloud.KEYSTONE_URL + "/auth/tokens",
+                        headers={"X-Subject-Token": fresh_demo_token})
+    refused = anon_client.get(IMAGES, **headers)  # our cache still says yes; Glance says no
+    assert refused.status_code == 401
+    again = anon_client.get(VERSION, **headers)  # the validation was dropped: Keystone asked
+    assert again.status_code == 401 and "revoked" in again.json()["detail"]
+
+
+def sign_in(client, **fields):
+    return client.post(reverse("rest_framework:login"), {
+        "username": devcloud.DEMO.username, "password": devcloud.DEMO.password,
+        "project": devcloud.DEMO.project, **fields})
+
+
+def known_to_keystone(admin_session, token: str) -> bool:
+    check = admin_session.get(devcloud.KEYSTONE_URL + "/auth/tokens",
+                              headers={"X-Subject-Token": token}, raise_exc=False)
+    return check.status_code == 200
+
+
+@pytest.mark.django_db
+def test_signing_in_again_revokes_the_previous_token(client, clouds, admin_session):
+    sign_in(client)
+    first = client.session[SESSION_TOKEN_KEY]
+    sign_in(client)
+    second = client.session[SESSION_TOKEN_KEY]
+    assert first != second
+    assert not known_to_keystone(admin_session, first)
+    assert known_to_keystone(admin_session, second)
+
+
+@pytest.mark.django_db
+def test_session_ends_when_its_token_expires(client, clouds):
+    sign_in(client)
+    token_expires = client.get(VERSION).wsgi_request.session.get_expiry_date()
+    remaining = (token_expires - datetime.now(timezone.utc)).total_seconds()
+    assert 0 < remaining <= 3600 + 60  # the dev cloud's tokens last an hour, not two weeks
+
+
+def revocation_events(admin_session) -> list[dict]:
+    return admin_session.get(devcloud.KEYSTONE_URL + "/OS-REVOKE/events").json()["events"]
+
+
+@pytest.fixture
+def user_without_default_project(clouds):
+    """A Keystone user with a role in the demo project but no default project: signing in
+    without a project goes through an unscoped token."""
+    from keystoneclient.v3 import client as ks_client
+
+    from devcloud.accounts import admin_session
+
+    keystone = ks_client.Client(session=admin_session())
+    project = keystone.projects.find(name=devcloud.DEMO.project)
+    name, password = f"nodefault-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    user = keystone.users.create(name, domain="default", password=password)
+    keystone.roles.grant(keystone.roles.find(name="member"), user=user, project=project)
+    yield name, password
+    keystone.users.delete(user)
+
+
+@pytest.mark.django_db
+def test_sign_in_without_project_revokes_the_unscoped_token(client, admin_session,
+                                                            user_without_default_project):
+    name, password = user_without_default_project
+    before = {event.get("audit_id") for event in revocation_events(admin_session)}
+    response = sign_in(client, username=name, password=password, project="")
+    assert response.status_code == 302
+    kept = client.session[SESSION_TOKEN_KEY]
+    kept_audit = admin_session.get(devcloud.KEYSTONE_URL + "/auth/tokens",
+                                   headers={"X-Subject-Token": kept}).json()["token"]["audit_ids"]
+    new = {event.get("audit_id") for event in revocation_events(admin_session)} - before
+    assert len(new) == 1 and not new & set(kept_audit)  # the unscoped one, not the kept one
+    assert client.get(VERSION, HTTP_ACCEPT="application/json").status_code == 200
+
+
+def test_answers_are_never_cached(demo_client, anon_client):
+    for response in (demo_client.get(VERSION), anon_client.get(VERSION),
+                     demo_client.get(IMAGES)):
+        assert "no-store" in response["Cache-Control"]
+        assert {"x-auth-token", "cookie"} <= {
+            v.strip().lower() for v in response["Vary"].split(",")}
+
+
+# --- deployment settings -------------------------------------------------------------
+
+PRODUCTION = {
+    "DJANGO_SECRET_KEY": "x" * 40 + uuid.uuid4().hex,
+    "DJANGO_ALLOWED_HOSTS": "api.example.org",
+    "DJANGO_SECURE_COOKIES": "1",
+    "DJANGO_SECURE_SSL_REDIRECT": "1",
+    "DJANGO_SECURE_HSTS_SECONDS": "31536000",
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
+    "DJANGO_SECURE_HSTS_PRELOAD": "1",
+    "DJANGO_SECURE_PROXY_SSL_HEADER": "1",
+}
+
+
+def manage(*args, **env) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, text=True,
+                          capture_output=True, env={**clean, **env}, timeout=120)
+
+
+def test_check_deploy_is_clean_with_the_readmes_production_variables():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_without_debug_the_project_needs_a_secret_key():
+    result = manage("check")
+    assert result.returncode != 0
+    assert "Set DJANGO_SECRET_KEY" in result.stderr
+    assert manage("check", DJANGO_DEBUG="1").returncode == 0
