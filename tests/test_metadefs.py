@@ -100,6 +100,7 @@ def test_pages_of_ten_forward_and_back(admin_client, page_size, sort_dir):
     ({"marker": "No::Such::Namespace"}, "marker"),
     ({"visibility": "shared"}, "visibility"),
     ({"limit": "-3"}, "limit"),
+    ({"colour": "red"}, "colour"),
 ])
 def test_bad_list_parameter_is_400_naming_it(demo_client, query, parameter):
     response = demo_client.get(NAMESPACES, query)
@@ -165,3 +166,13 @@ def test_resource_types(demo_client):
 def test_metadefs_need_an_identity(anon_client):
     assert anon_client.get(NAMESPACES).status_code == 401
     assert anon_client.get(RESOURCE_TYPES).status_code == 401
+
+
+def test_reversed_order_is_part_of_the_cached_query(admin_client, page_size):
+    """Forward and back from the same marker are two answers, also from the cache."""
+    everything = names(admin_client.get(NAMESPACES))
+    query = {"paginate": "true", "marker": everything[15]}
+    forward = names(admin_client.get(NAMESPACES, query))
+    back = names(admin_client.get(NAMESPACES, {**query, "reversed_order": "true"}))
+    assert forward == everything[16:26] and back == everything[5:15]
+    assert names(admin_client.get(NAMESPACES, query)) == forward  # cached, still forward

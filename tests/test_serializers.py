@@ -103,3 +103,38 @@ def test_create_with_a_url_as_location_needs_the_setting(settings):
     assert create(**url, import_data=True).errors == {}
     settings.GLANCE_API = {"ALLOW_IMAGE_LOCATION": True}
     assert create(**url).errors == {}
+
+
+@pytest.mark.parametrize("url", ["http://user:pw@127.0.0.1:5000/v3", "https://u@example.com/x",
+                                 "file:///etc/passwd", "ftp://example.com/x.img"])
+def test_image_url_must_be_plain_http(url):
+    assert list(create(source_type="url", image_url=url, import_data=True).errors) == [
+        "image_url"]
+
+
+def debug_report(call) -> str:
+    """The text of Django's debug page (and error mail) for the exception ``call`` raises."""
+    import sys
+
+    from django.views.debug import ExceptionReporter
+
+    try:
+        call()
+    except Exception:
+        return ExceptionReporter(None, *sys.exc_info()).get_traceback_text()
+    raise AssertionError("no exception")
+
+
+def test_a_debug_page_shows_no_token_or_password(settings, closed_port):
+    from glance_api import auth, keystone
+
+    token = "gAAAAA" + "s3cr3t" * 50 + " "  # malformed: refused inside validate_token
+    for call in (lambda: keystone.validate_token(token),
+                 lambda: auth.KeystoneTokenAuthentication().authenticate(
+                     type("R", (), {"META": {"HTTP_X_AUTH_TOKEN": token}})())):
+        report = debug_report(call)
+        assert "s3cr3ts3cr3t" not in report and "********" in report
+    settings.GLANCE_API = {"KEYSTONE_URL": f"http://127.0.0.1:{closed_port}/v3"}
+    password = "pa55w0rd-" + "xyz" * 3  # the report shows this line, not the value
+    report = debug_report(lambda: keystone.password_login("demo", password, "", "Default"))
+    assert "pa55w0rd-xyzxyzxyz" not in report and "********" in report

@@ -2,12 +2,14 @@
 
 import itertools
 import logging
+import time
 from typing import IO
 
 from rest_framework import exceptions
 
 from ..clients import GlanceClient, image_schema
-from ..exceptions import UPSTREAM_EXCEPTIONS, glance_errors
+from ..conf import settings
+from ..exceptions import UPSTREAM_EXCEPTIONS, GatewayTimeout, UpstreamError, glance_errors
 from ..pagination import Page, PageRequest
 from ..identifiers import is_uuid
 
@@ -97,7 +99,7 @@ def create_image(
     steps = []
     if location:
         steps.append(("adding the image URL as its location",
-                      lambda: glance.images.add_image_location(image_id, location)))
+                      lambda: _add_location(glance, image_id, location)))
     if web_download:
         steps.append(("importing the image from its URL (web-download)",
                       lambda: glance.images.image_import(image_id, "web-download",
@@ -115,6 +117,23 @@ def create_image(
     if steps:
         return get_image(glance, image_id)
     return dict(image)
+
+
+def _add_location(glance: GlanceClient, image_id: str, url: str) -> None:
+    """Glance's v2.17 locations API: Glance reads the URL in a task of its own, then the
+    image turns active; if it cannot, the task ends and the image stays queued."""
+    glance.images.add_image_location(image_id, url)
+    deadline = time.monotonic() + settings.TIMEOUT
+    while True:
+        image = glance.images.get(image_id)
+        if image["status"] == "active":
+            return
+        if image["status"] != "queued" or not image.get("os_glance_import_task"):
+            raise UpstreamError(400, "Glance could not read the image from its URL.",
+                                code="invalid")
+        if time.monotonic() > deadline:
+            raise GatewayTimeout("Glance did not finish reading the image URL in time.")
+        time.sleep(0.1)
 
 
 def _discard(glance: GlanceClient, image_id: str) -> None:
