@@ -82,6 +82,29 @@ class KeystoneSessionAuthentication(authentication.SessionAuthentication):
         return KeystoneUser(access_info), access_info
 
 
+class HorizonSessionAuthentication(authentication.SessionAuthentication):
+    """Inside Horizon: the token openstack_auth keeps for its signed-in user
+    (``request.user.token.id``), validated like any other token. Unsafe methods need the
+    CSRF token, which Horizon's client sends as ``X-CSRFToken``.
+
+    Outside Horizon no user has such a token, and this class authenticates no one.
+    """
+
+    @method_decorator(sensitive_variables())
+    def authenticate(self, request):
+        user = getattr(request._request, "user", None)
+        token = getattr(getattr(user, "token", None), "id", None)
+        if not token or not getattr(user, "is_authenticated", False):
+            return None
+        try:
+            access_info = keystone.validate_token(token)
+        except exceptions.AuthenticationFailed as exc:
+            raise exceptions.AuthenticationFailed(
+                "Your dashboard session has expired; sign in again.") from exc
+        self.enforce_csrf(request)
+        return KeystoneUser(access_info), access_info
+
+
 class KeystoneBackend(BaseBackend):
     """Django authentication with Keystone username, password, project and domain.
 

@@ -34,6 +34,8 @@ DEFAULTS = {
     # (Glance then reads from it whenever the image is used), like the dashboard's
     # IMAGES_ALLOW_LOCATION; off, such a create is a 400 (import_data true still works).
     "ALLOW_IMAGE_LOCATION": False,
+    # How long the upload URL that a file-direct create answers with stays usable (once).
+    "UPLOAD_URL_SECONDS": 900,
     # Images per page with paginate=true.
     "PAGE_SIZE": 20,
     # Metadata definitions: how long a caller's namespace list is cached (0: not at all),

@@ -44,6 +44,20 @@ class KeystoneSessionScheme(OpenApiAuthenticationExtension):
         }
 
 
+class HorizonSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "glance_api.auth.HorizonSessionAuthentication"
+    name = "horizonSession"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": django_settings.SESSION_COOKIE_NAME,
+            "description": "Inside Horizon (glance_api.horizon.urls): the dashboard's own "
+            "signed-in session; unsafe methods also need the CSRF token in X-CSRFToken.",
+        }
+
+
 ERROR = inline_serializer("Error", {
     "detail": serializers.CharField(help_text="What went wrong, in words."),
     "code": serializers.CharField(help_text="A short machine-readable code, e.g. not_found."),

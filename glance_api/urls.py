@@ -1,6 +1,6 @@
 """The app's URLs; include them anywhere, for example ``path("api/glance/", include(...))``."""
 
-from django.urls import URLPattern, re_path
+from django.urls import URLPattern, path, re_path
 from rest_framework import routers
 
 from . import views
@@ -46,4 +46,8 @@ router.register("schemas", views.SchemaViewSet, basename="schema")
 router.register("version", views.VersionViewSet, basename="version")
 
 app_name = "glance_api"
-urlpatterns = router.urls + without_trailing_slash(router.urls)
+urlpatterns = [
+    path("uploads/<str:secret>/", views.UploadView.as_view(), name="upload"),
+    *router.urls,
+    *without_trailing_slash(router.urls),
+]

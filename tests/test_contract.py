@@ -112,6 +112,13 @@ def test_every_operation_answers_as_documented_for_the_admin(
         "name": "contract-direct", "source_type": "file-direct", "disk_format": "raw",
         "visibility": "private", "protected": False, "os_distro": "cirros"}).json()
     cleanup_images.append(direct["id"])
+    uploaded = api.call("post", "images/", 201, format="json", data={
+        "name": "contract-upload-url", "source_type": "file-direct", "disk_format": "raw",
+        "visibility": "private", "protected": False}).json()
+    cleanup_images.append(uploaded["id"])
+    secret_path = uploaded["upload_url"].split("/api/glance/", 1)[1]
+    api.call("put", secret_path, 200, data=b"u" * 1024, content_type="application/octet-stream")
+    api.call("put", secret_path, 404, data=b"u", content_type="application/octet-stream")
     by_put = api.call("put", "images/", 201, format="json", data={
         "name": "contract-put", "source_type": "file-direct", "disk_format": "raw",
         "visibility": "shared", "protected": False}).json()

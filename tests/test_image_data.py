@@ -108,23 +108,6 @@ def test_upload_cut_off_leaves_the_image_without_data(live_server, admin_token, 
     assert held["status"] == "queued" and not held.get("size")
 
 
-def test_file_direct_flow_of_the_dashboard_client(demo_client, glance_demo, payload):
-    created = demo_client.post(IMAGES, {
-        "name": f"direct-{uuid.uuid4().hex[:6]}", "source_type": "file-direct",
-        "disk_format": "raw", "visibility": "private", "protected": False,
-    }, format="json").json()
-    try:
-        upload_path = created["upload_url"].removeprefix("http://testserver")
-        assert upload_path == url(created["id"], "file/")
-        response = put_bytes(demo_client, upload_path, payload)
-        assert response.status_code == 200, response.content
-        held = glance_demo.images.get(created["id"])
-        assert held["status"] == "active"
-        assert held["checksum"] == hashlib.md5(payload).hexdigest()
-    finally:
-        glance_demo.images.delete(created["id"])
-
-
 def test_stage_then_glance_direct_import(admin_client, glance_admin, make_image):
     image = make_image()
     data = b"staged" * 10000

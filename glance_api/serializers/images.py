@@ -1,5 +1,6 @@
 """Images: the representation, and the bodies that create and update them."""
 
+import json
 import urllib.parse
 from collections.abc import Mapping
 
@@ -26,6 +27,12 @@ DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi
 CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed")
 # Keys a browser's HTML form adds that are not image fields.
 FORM_KEYS = frozenset({"csrfmiddlewaretoken"})
+# Keys the dashboard's client sends for its own bookkeeping, which the dashboard's server
+# drops (its KNOWN_PROPERTIES): never custom properties. ``$$originalJSON`` holds the typed
+# values of a multipart body (see ImageCreateSerializer).
+DASHBOARD_KEYS = frozenset({"is_copying", "source", "image_id", "public", "image_file",
+                            "is_public", "properties", "$$originalJSON"})
+ORIGINAL_JSON = "$$originalJSON"
 
 
 def http_url(value: str) -> str:
@@ -205,6 +212,9 @@ class ImageFieldsSerializer(serializers.Serializer):
 
 
 class ImageCreateSerializer(ImageFieldsSerializer):
+    """Create an image: from a URL, with its file (multipart), or for an upload next."""
+
+    ignored_keys = FORM_KEYS | DASHBOARD_KEYS
     field_order = ("name", "description", "source_type", "data", "image_url", "import_data",
                    "disk_format", "container_format", "kernel", "ramdisk", "architecture",
                    "min_disk", "min_ram", "visibility", "protected", "tags")
@@ -233,6 +243,28 @@ class ImageCreateSerializer(ImageFieldsSerializer):
 
     def validate_image_url(self, value: str) -> str:
         return http_url(value)
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping) and ORIGINAL_JSON in data:
+            data = self.typed_form_data(data)
+        if isinstance(data, Mapping) and data.get("source_type") == "file-direct" and isinstance(
+                data.get("data"), str):
+            # the dashboard sends the file's name, then uploads to upload_url
+            data = {key: value for key, value in data.items() if key != "data"}
+        return super().to_internal_value(data)
+
+    def typed_form_data(self, data: Mapping) -> dict:
+        """A multipart body of the dashboard: its fields as text, and their typed values as
+        JSON in ``$$originalJSON``; the typed values win, the file is the form's."""
+        try:
+            typed = json.loads(data[ORIGINAL_JSON])
+        except (TypeError, ValueError) as exc:
+            raise serializers.ValidationError({ORIGINAL_JSON: ["Not valid JSON."]}) from exc
+        if not isinstance(typed, dict):
+            raise serializers.ValidationError({ORIGINAL_JSON: ["Must be a JSON object."]})
+        typed = {key: value for key, value in typed.items() if key != "data"}
+        file = data.get("data")
+        return {**typed, **({"data": file} if file is not None else {})}
 
     def validate(self, attrs):
         source = attrs["source_type"]
@@ -297,7 +329,9 @@ class ImageUpdateSerializer(ImageFieldsSerializer):
                    "ramdisk", "architecture", "min_disk", "min_ram", "visibility", "protected")
 
     name = serializers.CharField(max_length=255, allow_blank=True)
-    ignored_keys = FORM_KEYS | {"is_public", "properties"}
+    # created_at and updated_at whatever their value: a form's copy is stale after any
+    # other change (the dashboard's Edit Image PATCHes properties first).
+    ignored_keys = FORM_KEYS | {"is_public", "properties", "created_at", "updated_at"}
 
     def passed_over(self, data: Mapping) -> set[str]:
         image = self.context["image"]

@@ -72,7 +72,10 @@ def typed_value(name: str, value, schema_properties: dict):
 class ImagePropertiesSerializer(serializers.Serializer):
     """PATCH images/{id}/properties/: ``{"updated": {k: v}, "removed": [k]}``.
 
-    Needs ``context["schema"]``: Glance's image schema (to type values such as os_hidden).
+    Needs ``context["schema"]``, Glance's image schema (to type values such as os_hidden),
+    and ``context["image"]``, the image as Glance holds it: ``GET properties/`` gives keys
+    Glance owns too (``stores``, ...), and the dashboard sends them all back in
+    ``updated``; such an echo of the value Glance holds is ignored, a changed one is a 400.
     """
 
     updated = serializers.DictField(
@@ -86,9 +89,13 @@ class ImagePropertiesSerializer(serializers.Serializer):
     def validate_updated(self, value: dict) -> dict:
         schema_properties = self.context["schema"]["properties"]
         errors, updated = {}, {}
+        image = self.context["image"]
         for key, item in value.items():
             if is_glance_owned(key) or key in BASE_ATTRIBUTES:
-                errors[key] = [f"{key} is not a custom property."]
+                if key in image and image[key] == item:
+                    continue  # an echo of what Glance holds
+                errors[key] = [f"{key} is set by Glance, not a custom property; send it back "
+                               "unchanged or leave it out."]
                 continue
             try:
                 updated[key] = typed_value(key, item, schema_properties)

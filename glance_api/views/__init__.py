@@ -9,9 +9,10 @@ from .discovery import InfoViewSet, SchemaViewSet, VersionViewSet
 from .image_data import BYTES_RENDERERS
 from .images import ImageViewSet
 from .metadefs import NamespaceViewSet, ResourceTypeViewSet
+from .uploads import UploadView
 
 __all__ = [
     "APIRootView", "BYTES_RENDERERS", "GlanceViewSet", "ImageViewSet", "InfoViewSet",
     "KeystoneAPIMixin", "NamespaceViewSet", "ResourceTypeViewSet", "SchemaViewSet",
-    "VersionViewSet",
+    "UploadView", "VersionViewSet",
 ]

@@ -6,7 +6,11 @@ from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from rest_framework import exceptions, permissions, routers, viewsets
 
 from .. import keystone, services
-from ..auth import KeystoneSessionAuthentication, KeystoneTokenAuthentication
+from ..auth import (
+    HorizonSessionAuthentication,
+    KeystoneSessionAuthentication,
+    KeystoneTokenAuthentication,
+)
 from ..handlers import exception_handler
 from ..metadata import GlanceMetadata
 from ..pagination import DashboardPagination
@@ -21,7 +25,8 @@ MAX_PATH_VALUE = 255
 class KeystoneAPIMixin:
     """The app's own settings for a view, whatever the project's DRF defaults are."""
 
-    authentication_classes = [KeystoneTokenAuthentication, KeystoneSessionAuthentication]
+    authentication_classes = [KeystoneTokenAuthentication, KeystoneSessionAuthentication,
+                              HorizonSessionAuthentication]
     permission_classes = [permissions.IsAuthenticated]
     renderer_classes = RENDERERS
     parser_classes = PARSERS

@@ -4,7 +4,7 @@ The image's data, import, members and tags are routes of the same viewset, writt
 their own modules (``image_data``, ``sharing``).
 """
 
-from django.urls import NoReverseMatch
+from django.urls import NoReverseMatch, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound
 from rest_framework.response import Response
 
-from .. import services
+from .. import capabilities, services
 from ..identifiers import is_uuid
 from ..serializers import (
     CreatedImageSerializer,
@@ -139,7 +139,11 @@ class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
         )
         body = ImageDetailSerializer(image).data
         if serializer.validated_data["source_type"] == "file-direct":
-            body["upload_url"] = self.reverse_action("file", args=[image["id"]])
+            secret = capabilities.issue(request.auth.auth_token, request.auth.user_id,
+                                        image["id"])
+            namespace = request.resolver_match.namespace
+            body["upload_url"] = request.build_absolute_uri(
+                reverse(f"{namespace}:upload" if namespace else "upload", args=[secret]))
         location = self.reverse_action("detail", args=[image["id"]])
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
 
@@ -193,7 +197,9 @@ class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
         """An image's custom properties; PATCH sets ``updated`` and removes ``removed``."""
         if request.method == "GET":
             return Response(custom_properties(services.get_image(self.glance, pk)))
-        serializer = ImagePropertiesSerializer(data=request.data, context=self.image_context())
+        current = services.get_image(self.glance, pk)
+        serializer = ImagePropertiesSerializer(
+            data=request.data, context=self.image_context(image=current))
         serializer.is_valid(raise_exception=True)
         services.update_image(
             self.glance, pk, serializer.validated_data["updated"],

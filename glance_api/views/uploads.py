@@ -1,0 +1,55 @@
+"""``uploads/{secret}/``: the upload URL a file-direct create answers with.
+
+A PUT of the image's bytes, with no Keystone token and no CSRF header (the dashboard's
+direct upload sends neither): the secret in the URL is the capability (see
+``glance_api.capabilities``). The bytes are streamed to Glance with the token of the
+caller who created the image.
+"""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, permissions
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import capabilities, keystone, services
+from ..handlers import exception_handler
+from ..parsers import OctetStreamParser
+from ..renderers import RENDERERS
+from ..schema import GlanceAutoSchema
+from ..serializers import ImageDetailSerializer
+from .image_data import content_length, request_body
+
+
+class UploadView(APIView):
+    authentication_classes = []  # the URL is the capability
+    permission_classes = [permissions.AllowAny]
+    parser_classes = [OctetStreamParser]
+    renderer_classes = RENDERERS
+    schema = GlanceAutoSchema()
+
+    def get_exception_handler(self):
+        return exception_handler
+
+    @extend_schema(
+        tags=["images"], operation_id="glance_uploads_update", auth=[],
+        parameters=[OpenApiParameter("secret", str, OpenApiParameter.PATH,
+                                     description="The secret of the upload URL.")],
+        request={"application/octet-stream": OpenApiTypes.BINARY},
+        responses={200: ImageDetailSerializer,
+                   404: OpenApiResponse(description="Unknown, used or expired upload URL")},
+    )
+    def put(self, request, secret=None):
+        """Upload the bytes of the image a file-direct create made; the URL works once."""
+        grant = capabilities.redeem(secret)
+        if grant is None:
+            raise exceptions.NotFound("This upload URL is unknown, used or expired.")
+        try:
+            access_info = keystone.validate_token(grant["token"])
+        except exceptions.AuthenticationFailed as exc:
+            raise exceptions.PermissionDenied(
+                "The sign-in that created this upload URL has ended.") from exc
+        glance = services.client_for(access_info)
+        image = services.upload_image(glance, grant["image_id"], request_body(request),
+                                      size=content_length(request))
+        return Response(ImageDetailSerializer(image).data)
