@@ -207,8 +207,11 @@ def _current_group() -> str:
 class Server:
     """One gunicorn master, started in a session of its own and known by its pid file."""
 
-    def __init__(self, name: str, app: str, port: int, workers: int, env: dict[str, str]):
+    def __init__(self, name: str, app: str, port: int, workers: int, env: dict[str, str],
+                 gunicorn: str | None = None, chdir: Path | None = None):
         self.name, self.app, self.port, self.workers, self.env = name, app, port, workers, env
+        self.gunicorn = gunicorn or _bin("gunicorn")
+        self.chdir = chdir or c.ROOT
         self.process: subprocess.Popen | None = None
 
     @property
@@ -259,6 +262,9 @@ class Server:
         digest = hashlib.sha256()
         for value in sorted(self.env.values()):
             path = Path(value)
+            if not path.is_absolute():  # a plain value, not a file
+                digest.update(value.encode())
+                continue
             for file in sorted(path.glob("*.conf")) if path.is_dir() else [path]:
                 digest.update(file.read_bytes())
         return digest.hexdigest()
@@ -280,7 +286,7 @@ class Server:
         with open(self.log_file, "ab") as log_file:
             self.process = subprocess.Popen(
                 [
-                    _bin("gunicorn"),
+                    self.gunicorn,
                     "--bind",
                     f"{c.HOST}:{self.port}",
                     "--workers",
@@ -293,7 +299,7 @@ class Server:
                     "--name",
                     self.proc_name,
                     "--chdir",
-                    str(c.ROOT),
+                    str(self.chdir),
                     self.app,
                 ],
                 stdin=subprocess.DEVNULL,
@@ -409,7 +415,9 @@ def _leave_sqlite() -> None:
 
 
 def down() -> None:
-    stopped = [server.name for server in servers() if server.stop()]
+    from .horizon import servers as horizon_servers
+
+    stopped = [server.name for server in (*horizon_servers(), *servers()) if server.stop()]
     if postgres.stop(log):
         stopped.append("postgres")
     log(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")

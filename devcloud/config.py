@@ -16,6 +16,10 @@ REQUIREMENTS = Path(__file__).resolve().parent / "requirements.txt"
 HOST = "127.0.0.1"
 KEYSTONE_PORT = int(os.environ.get("DEVCLOUD_KEYSTONE_PORT", "5000"))
 GLANCE_PORT = int(os.environ.get("DEVCLOUD_GLANCE_PORT", "9292"))
+# Horizon 27 with glance_api in place of its /api/glance/ (tests/test_horizon.py): two
+# servers, in the dashboard's legacy and direct upload modes.
+HORIZON_PORT = int(os.environ.get("DEVCLOUD_HORIZON_PORT", "8085"))
+HORIZON_DIRECT_PORT = int(os.environ.get("DEVCLOUD_HORIZON_DIRECT_PORT", "8086"))
 POSTGRES_PORT = int(os.environ.get("DEVCLOUD_POSTGRES_PORT", "55432"))
 KEYSTONE_URL = f"http://{HOST}:{KEYSTONE_PORT}/v3"
 GLANCE_URL = f"http://{HOST}:{GLANCE_PORT}"

@@ -245,3 +245,24 @@ def cleanup_images(glance_admin):
             glance_admin.images.delete(image_id)
         except Exception:  # already gone
             pass
+
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium, headless, driven by Playwright (which downloads no browser)."""
+    import shutil
+
+    from playwright import sync_api
+
+    executable = shutil.which("chromium")
+    assert executable, "Debian's chromium is missing: run scripts/ensure-chromium (make test does)"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -22,7 +22,16 @@ from ..schema import GlanceAutoSchema
 MAX_PATH_VALUE = 255
 
 
-class KeystoneAPIMixin:
+class PrivateAnswersMixin:
+    def finalize_response(self, request, response, *args, **kwargs):
+        """Answers are the caller's own: no shared or browser cache keeps them."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        add_never_cache_headers(response)
+        patch_vary_headers(response, ("X-Auth-Token", "Cookie"))
+        return response
+
+
+class KeystoneAPIMixin(PrivateAnswersMixin):
     """The app's own settings for a view, whatever the project's DRF defaults are."""
 
     authentication_classes = [KeystoneTokenAuthentication, KeystoneSessionAuthentication,
@@ -45,12 +54,7 @@ class KeystoneAPIMixin:
                 keystone.forget_token(token)
         return super().handle_exception(exc)
 
-    def finalize_response(self, request, response, *args, **kwargs):
-        """Answers are the caller's own: no shared or browser cache keeps them."""
-        response = super().finalize_response(request, response, *args, **kwargs)
-        add_never_cache_headers(response)
-        patch_vary_headers(response, ("X-Auth-Token", "Cookie"))
-        return response
+
 
 
 class GlanceViewSet(KeystoneAPIMixin, viewsets.GenericViewSet):

@@ -18,10 +18,11 @@ from ..parsers import OctetStreamParser
 from ..renderers import RENDERERS
 from ..schema import GlanceAutoSchema
 from ..serializers import ImageDetailSerializer
+from .base import PrivateAnswersMixin
 from .image_data import content_length, request_body
 
 
-class UploadView(APIView):
+class UploadView(PrivateAnswersMixin, APIView):
     authentication_classes = []  # the URL is the capability
     permission_classes = [permissions.AllowAny]
     parser_classes = [OctetStreamParser]
