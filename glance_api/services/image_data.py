@@ -88,6 +88,8 @@ def _require_queued(glance: GlanceClient, image_id: str, what: str) -> dict:
     image = get_image(glance, image_id)
     if image["status"] == "saving":  # data arriving, or Glance undoing a cut-off upload
         image = _wait_while_saving(glance, image_id, settle=0)
+    if image["status"] == "saving":
+        raise GlanceConflict("Glance is still saving data for this image; try again later.")
     if image["status"] != "queued":
         raise GlanceConflict(f"The image is {image['status']}: only a queued image takes {what}.")
     return image
@@ -114,8 +116,13 @@ def _send_data(glance: GlanceClient, send, image_id: str, reader: CountingReader
         raise
 
 
-def _wait_while_saving(glance: GlanceClient, image_id: str, seconds: float = 10,
-                       settle: float = 0.5) -> dict:
+# Longest the API waits for Glance to finish with an image's data before it answers (well
+# under the usual client timeouts).
+SAVING_WAIT_SECONDS = 3
+
+
+def _wait_while_saving(glance: GlanceClient, image_id: str,
+                       seconds: float = SAVING_WAIT_SECONDS, settle: float = 0.5) -> dict:
     """The image once Glance is done with an upload: not ``saving``.
 
     Glance notices a body cut off a moment after the API does: the image turns
