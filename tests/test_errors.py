@@ -40,6 +40,9 @@ def test_glance_5xx_is_502_without_its_text(demo_client, glance_at, failing_serv
     assert response.json()["code"] == "bad_gateway"
     assert "secret internal detail" not in response.content.decode()
     assert "Glance answered 500" in caplog.text
+    # logged once: where it was translated, not again by the exception handler
+    upstream = [r for r in caplog.records if r.name.startswith("glance_api")]
+    assert len(upstream) == 1, [r.getMessage() for r in upstream]
 
 
 def test_catalog_without_the_region_is_503(demo_client, settings):
