@@ -2,7 +2,8 @@
 ``/api/glance/`` (set up as the README tells an operator: ``devcloud/horizon.py``).
 
 Every request the page makes to ``/api/glance/`` must be answered by this app (its answers
-carry ``Vary: X-Auth-Token``; Horizon's own views do not), with no 4xx or 5xx.
+carry ``Vary: X-Auth-Token``; Horizon's own views do not), with no 4xx or 5xx, and the page
+logs no console error but the ones Horizon 27 logs on its own views too (``HORIZON_OWN``).
 """
 
 import hashlib
@@ -10,12 +11,18 @@ import os
 import uuid
 from pathlib import Path
 
+import glanceclient.exc
 import pytest
 
 from devcloud import config as devcloud
 from devcloud import horizon
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+# Console errors of Horizon 27 itself, logged alike with its own /api/glance/ (checked side
+# by side, README): the dev cloud has no block storage, and the edit form's policy checks
+# for community and public visibility reject without a handler when the user may not.
+HORIZON_OWN = ("Possibly unhandled rejection: Service type is not enabled: block-storage",
+               "Possibly unhandled rejection: undefined")
 
 
 @pytest.fixture(scope="module")
@@ -35,13 +42,18 @@ class Panel:
         self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
         self.page = self.context.new_page()
         self.page.set_default_timeout(30000)
-        self.answers = []
+        self.answers, self.errors, self.bodies = [], [], []
         self.page.on("response", self._record)
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
 
     def _record(self, response):
         if "/api/glance/" in response.url:
-            self.answers.append((response.request.method, response.url, response.status,
+            request = response.request
+            self.answers.append((request.method, response.url, response.status,
                                  response.headers.get("vary", "")))
+            if request.method in ("PATCH", "PUT", "POST"):
+                self.bodies.append((request.method, response.url, request.post_data))
 
     def sign_in(self, account=devcloud.DEMO):
         self.page.goto(f"{self.base}/auth/login/")
@@ -67,11 +79,29 @@ class Panel:
         page.click(".modal-footer button:has-text('Create Image')")
         page.wait_for_selector(".modal-dialog", state="detached")
 
+    def row_action(self, image_name: str, action: str):
+        """Open an image row's action menu and choose ``action``."""
+        row = self.page.locator("tr", has_text=image_name).first
+        row.locator("button.dropdown-toggle").click()
+        row.locator(".dropdown-menu").get_by_text(action, exact=True).click()
+
+    def submit(self, button: str):
+        self.page.click(f".modal-footer button:has-text('{button}')")
+        self.page.wait_for_selector(".modal-dialog", state="detached")
+        self.page.wait_for_load_state("networkidle")
+
+    def sent(self, method: str, url_part: str) -> list[str]:
+        return [body for m, url, body in self.bodies if m == method and url_part in url]
+
     def check_answers(self):
         assert self.answers, "the page asked /api/glance/ nothing"
         for method, url, status, vary in self.answers:
             assert status < 400, (method, url, status)
             assert "x-auth-token" in vary.lower(), f"not answered by glance_api: {url}"
+        # A failed load is logged too: /api/glance/'s are checked above; others (the
+        # dashboard's own /project/ overview answers 403 without Nova) are not this app's.
+        assert [e for e in self.errors if e not in HORIZON_OWN
+                and not e.startswith("Failed to load resource")] == []
 
     def close(self):
         report = getattr(self.request.node, "report_call", None)
@@ -126,3 +156,103 @@ def test_create_image_from_a_file_in_both_upload_modes(panel, glance_demo, tmp_p
         page.check_answers()
     finally:
         glance_demo.images.delete(created["id"])
+
+
+def test_create_image_from_a_url(panel, glance_demo, file_server):
+    data = os.urandom(300_000)
+    url = file_server.serve("/horizon.raw", data)
+    name = f"horizon-url-{uuid.uuid4().hex[:6]}"
+    page = panel("legacy")
+    page.sign_in()
+    page.images()
+    page.page.click("button:has-text('Create Image')")
+    page.page.wait_for_selector(".modal-dialog #imageForm-name")
+    page.page.fill("#imageForm-name", name)
+    page.page.click(".modal-dialog label:has-text('URL')")
+    page.page.fill("#imageForm-image_url", url)
+    page.page.select_option("#imageForm-format", label="Raw")
+    page.page.click(".modal-dialog label:has-text('Private')")
+    page.submit("Create Image")
+    page.page.wait_for_selector(f"text={name}")
+    (created,) = glance_demo.images.list(filters={"name": name})
+    try:
+        held = glance_demo.images.get(created["id"])
+        assert held["status"] == "active" and held["size"] == len(data)
+        assert b"".join(glance_demo.images.data(created["id"])) == data
+        assert not {"is_copying", "image_url", "source_type"} & set(held)
+        page.check_answers()
+    finally:
+        glance_demo.images.delete(created["id"])
+
+
+def test_edit_image_changes_only_what_was_edited(panel, make_image, glance_demo):
+    name = f"horizon-edit-{uuid.uuid4().hex[:6]}"
+    image = make_image(as_demo=True, data=b"e" * 4096, name=name, visibility="private",
+                       min_disk=1, os_distro="debian", hw_qemu_guest_agent="yes",
+                       description="kept")
+    before = glance_demo.images.get(image["id"])
+    page = panel("legacy")
+    page.sign_in()
+    page.images()
+    page.row_action(name, "Edit Image")
+    page.page.wait_for_selector(".modal-dialog #imageForm-name")
+    page.page.wait_for_load_state("networkidle")  # its metadata step has loaded
+    page.page.fill("#imageForm-name", f"{name}-renamed")
+    page.page.fill("#imageForm-min_ram", "512")
+    page.submit("Update Image")
+    page.page.wait_for_selector(f"text={name}-renamed")
+    after = glance_demo.images.get(image["id"])
+    assert (after["name"], after["min_ram"]) == (f"{name}-renamed", 512)
+    unchanged = {k: v for k, v in before.items() if k not in ("name", "min_ram", "updated_at")}
+    assert {k: after.get(k) for k in unchanged} == unchanged
+    assert set(after) == set(before)  # nothing added, nothing removed
+    # the dashboard sent every property back and the stale image: both accepted
+    (properties,) = page.sent("PATCH", "/properties/")
+    assert '"stores"' in properties
+    assert len(page.sent("PATCH", f"/images/{image['id']}/")) == 2
+    page.check_answers()
+
+
+def test_update_metadata_adds_and_removes_a_property(panel, make_image, glance_admin):
+    name = f"horizon-meta-{uuid.uuid4().hex[:6]}"
+    image = make_image(data=b"m" * 2048, name=name, os_distro="debian", hw_foo="bar")
+    before = glance_admin.images.get(image["id"])
+    page = panel("legacy")
+    page.sign_in(devcloud.ADMIN)  # the dashboard offers Update Metadata to admins only
+    page.images()
+    page.row_action(name, "Update Metadata")
+    p = page.page
+    p.wait_for_selector(".modal-dialog input[name=customItem]")
+    p.wait_for_load_state("networkidle")
+
+    def existing(key: str):
+        return p.locator(".metadata-list-group li.list-group-item",
+                         has=p.locator(f"span.input-group-addon[title={key}]"))
+
+    existing("hw_foo").locator("a.btn:has(.fa-minus)").click()
+    p.fill("input[name=customItem]", "horizon_added")
+    p.click("[ng-click^='ctrl.tree.addCustom']")
+    existing("horizon_added").locator("input[name=property]").fill("hello")
+    page.submit("Save")
+    after = glance_admin.images.get(image["id"])
+    assert after["horizon_added"] == "hello" and "hw_foo" not in after
+    kept = {k: v for k, v in before.items() if k not in ("hw_foo", "updated_at")}
+    assert {k: after.get(k) for k in kept} == kept
+    page.check_answers()
+
+
+def test_delete_image(panel, make_image, glance_demo):
+    name = f"horizon-delete-{uuid.uuid4().hex[:6]}"
+    image = make_image(as_demo=True, data=b"d" * 1024, name=name)
+    page = panel("legacy")
+    page.sign_in()
+    page.images()
+    page.row_action(name, "Delete Image")
+    page.submit("Delete Image")
+    page.page.wait_for_selector(f"text={name}", state="detached")
+    with pytest.raises(glanceclient.exc.HTTPNotFound):
+        glance_demo.images.get(image["id"])
+    assert page.sent("DELETE", image["id"]) == [] and any(
+        m == "DELETE" and image["id"] in url and status == 204
+        for m, url, status, _ in page.answers)
+    page.check_answers()
