@@ -18,9 +18,9 @@ from devcloud import config as devcloud
 from devcloud import horizon
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-# Console errors of Horizon 27 itself, logged alike with its own /api/glance/ (checked side
-# by side, README): the dev cloud has no block storage, and the edit form's policy checks
-# for community and public visibility reject without a handler when the user may not.
+# Console errors of Horizon 27 itself, none from /api/glance/: the dev cloud has no block
+# storage, and the edit form's policy checks for community and public visibility reject
+# without a handler when the user may not (as demo; as admin that error is absent).
 HORIZON_OWN = ("Possibly unhandled rejection: Service type is not enabled: block-storage",
                "Possibly unhandled rejection: undefined")
 
