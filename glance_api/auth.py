@@ -5,16 +5,21 @@ token's :class:`keystoneauth1.access.AccessInfoV3`, from which the caller's own 
 is built. The session holds the token server side under :data:`SESSION_TOKEN_KEY`.
 """
 
+import copy
+
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
+from django.http import QueryDict
+from django.utils.datastructures import MultiValueDict
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 from keystoneauth1 import access
 from rest_framework import authentication, exceptions
 
-from . import keystone
+from . import keystone, parsers
 from .conf import settings
 
 SESSION_TOKEN_KEY = "glance_api.keystone_token"
@@ -60,7 +65,32 @@ class KeystoneTokenAuthentication(authentication.BaseAuthentication):
         return f'Keystone uri="{settings.KEYSTONE_URL}"'
 
 
-class KeystoneSessionAuthentication(authentication.SessionAuthentication):
+class SessionAuthentication(authentication.SessionAuthentication):
+    """DRF's, with the CSRF token taken from its header without reading the body.
+
+    Django's check reads a POST body's ``csrfmiddlewaretoken`` field first, which parses
+    the whole body, and a multipart create's file must be parsed only once the caller is
+    known (its bytes go to Glance as they are read). With the ``X-CSRFToken`` header (as
+    the dashboard's client sends it) the check sees an empty form instead; without it, a
+    multipart form's token is read from the fields before its file (a browser's form,
+    such as the browsable API's, sends the token first).
+    """
+
+    def enforce_csrf(self, request):
+        django_request = request._request
+        if request.method == "POST" and not hasattr(django_request, "_post"):
+            if django_settings.CSRF_HEADER_NAME in django_request.META:
+                form = QueryDict()
+            elif django_request.content_type == "multipart/form-data":
+                form = parsers.form_fields_before_file(django_request)
+            else:  # a urlencoded form: small, parsed as Django does
+                return super().enforce_csrf(django_request)
+            django_request = copy.copy(django_request)
+            django_request._post, django_request._files = form, MultiValueDict()
+        return super().enforce_csrf(django_request)
+
+
+class KeystoneSessionAuthentication(SessionAuthentication):
     """The token that signing in (see :class:`KeystoneBackend`) kept in the session.
 
     Unsafe methods need a CSRF token, as with DRF's ``SessionAuthentication``.
@@ -82,7 +112,7 @@ class KeystoneSessionAuthentication(authentication.SessionAuthentication):
         return KeystoneUser(access_info), access_info
 
 
-class HorizonSessionAuthentication(authentication.SessionAuthentication):
+class HorizonSessionAuthentication(SessionAuthentication):
     """Inside Horizon: the token openstack_auth keeps for its signed-in user
     (``request.user.token.id``), validated like any other token. Unsafe methods need the
     CSRF token, which Horizon's client sends as ``X-CSRFToken``.

@@ -1,7 +1,26 @@
-"""Parsers: JSON that never answers 500, and bodies that are streamed, never parsed."""
+"""Parsers: JSON that never answers 500, and bodies that are streamed, never parsed or kept."""
 
+import io
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler
+from django.core.exceptions import RequestDataTooBig
+from django.core.files.uploadhandler import StopUpload
+from django.http import HttpRequest, QueryDict
+from django.http.multipartparser import MultiPartParser as DjangoMultiPartParser
+from django.http.multipartparser import MultiPartParserError
 from rest_framework import exceptions, parsers
 from rest_framework.parsers import BaseParser
+
+from .services import IncompleteBody, streaming
+
+FILE_FIELD = "data"  # the multipart create's file (the dashboard's name for it)
+PEEK_BYTES = 64 * 1024  # where a form's CSRF token must be (before any file)
+
+
+def get_encoding(parser_context) -> str:
+    return parser_context.get("encoding", settings.DEFAULT_CHARSET)
 
 
 class JSONParser(parsers.JSONParser):
@@ -27,4 +46,156 @@ class OctetStreamParser(BaseParser):
         return stream
 
 
-PARSERS = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
+class StreamedFile(UploadedFile):
+    """A multipart file that went to Glance as it arrived: :attr:`upload` holds the image."""
+
+    def __init__(self, upload, name: str, size: int):
+        super().__init__(file=None, name=name, content_type="application/octet-stream",
+                         size=size)
+        self.upload = upload
+
+    def close(self):  # nothing was kept here
+        pass
+
+
+class GlanceUploadHandler(FileUploadHandler):
+    """Hands a multipart body's file to Glance as it is read (Django's handlers would keep
+    it in memory or a temporary file).
+
+    ``start(fields, head)`` (the view's ``start_multipart_upload``) is called with the form
+    fields read before the file and the file's first bytes, and returns a
+    :class:`glance_api.services.streaming.StreamedUpload`. A view without it takes no files.
+    """
+
+    chunk_size = 256 * 1024
+
+    def __init__(self, request, start, fields_so_far):
+        super().__init__(request)
+        self.start, self.fields_so_far = start, fields_so_far
+        self.head, self.upload = bytearray(), None
+
+    def new_file(self, field_name, *args, **kwargs):
+        super().new_file(field_name, *args, **kwargs)
+        if self.start is None:
+            raise exceptions.ParseError(f"{field_name}: this endpoint takes no file.")
+        if field_name != FILE_FIELD or self.upload is not None or self.head:
+            raise exceptions.ParseError(
+                f"{field_name}: only one file is taken, in the field {FILE_FIELD!r}.")
+
+    def receive_data_chunk(self, raw_data, start):
+        if self.upload is not None:
+            self.upload.send(raw_data)
+        else:
+            self.head += raw_data
+            if len(self.head) >= streaming.HEAD_BYTES:
+                self._start()
+        return None
+
+    def file_complete(self, file_size):
+        if self.upload is None:
+            self._start()
+        self.upload.finish()
+        return StreamedFile(self.upload, self.file_name or FILE_FIELD, file_size)
+
+    def _start(self):
+        self.upload = self.start(self.fields_so_far(), bytes(self.head))
+        head, self.head = bytes(self.head), bytearray()
+        self.upload.send(head)
+
+    def upload_interrupted(self):
+        """The body ended inside the file: Glance keeps nothing, and no image is left."""
+        if self.upload is not None:
+            self.upload.abort(IncompleteBody("The body ended inside the file."))
+        raise exceptions.ParseError(
+            f"The body ended inside the file {FILE_FIELD!r}: no image was created.")
+
+    def abort(self, cause: BaseException):
+        if self.upload is not None:
+            self.upload.abort(cause)
+
+
+class _FieldsVisibleParser(DjangoMultiPartParser):
+    def fields_so_far(self) -> QueryDict:
+        return getattr(self, "_post", None) or QueryDict()  # Django's fields read so far
+
+
+class _StopAtFile(FileUploadHandler):
+    def new_file(self, *args, **kwargs):
+        raise StopUpload(connection_reset=True)
+
+    def receive_data_chunk(self, raw_data, start):
+        return None
+
+    def file_complete(self, file_size):
+        return None
+
+
+class _Prefixed:
+    """A request body whose first bytes were read already: they are read again first."""
+
+    def __init__(self, prefix: bytes, rest):
+        self.prefix, self.rest = prefix, rest
+
+    def read(self, size: int | None = -1) -> bytes:
+        if not self.prefix:
+            return self.rest.read(size)
+        if size is None or size < 0:
+            chunk, self.prefix = self.prefix + self.rest.read(), b""
+        else:
+            chunk, self.prefix = self.prefix[:size], self.prefix[size:]
+        return chunk
+
+    def readline(self, size: int | None = -1) -> bytes:
+        if not self.prefix:
+            return self.rest.readline(size)
+        end = self.prefix.find(b"\n") + 1 or len(self.prefix)
+        if size is not None and size >= 0:
+            end = min(end, size)
+        line, self.prefix = self.prefix[:end], self.prefix[end:]
+        return line
+
+
+def form_fields_before_file(request: HttpRequest) -> QueryDict:
+    """The fields of a multipart body that come before its first file, read from at most
+    its first :data:`PEEK_BYTES`, which are then read again by whatever parses the body.
+
+    For a CSRF check, which must not parse the file (see
+    ``glance_api.auth.SessionAuthentication``).
+    """
+    try:
+        length = min(int(request.META.get("CONTENT_LENGTH") or 0), PEEK_BYTES)
+    except ValueError:
+        return QueryDict()
+    prefix = request._stream.read(length)  # not request.read(): the body stays unread
+    request._stream = _Prefixed(prefix, request._stream)
+    parser = _FieldsVisibleParser({**request.META, "CONTENT_LENGTH": str(len(prefix))},
+                                  io.BytesIO(prefix), [_StopAtFile()], request.encoding)
+    try:
+        parser.parse()
+    except (MultiPartParserError, ValueError, RequestDataTooBig):  # cut mid-field
+        pass
+    return parser.fields_so_far()
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    """DRF's multipart parser, with the file streamed to Glance (:class:`GlanceUploadHandler`):
+    no temporary file, no file in memory."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        request, view = parser_context["request"], parser_context.get("view")
+        meta = {**request.META, "CONTENT_TYPE": media_type}
+        handler = GlanceUploadHandler(request, getattr(view, "start_multipart_upload", None),
+                                      lambda: parser.fields_so_far())
+        parser = _FieldsVisibleParser(meta, stream, [handler], get_encoding(parser_context))
+        try:
+            data, files = parser.parse()
+        except MultiPartParserError as exc:
+            handler.abort(exc)
+            raise exceptions.ParseError(f"Multipart form parse error - {exc}") from exc
+        except BaseException as exc:
+            handler.abort(exc)
+            raise
+        return parsers.DataAndFiles(data, files)
+
+
+PARSERS = [JSONParser, parsers.FormParser, MultiPartParser]

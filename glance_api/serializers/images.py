@@ -2,7 +2,7 @@
 
 import json
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from rest_framework import serializers
 
@@ -45,6 +45,12 @@ def http_url(value: str) -> str:
         raise serializers.ValidationError("A URL with a user or password is not allowed.")
     return value
 
+
+
+def glance_formats(disk_format: str, container_format: str | None) -> tuple[str, str]:
+    """Glance's disk and container formats for a form's (pseudo) disk format."""
+    disk, container = PSEUDO_DISK_FORMATS.get(disk_format, (disk_format, None))
+    return disk, container or container_format or "bare"
 
 
 class ImageSerializer(serializers.Serializer):
@@ -196,11 +202,8 @@ class ImageFieldsSerializer(serializers.Serializer):
         data = self.validated_data
         attributes = {}
         if "disk_format" in data:
-            disk, container = PSEUDO_DISK_FORMATS.get(
-                data["disk_format"], (data["disk_format"], None)
-            )
-            attributes["disk_format"] = disk
-            attributes["container_format"] = container or data.get("container_format", "bare")
+            attributes["disk_format"], attributes["container_format"] = glance_formats(
+                data["disk_format"], data.get("container_format"))
         for name in ("name", "visibility", "protected", "min_disk", "min_ram"):
             if name in data:
                 attributes[name] = data[name]
@@ -215,9 +218,11 @@ class ImageCreateSerializer(ImageFieldsSerializer):
     """Create an image: from a URL, with its file (multipart), or for an upload next."""
 
     ignored_keys = FORM_KEYS | DASHBOARD_KEYS
-    field_order = ("name", "description", "source_type", "data", "image_url", "import_data",
+    # The file last: a multipart body (the browsable API's form) then gives the formats
+    # first (see upload_formats).
+    field_order = ("name", "description", "source_type", "image_url", "import_data",
                    "disk_format", "container_format", "kernel", "ramdisk", "architecture",
-                   "min_disk", "min_ram", "visibility", "protected", "tags")
+                   "min_disk", "min_ram", "visibility", "protected", "tags", "data")
 
     name = serializers.CharField(required=False, allow_blank=True, max_length=255)
     source_type = serializers.ChoiceField(
@@ -285,6 +290,35 @@ class ImageCreateSerializer(ImageFieldsSerializer):
         if source != "file-legacy" and attrs.get("data") is not None:
             raise serializers.ValidationError({"data": ["Only for source_type file-legacy."]})
         return attrs
+
+    def upload_formats(self, fields: Mapping, detected: Callable[[], str]) -> tuple[str, str]:
+        """The formats of a multipart create's image as its file begins (``fields``: the
+        form fields before it): the body's own, or else the ones ``detected`` in the data.
+        Glance takes no other once the data is in (see :meth:`check_upload_formats`)."""
+        if fields.get("source_type", "file-legacy") != "file-legacy":
+            raise serializers.ValidationError({"data": ["Only for source_type file-legacy."]})
+        values = {}
+        for name in ("disk_format", "container_format"):
+            if name in fields:
+                try:
+                    values[name] = self.fields[name].run_validation(fields[name])
+                except serializers.ValidationError as exc:
+                    raise serializers.ValidationError({name: exc.detail}) from exc
+        if "disk_format" not in values:
+            disk = detected()
+            values["disk_format"] = disk if disk in self.fields["disk_format"].choices else "raw"
+        return glance_formats(values["disk_format"], values.get("container_format"))
+
+    def check_upload_formats(self, formats: tuple[str, str]) -> None:
+        attributes = self.glance_attributes()
+        declared = (attributes["disk_format"], attributes["container_format"])
+        if declared != formats:
+            raise serializers.ValidationError({"disk_format": [
+                "The file came before disk_format in this multipart body, so the image took "
+                f"the format of its data ({formats[0]}, container {formats[1]}) as the data "
+                f"went to Glance; this body says {declared[0]}, container {declared[1]}, "
+                "which Glance cannot change once the image has data. Send disk_format before "
+                "the file, or use source_type file-direct."]})
 
     def data_source(self) -> dict:
         """Where the image's data comes from, as ``services.create_image`` takes it."""

@@ -9,11 +9,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import APIException, NotFound, ParseError
 from rest_framework.response import Response
 
 from .. import capabilities, services
 from ..identifiers import is_uuid
+from ..parsers import FILE_FIELD
 from ..serializers import (
     CreatedImageSerializer,
     ImageCreateSerializer,
@@ -81,6 +82,16 @@ class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
             args = ()
         return super().get_serializer(*args, **kwargs)
 
+    def start_multipart_upload(self, fields, head: bytes):
+        """For the multipart parser: create the image and start its upload, as the file of a
+        multipart create begins (see ``glance_api.parsers.GlanceUploadHandler``)."""
+        if self.action != "create":
+            raise ParseError("This endpoint takes no file.")
+        serializer = ImageCreateSerializer(context=self.image_context())
+        disk, container = serializer.upload_formats(
+            fields, lambda: services.detect_disk_format(head))
+        return services.StreamedUpload(self.glance, disk, container)
+
     def image_context(self, **more) -> dict:
         return {"schema": services.image_schema(self.glance), **more}
 
@@ -132,11 +143,22 @@ class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
     )
     def create(self, request):
         """Create an image from a URL, a multipart file, or for a later upload (file-direct)."""
-        serializer = ImageCreateSerializer(data=request.data, context=self.image_context())
-        serializer.is_valid(raise_exception=True)
-        image = services.create_image(
-            self.glance, serializer.glance_attributes(), **serializer.data_source()
-        )
+        data = request.data  # a multipart body's file goes to Glance as it is read
+        streamed = getattr(request.FILES.get(FILE_FIELD), "upload", None)
+        try:
+            serializer = ImageCreateSerializer(data=data, context=self.image_context())
+            serializer.is_valid(raise_exception=True)
+            if streamed is not None:
+                serializer.check_upload_formats(streamed.formats)
+                image = services.complete_streamed_image(streamed,
+                                                         serializer.glance_attributes())
+            else:
+                image = services.create_image(
+                    self.glance, serializer.glance_attributes(), **serializer.data_source())
+        except BaseException:
+            if streamed is not None:
+                streamed.discard()
+            raise
         body = ImageDetailSerializer(image).data
         if serializer.validated_data["source_type"] == "file-direct":
             secret = capabilities.issue(request.auth.auth_token, request.auth.user_id,

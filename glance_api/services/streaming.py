@@ -1,0 +1,150 @@
+"""An image whose data arrives inside another request: the multipart create (file-legacy).
+
+The request's parser pushes the file's chunks as it reads them (a Django upload handler);
+glanceclient pulls its upload body from a reader. :class:`StreamedUpload` joins the two with
+a small bounded queue and a thread that runs the upload, so the bytes go to Glance as they
+arrive, and the API server keeps neither a temporary file nor the file in memory.
+
+Glance needs the disk and container formats before the first byte, and they can only be set
+while the image is ``queued``. When the body gives them after the file (the dashboard's
+client sends the file second, after ``source_type``), the formats are taken from the file's
+first bytes with oslo.utils' format inspector, as Glance itself inspects them.
+"""
+
+import io
+import logging
+import queue
+import threading
+
+from oslo_utils.imageutils import format_inspector
+from rest_framework import exceptions
+
+from ..clients import GlanceClient
+from ..exceptions import glance_errors
+from .image_data import CountingReader, FormatCheckingReader, IncompleteBody, _send_data
+from .images import _discard, get_image
+
+logger = logging.getLogger(__name__)
+
+# Enough of a file's start for the inspector to tell every format it knows (an ISO's
+# descriptor sits at 32 KiB).
+HEAD_BYTES = 64 * 1024
+_END = object()
+
+
+def detect_disk_format(head: bytes) -> str:
+    """The disk format oslo.utils' inspector sees in a file's first bytes (``raw`` when it
+    knows none, or when several match, except an ISO with a GPT in front, as Glance)."""
+    wrapper = format_inspector.InspectWrapper(io.BytesIO(head))
+    while wrapper.read(HEAD_BYTES):
+        pass
+    wrapper.close()  # the inspectors decide on what they have seen
+    try:
+        return str(wrapper.format)
+    except format_inspector.ImageFormatError:
+        formats = {str(f) for f in wrapper.formats}
+        return "iso" if formats == {"iso", "gpt"} else "raw"
+
+
+class _Pipe:
+    """The file's chunks, handed from the request's thread to the upload's, a few at a time."""
+
+    def __init__(self, depth: int):
+        self.chunks = queue.Queue(depth)
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.chunks.get()
+        if chunk is _END:
+            self.chunks.put(_END)  # later reads see the end too
+            return b""
+        if isinstance(chunk, BaseException):
+            raise IncompleteBody("The request's body broke off.") from chunk
+        return chunk
+
+
+class StreamedUpload:
+    """Create an image and upload its data while the request's body is still arriving.
+
+    :meth:`send` each chunk as it is read, then :meth:`finish`; :meth:`abort` if the body
+    breaks off, :meth:`discard` to delete the image when the request fails afterwards.
+    """
+
+    def __init__(self, glance: GlanceClient, disk_format: str, container_format: str,
+                 depth: int = 4):
+        self.glance = glance
+        self.formats = (disk_format, container_format)
+        self.pipe = _Pipe(depth)
+        self.error: BaseException | None = None
+        self.size, self.aborted = 0, False
+        with glance_errors():
+            image = glance.images.create(disk_format=disk_format,
+                                         container_format=container_format)
+        self.image_id = image["id"]
+        if container_format == "bare":
+            reader = FormatCheckingReader(self.pipe, None, disk_format)
+        else:
+            reader = CountingReader(self.pipe, None)
+        self.thread = threading.Thread(target=self._upload, args=(reader,),
+                                       name=f"upload-{self.image_id}", daemon=True)
+        self.thread.start()
+
+    def _upload(self, reader) -> None:
+        try:
+            _send_data(self.glance, self.glance.images.upload, self.image_id, reader, None,
+                       "data")
+        except BaseException as exc:  # handed to the request's thread by send/finish
+            self.error = exc
+
+    def send(self, chunk: bytes) -> None:
+        """Hand a chunk to the upload; raises the upload's error if Glance stopped it."""
+        self.size += len(chunk)
+        while self.thread.is_alive():
+            try:
+                self.pipe.chunks.put(chunk, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        self._raise()
+
+    def finish(self) -> None:
+        """The file has ended: wait for Glance to store it."""
+        if self.thread.is_alive():
+            self.pipe.chunks.put(_END)
+            self.thread.join()
+        self._raise()
+
+    def abort(self, cause: BaseException) -> None:
+        """The request failed: Glance's upload is cut off (Glance keeps nothing), and the
+        image is deleted. Once is enough."""
+        if self.aborted:
+            return
+        self.aborted = True
+        if self.thread.is_alive():
+            try:
+                self.pipe.chunks.put(cause, timeout=5)
+            except queue.Full:
+                pass
+            self.thread.join(timeout=30)
+        self.discard()
+
+    def discard(self) -> None:
+        _discard(self.glance, self.image_id)
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+        if self.thread.is_alive():
+            raise exceptions.APIException("The upload to Glance did not finish.")
+
+
+def complete_streamed_image(upload: StreamedUpload, attributes: dict) -> dict:
+    """Set the rest of a streamed image's attributes once its body was read; the image.
+
+    The formats were fixed when its data began; the body's must be the same.
+    """
+    rest = {k: v for k, v in attributes.items()
+            if k not in ("disk_format", "container_format")}
+    if rest:
+        with glance_errors():
+            upload.glance.images.update(upload.image_id, **rest)
+    return get_image(upload.glance, upload.image_id)
