@@ -61,6 +61,8 @@ class ApiServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.home = Path(tempfile.mkdtemp(prefix="glance-api-bench-"))
         self.cache = self.home / "cache"
+        self.tmp = self.home / "tmp"
+        self.tmp.mkdir()
         self.process: subprocess.Popen | None = None
 
     def env(self) -> dict:
@@ -76,6 +78,7 @@ class ApiServer:
             "GLANCE_API_LOG_LEVEL": "WARNING",
             "GLANCE_API_TRUST_ENV": "false",  # no proxy here (README: production)
             "BARE_PROXY_GLANCE_URL": devcloud.GLANCE_URL,
+            "TMPDIR": str(self.tmp),  # where a temporary file of the server's would land
         }
 
     def start(self) -> "ApiServer":

@@ -21,6 +21,7 @@ def test_bench_quick_reports_every_figure_without_errors(clouds):
 
 def test_transfer_script_moves_the_bytes_both_ways(clouds):
     results = transfer.main(["--size-mib", "8"])
-    for direction in ("upload", "download"):
+    for direction in ("upload", "download", "multipart"):
         assert results[direction]["api_mib_s"] > 0 and results[direction]["direct_mib_s"] > 0
         assert results[direction]["peak_rss_above_idle_mib"] >= 0
+    assert results["multipart"]["peak_temporary_files_mib"] == 0  # nothing spooled
