@@ -202,3 +202,15 @@ def test_a_signed_in_form_sends_its_csrf_token_before_the_file(clouds, glance_de
                              *fields, ("data", ("x.img", b"x" * 1000))])
     assert response.status_code == 201, response.content
     glance_demo.images.delete(response.json()["id"])
+
+
+def test_data_that_is_not_the_format_sent_first_is_400_and_leaves_nothing(admin_client,
+                                                                          glance_admin):
+    before = image_ids(glance_admin)
+    parts = [("source_type", "file-legacy"), ("disk_format", "qcow2"), ("name", "mismatch"),
+             ("visibility", "private"), ("protected", "false"),
+             ("data", ("disk.qcow2", os.urandom(300_000)))]
+    response = post(admin_client, parts)
+    assert response.status_code == 400, response.content
+    assert "not qcow2" in response.json()["detail"]
+    assert image_ids(glance_admin) == before
