@@ -208,8 +208,10 @@ class Server:
     """One gunicorn master, started in a session of its own and known by its pid file."""
 
     def __init__(self, name: str, app: str, port: int, workers: int, env: dict[str, str],
-                 gunicorn: str | None = None, chdir: Path | None = None):
+                 gunicorn: str | None = None, chdir: Path | None = None,
+                 extra_args: tuple[str, ...] = ()):
         self.name, self.app, self.port, self.workers, self.env = name, app, port, workers, env
+        self.extra_args = extra_args
         self.gunicorn = gunicorn or _bin("gunicorn")
         self.chdir = chdir or c.ROOT
         self.process: subprocess.Popen | None = None
@@ -259,7 +261,7 @@ class Server:
 
     def config_digest(self) -> str:
         """A digest of the config files named in the server's environment."""
-        digest = hashlib.sha256()
+        digest = hashlib.sha256(" ".join(self.extra_args).encode())
         for value in sorted(self.env.values()):
             path = Path(value)
             if not path.is_absolute():  # a plain value, not a file
@@ -300,6 +302,7 @@ class Server:
                     self.proc_name,
                     "--chdir",
                     str(self.chdir),
+                    *self.extra_args,
                     self.app,
                 ],
                 stdin=subprocess.DEVNULL,
@@ -353,6 +356,9 @@ class Server:
         return False
 
 
+GLANCE_ACCESS_LOG = c.LOGS / "glance-access.log"
+
+
 def servers() -> tuple[Server, Server]:
     keystone = Server(
         "keystone",
@@ -367,6 +373,9 @@ def servers() -> tuple[Server, Server]:
         c.GLANCE_PORT,
         c.GLANCE_WORKERS,
         {"OS_GLANCE_CONFIG_DIR": str(glance_conf_dir())},
+        # Glance's access log, with each call's global request id (the API's request id)
+        extra_args=("--access-logfile", str(GLANCE_ACCESS_LOG), "--access-logformat",
+                    '%(h)s "%(r)s" %(s)s %({x-openstack-request-id}i)s'),
     )
     return keystone, glance
 

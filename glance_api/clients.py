@@ -25,6 +25,7 @@ from keystoneauth1.identity.access import AccessInfoPlugin
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
+from . import requestlog
 from .conf import settings
 from .exceptions import upstream_errors
 
@@ -58,6 +59,22 @@ _session: ks_session.Session | None = None
 _session_options: tuple | None = None
 
 
+class _Session(ks_session.Session):
+    """keystoneauth's session: every call carries the id of the request it serves (the
+    global request id), and calls to Glance are counted for the request log."""
+
+    def request(self, url, method, **kwargs):
+        if kwargs.get("global_request_id") is None:
+            kwargs["global_request_id"] = requestlog.request_id()
+        to_glance = (kwargs.get("endpoint_filter") or {}).get("service_type") == "image"
+        start = time.perf_counter()
+        try:
+            return super().request(url, method, **kwargs)
+        finally:
+            if to_glance:
+                requestlog.count_glance_call(time.perf_counter() - start)
+
+
 def shared_session() -> ks_session.Session:
     """The process's keystoneauth session: pooled connections, no auth plugin of its own.
 
@@ -76,9 +93,7 @@ def shared_session() -> ks_session.Session:
             )
             http.mount("http://", adapter)
             http.mount("https://", adapter)
-            _session = ks_session.Session(
-                session=http, verify=settings.verify, timeout=settings.TIMEOUT
-            )
+            _session = _Session(session=http, verify=settings.verify, timeout=settings.TIMEOUT)
             _session_options = options
         return _session
 

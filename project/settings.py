@@ -46,6 +46,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # X-OpenStack-Request-ID on every answer, passed to Glance; one JSON log line each.
+    "glance_api.requestlog.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the browsable API's and Swagger UI/ReDoc's assets under gunicorn too.
     "whitenoise.middleware.WhiteNoiseMiddleware",

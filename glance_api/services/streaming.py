@@ -11,6 +11,7 @@ client sends the file second, after ``source_type``), the formats are taken from
 first bytes with oslo.utils' format inspector, as Glance itself inspects them.
 """
 
+import contextvars
 import io
 import logging
 import queue
@@ -84,7 +85,8 @@ class StreamedUpload:
             reader = FormatCheckingReader(self.pipe, None, disk_format)
         else:
             reader = CountingReader(self.pipe, None)
-        self.thread = threading.Thread(target=self._upload, args=(reader,),
+        context = contextvars.copy_context()  # the request's id goes to Glance with it
+        self.thread = threading.Thread(target=context.run, args=(self._upload, reader),
                                        name=f"upload-{self.image_id}", daemon=True)
         self.thread.start()
 

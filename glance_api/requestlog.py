@@ -1,0 +1,89 @@
+"""Request ids and the request log.
+
+Every answer carries ``X-OpenStack-Request-ID`` (``req-<uuid>``; a valid one the client sent
+is kept), and the same id goes to Glance (and Keystone) as the global request id, so one
+id ties the API's log line to Glance's. One JSON line per request goes to the
+``glance_api.requests`` logger: request id, user and project ids, method, path, status,
+duration, and the number and time of the calls to Glance. Never a token, and never an
+upload URL's secret.
+"""
+
+import contextvars
+import json
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+
+HEADER = "X-OpenStack-Request-ID"
+_VALID = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+logger = logging.getLogger("glance_api.requests")
+
+
+@dataclass
+class RequestContext:
+    request_id: str
+    glance_calls: int = 0
+    glance_seconds: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
+
+
+current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "glance_api_request", default=None)
+
+
+def request_id() -> str | None:
+    """The id of the request being served in this thread, if any."""
+    context = current.get()
+    return context.request_id if context else None
+
+
+def count_glance_call(seconds: float) -> None:
+    context = current.get()
+    if context is not None:
+        context.glance_calls += 1
+        context.glance_seconds += seconds
+
+
+class RequestIdMiddleware:
+    """Gives each request its id and writes its log line (add it first in MIDDLEWARE)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        sent = request.headers.get(HEADER, "")
+        context = RequestContext(sent if _VALID.fullmatch(sent) else f"req-{uuid.uuid4()}")
+        reset = current.set(context)
+        try:
+            response = self.get_response(request)
+        finally:
+            current.reset(reset)
+        response[HEADER] = context.request_id
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(json.dumps(self.line(request, response, context)))
+        return response
+
+    @staticmethod
+    def line(request, response, context: RequestContext) -> dict:
+        user = getattr(request, "user", None)
+        return {
+            "request_id": context.request_id,
+            "user_id": getattr(user, "id", None) if getattr(user, "project_id", None) else None,
+            "project_id": getattr(user, "project_id", None),
+            "method": request.method,
+            "path": _loggable_path(request),
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - context.started) * 1000, 1),
+            "glance_calls": context.glance_calls,
+            "glance_ms": round(context.glance_seconds * 1000, 1),
+        }
+
+
+def _loggable_path(request) -> str:
+    """The path, with an upload URL's secret left out (it is a credential)."""
+    match = getattr(request, "resolver_match", None)
+    secret = match.kwargs.get("secret") if match else None
+    return request.path.replace(secret, "<secret>") if secret else request.path

@@ -1,0 +1,100 @@
+"""Request ids (X-OpenStack-Request-ID, passed to Glance) and the JSON request log."""
+
+import io
+import json
+import logging
+import re
+import time
+import uuid
+
+import pytest
+
+from devcloud.cloud import GLANCE_ACCESS_LOG
+
+IMAGES = "/api/glance/images/"
+REQUEST_ID = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def glance_log_lines(request_id: str, timeout: float = 5) -> list[str]:
+    """The lines of the dev cloud's Glance access log with this request id."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [line for line in GLANCE_ACCESS_LOG.read_text().splitlines()
+                 if line.endswith(f" {request_id}")]
+        if lines or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.1)
+
+
+def logged(caplog) -> list[dict]:
+    return [json.loads(r.getMessage()) for r in caplog.records if r.name == "glance_api.requests"]
+
+
+def test_every_answer_has_a_request_id(admin_client, anon_client):
+    ids = {admin_client.get("/api/glance/version/")["X-OpenStack-Request-ID"],
+           admin_client.get(f"{IMAGES}{uuid.uuid4()}/")["X-OpenStack-Request-ID"],
+           anon_client.get(IMAGES)["X-OpenStack-Request-ID"]}
+    assert len(ids) == 3 and all(REQUEST_ID.fullmatch(i) for i in ids)
+
+
+@pytest.mark.parametrize("sent, kept", [
+    (f"req-{uuid.uuid4()}", True),
+    ("req-not-a-uuid", False),
+    (f"req-{uuid.uuid4()}\nX-Injected: 1", False),
+    (f"{uuid.uuid4()}", False),
+])
+def test_a_valid_request_id_from_the_client_is_kept(admin_client, sent, kept):
+    answered = admin_client.get("/api/glance/version/", HTTP_X_OPENSTACK_REQUEST_ID=sent)
+    request_id = answered["X-OpenStack-Request-ID"]
+    assert (request_id == sent) is kept and REQUEST_ID.fullmatch(request_id)
+
+
+def test_the_request_id_reaches_glance(admin_client, make_image):
+    image = make_image()
+    sent = f"req-{uuid.uuid4()}"
+    admin_client.get(f"{IMAGES}{image['id']}/", HTTP_X_OPENSTACK_REQUEST_ID=sent)
+    lines = glance_log_lines(sent)
+    assert any(f"GET /v2/images/{image['id']} " in line for line in lines), lines
+
+
+def test_a_streamed_upload_carries_the_request_id_to_glance(admin_client, cleanup_images):
+    sent = f"req-{uuid.uuid4()}"
+    response = admin_client.post(IMAGES, {
+        "name": "request-id", "source_type": "file-legacy", "disk_format": "raw",
+        "visibility": "private", "protected": False, "data": io.BytesIO(b"x" * 10_000),
+    }, format="multipart", HTTP_X_OPENSTACK_REQUEST_ID=sent)
+    assert response.status_code == 201, response.content
+    cleanup_images.append(response.json()["id"])
+    lines = glance_log_lines(sent)
+    assert any(f"PUT /v2/images/{response.json()['id']}/file " in line for line in lines), lines
+
+
+def test_one_json_line_per_request(admin_client, admin_token, make_image, caplog):
+    image = make_image()
+    caplog.set_level(logging.INFO, logger="glance_api.requests")
+    caplog.clear()
+    response = admin_client.get(f"{IMAGES}{image['id']}/properties/")
+    (line,) = logged(caplog)
+    assert line["request_id"] == response["X-OpenStack-Request-ID"]
+    assert (line["method"], line["path"], line["status"]) == (
+        "GET", f"{IMAGES}{image['id']}/properties/", 200)
+    assert line["user_id"] and line["project_id"] and line["duration_ms"] > 0
+    assert line["glance_calls"] >= 1 and line["glance_ms"] > 0
+    assert all(admin_token not in r.getMessage() for r in caplog.records)
+
+
+def test_the_log_keeps_no_upload_secret(admin_client, anon_client, caplog):
+    created = admin_client.post(IMAGES, {
+        "name": "log-secret", "source_type": "file-direct", "disk_format": "raw",
+        "visibility": "private", "protected": False}, format="json").json()
+    try:
+        secret = created["upload_url"].rstrip("/").rsplit("/", 1)[1]
+        caplog.set_level(logging.INFO, logger="glance_api.requests")
+        answer = anon_client.put(created["upload_url"], b"x" * 100,
+                                 content_type="application/octet-stream")
+        assert answer.status_code in (200, 204), answer.content
+        (line,) = [line for line in logged(caplog) if line["method"] == "PUT"]
+        assert line["path"].endswith("/uploads/<secret>/") and line["glance_calls"] >= 1
+        assert all(secret not in r.getMessage() for r in caplog.records)
+    finally:
+        admin_client.delete(f"{IMAGES}{created['id']}/")
