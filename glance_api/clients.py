@@ -126,6 +126,10 @@ def _kept(access_info: access.AccessInfoV3, attr: str, where: tuple, make):
     return known[1]
 
 
+# The Glance endpoints this process has called (what readyz/ checks without GLANCE_URL).
+seen_endpoints: set[str] = set()
+
+
 def client_for(access_info: access.AccessInfoV3) -> GlanceClient:
     """A glanceclient that calls Glance with the caller's own token.
 
@@ -137,6 +141,7 @@ def client_for(access_info: access.AccessInfoV3) -> GlanceClient:
     """
     session = shared_session()
     endpoint = settings.GLANCE_URL or glance_endpoint(access_info)
+    seen_endpoints.add(endpoint)
     auth_url = settings.KEYSTONE_URL
 
     def make() -> GlanceClient:

@@ -48,6 +48,8 @@ router.register("version", views.VersionViewSet, basename="version")
 app_name = "glance_api"
 urlpatterns = [
     path("uploads/<str:secret>/", views.UploadView.as_view(), name="upload"),
+    path("healthz/", views.LivenessView.as_view(), name="healthz"),
+    path("readyz/", views.ReadinessView.as_view(), name="readyz"),
     *router.urls,
     *without_trailing_slash(router.urls),
 ]

@@ -96,8 +96,8 @@ def test_every_operation_answers_as_documented_for_the_admin(
     api = contract(admin_client)
     demo_project = demo_session.get_project_id()
 
-    # discovery, version, metadata definitions
-    for path in ("version/", "info/", "info/import/", "info/stores/", "info/usage/",
+    # health, discovery, version, metadata definitions
+    for path in ("healthz/", "readyz/", "version/", "info/", "info/import/", "info/stores/", "info/usage/",
                  "schemas/", "schemas/image/", "metadefs/resourcetypes/",
                  "metadefs/namespaces/OS::Compute::VirtCPUTopology/"):
         api.call("get", path, 200)

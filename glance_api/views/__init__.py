@@ -6,6 +6,7 @@ One module per resource; ``ImageViewSet`` gathers the image routes written in
 
 from .base import APIRootView, GlanceViewSet, KeystoneAPIMixin
 from .discovery import InfoViewSet, SchemaViewSet, VersionViewSet
+from .health import LivenessView, ReadinessView
 from .image_data import BYTES_RENDERERS
 from .images import ImageViewSet
 from .metadefs import NamespaceViewSet, ResourceTypeViewSet
@@ -13,6 +14,6 @@ from .uploads import UploadView
 
 __all__ = [
     "APIRootView", "BYTES_RENDERERS", "GlanceViewSet", "ImageViewSet", "InfoViewSet",
-    "KeystoneAPIMixin", "NamespaceViewSet", "ResourceTypeViewSet", "SchemaViewSet",
-    "UploadView", "VersionViewSet",
+    "KeystoneAPIMixin", "LivenessView", "NamespaceViewSet", "ReadinessView",
+    "ResourceTypeViewSet", "SchemaViewSet", "UploadView", "VersionViewSet",
 ]

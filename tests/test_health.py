@@ -1,0 +1,55 @@
+"""healthz/ and readyz/: no token; a 503 names what is not ready."""
+
+import pytest
+
+from devcloud import config as devcloud
+
+
+def test_healthz_answers_without_a_token(anon_client):
+    response = anon_client.get("/api/glance/healthz/")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_readyz_checks_keystone_the_cache_and_the_glance_in_use(anon_client, admin_client):
+    admin_client.get("/api/glance/version/")  # the process now knows its Glance endpoint
+    response = anon_client.get("/api/glance/readyz/")
+    assert response.status_code == 200, response.content
+    checks = response.json()["checks"]
+    assert checks["cache"] == checks["keystone"] == "ok"
+    assert checks[f"glance {devcloud.GLANCE_URL}"] == "ok"
+
+
+def test_readyz_names_keystone_when_it_is_down(anon_client, settings, closed_port):
+    settings.GLANCE_API = {"KEYSTONE_URL": f"http://127.0.0.1:{closed_port}/v3"}
+    response = anon_client.get("/api/glance/readyz/")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "not ready" and body["checks"]["keystone"].startswith("unreachable")
+    assert body["checks"]["cache"] == "ok"
+
+
+def test_readyz_names_glance_when_it_is_down(anon_client, settings, closed_port):
+    settings.GLANCE_API = {"KEYSTONE_URL": devcloud.KEYSTONE_URL,
+                           "GLANCE_URL": f"http://127.0.0.1:{closed_port}"}
+    response = anon_client.get("/api/glance/readyz/")
+    assert response.status_code == 503
+    assert response.json()["checks"][f"glance http://127.0.0.1:{closed_port}"].startswith(
+        "unreachable")
+
+
+def test_readyz_names_the_cache_when_it_fails(anon_client, settings, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    settings.CACHES = {**settings.CACHES, "broken": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(blocker / "cache")}}
+    settings.GLANCE_API = {"KEYSTONE_URL": devcloud.KEYSTONE_URL, "CACHE_ALIAS": "broken"}
+    response = anon_client.get("/api/glance/readyz/")
+    assert response.status_code == 503
+    assert response.json()["checks"]["cache"].startswith("unreachable")
+
+
+@pytest.mark.parametrize("path", ["/api/glance/healthz/", "/api/glance/readyz/"])
+def test_health_paths_are_documented(anon_client, path):
+    schema = anon_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert path in schema.json()["paths"]
