@@ -98,3 +98,18 @@ def test_the_log_keeps_no_upload_secret(admin_client, anon_client, caplog):
         assert all(secret not in r.getMessage() for r in caplog.records)
     finally:
         admin_client.delete(f"{IMAGES}{created['id']}/")
+
+
+@pytest.mark.parametrize("path", ["/api/glance/version/", "/api/glance/metadefs/resourcetypes/"])
+def test_version_and_resource_types_are_cached_per_glance(admin_client, demo_client, anon_client,
+                                                          settings, closed_port, caplog, path):
+    caplog.set_level(logging.INFO, logger="glance_api.requests")
+    first = admin_client.get(path)
+    again = demo_client.get(path)  # another caller of the same Glance: from the cache
+    assert first.status_code == again.status_code == 200 and first.json() == again.json()
+    calls = [line["glance_calls"] for line in logged(caplog)]
+    assert calls[0] >= 1 and calls[1] == 0
+    assert anon_client.get(path).status_code == 401  # still needs a valid token
+    settings.GLANCE_API = {**settings.GLANCE_API,
+                           "GLANCE_URL": f"http://127.0.0.1:{closed_port}"}
+    assert demo_client.get(path).status_code == 503  # another Glance: not from the cache

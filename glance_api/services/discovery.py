@@ -4,6 +4,7 @@ from rest_framework import exceptions
 
 from ..clients import GlanceClient, image_schema
 from ..exceptions import glance_errors
+from .metadefs import cached
 
 __all__ = ["get_version", "image_schema", "import_info", "stores_info", "usage_info"]
 
@@ -14,8 +15,12 @@ def get_version(glance: GlanceClient) -> dict:
     Returns ``{"version": "2", "current": "2.17", "supported": ["2.17", "2.16", ...]}``;
     ``supported`` lists CURRENT and SUPPORTED versions, newest first.
     """
-    with glance_errors():
-        versions = glance.versions.list() or []
+    def fetch() -> list:
+        with glance_errors():
+            return [dict(v) for v in glance.versions.list() or []]
+
+    # the same for every caller of a Glance: cached per endpoint, like namespaces
+    versions = cached(["versions", glance.http_client.get_endpoint()], fetch)
     usable = [v for v in versions if v.get("status") in ("CURRENT", "SUPPORTED")]
     usable.sort(key=lambda v: _version_key(v["id"]), reverse=True)
     current = next((v for v in usable if v["status"] == "CURRENT"), usable[0] if usable else None)

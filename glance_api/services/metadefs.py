@@ -46,8 +46,11 @@ def _get_json(glance: GlanceClient, path: str, params: dict | None = None) -> di
     return body
 
 
-def _cached(key_parts: list, compute):
-    """``compute()``, kept in Django's cache for ``METADEFS_CACHE_SECONDS``."""
+def cached(key_parts: list, compute):
+    """``compute()``, kept in the shared cache for ``METADEFS_CACHE_SECONDS``: for what
+    changes as rarely as metadata definitions (namespace lists, resource types, Glance's
+    versions). ``key_parts`` say what the value depends on: the Glance endpoint, and the
+    caller's scope where Glance's answer depends on it."""
     seconds = settings.METADEFS_CACHE_SECONDS
     if not seconds:
         return compute()
@@ -105,7 +108,7 @@ def list_namespaces(
         return result
 
     endpoint = glance.http_client.get_endpoint()
-    return _cached(["namespaces", endpoint, scope, resource_type, properties_target, params,
+    return cached(["namespaces", endpoint, scope, resource_type, properties_target, params,
                     page.page_size, page.reversed_order], compute)
 
 
@@ -134,6 +137,8 @@ def get_namespace(glance: GlanceClient, name: str, resource_type: str | None = N
 def list_resource_types(glance: GlanceClient, filters: dict | None = None) -> list[dict]:
     """The metadefs resource types Glance knows; with ``filters``, those whose fields
     equal every value given."""
-    types = _get_json(glance, "/v2/metadefs/resource_types")["resource_types"]
+    endpoint = glance.http_client.get_endpoint()  # the same for every caller of a Glance
+    types = cached(["resource_types", endpoint], lambda: _get_json(
+        glance, "/v2/metadefs/resource_types")["resource_types"])
     filters = filters or {}
     return [t for t in types if all(t.get(k) == v for k, v in filters.items())]
