@@ -11,6 +11,7 @@ import time
 from datetime import datetime, timezone
 
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.views.decorators.debug import sensitive_variables
 from keystoneauth1 import access
 from keystoneauth1 import session as ks_session
@@ -78,16 +79,35 @@ def _remember(access_info: access.AccessInfoV3) -> None:
     )
     if ttl > 0:
         key = _cache_key(access_info.auth_token)
-        caches[settings.CACHE_ALIAS].set(key, access_body(access_info), ttl)
+        cache, shared = _shared_cache()
+        cache.set(key, access_body(access_info), ttl)
+        if shared:  # Keystone vouched for it again: no longer forgotten
+            cache.delete(_forgotten_key(key))
         local_validations.set(key, access_info, ttl)
+
+
+def _forgotten_key(key: str) -> str:
+    return key.replace(":token:", ":forgotten:", 1)
+
+
+def _shared_cache():
+    """The cache, and whether other processes share it (a local-memory cache they do not:
+    each process then forgets for itself)."""
+    cache = caches[settings.CACHE_ALIAS]
+    return cache, not isinstance(cache, LocMemCache)
 
 
 @sensitive_variables()
 def forget_token(token: str) -> None:
-    """Drop the token's cached validation (shared cache and this process), so that it is
-    validated by Keystone again on its next use."""
-    caches[settings.CACHE_ALIAS].delete(_cache_key(token))
-    local_validations.delete(_cache_key(token))
+    """Drop the token's cached validation, so that it is validated by Keystone again on
+    its next use, in every process: the shared entry goes, and a mark in the shared cache
+    makes the other processes drop their own copies (which live no longer than the mark)."""
+    key = _cache_key(token)
+    cache, shared = _shared_cache()
+    cache.delete(key)
+    if shared and settings.TOKEN_CACHE_SECONDS > 0:
+        cache.set(_forgotten_key(key), True, settings.TOKEN_CACHE_SECONDS)
+    local_validations.delete(key)
 
 
 def _token_url() -> str:
@@ -110,12 +130,16 @@ def validate_token(token: str) -> access.AccessInfoV3:
         " " in token
     ):
         raise exceptions.AuthenticationFailed("The token is malformed.")
+    key = _cache_key(token)
+    cache, shared = _shared_cache()
     if settings.TOKEN_CACHE_SECONDS > 0:
         # A local entry never outlives the token (see _remember): no expiry check here.
-        known = local_validations.get(_cache_key(token))
+        known = local_validations.get(key)
         if known is not None:
-            return known
-    body = caches[settings.CACHE_ALIAS].get(_cache_key(token))
+            if not (shared and cache.get(_forgotten_key(key))):
+                return known
+            local_validations.delete(key)  # another process forgot it (a logout, a 401)
+    body = cache.get(key)
     fetched = body is None
     if fetched:
         body = _fetch_token(token)

@@ -236,3 +236,25 @@ def test_token_never_in_a_response_or_a_log(client, anon_client, fresh_demo_toke
         for response in responses:
             assert token not in response.content.decode()
             assert all(token not in value for value in response.headers.values())
+
+
+def test_a_token_forgotten_by_another_process_is_refused_here_at_once(
+        anon_client, settings, tmp_path, demo_session, fresh_demo_token):
+    """With a cache that processes share, a process's own copy of a validation is dropped
+    once another process forgot the token (its logout, or a 401 from Keystone or Glance)."""
+    settings.CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(tmp_path / "shared")}}
+    anon_client.credentials(HTTP_X_AUTH_TOKEN=fresh_demo_token)
+    assert anon_client.get("/api/glance/version/").status_code == 200
+    key = keystone._cache_key(fresh_demo_token)
+    kept_here = keystone.local_validations.get(key)
+    assert kept_here is not None
+    # Another process signs out: Keystone revokes the token, that process forgets it...
+    demo_session.delete(f"{devcloud.KEYSTONE_URL}/auth/tokens",
+                        headers={"X-Subject-Token": fresh_demo_token})
+    keystone.forget_token(fresh_demo_token)
+    # ...and this process still holds its own copy of the validation.
+    keystone.local_validations.set(key, kept_here, 60)
+    response = anon_client.get("/api/glance/version/")
+    assert response.status_code == 401 and "revoked" in response.json()["detail"]
