@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test bench up down status reset seed schema clean
+.PHONY: run test bench up down status reset seed schema clean stack
 
 $(PY): pyproject.toml
 	mkdir -p var
@@ -37,8 +37,12 @@ bench: $(PY) up
 up: $(PY)
 	$(PY) -m devcloud up
 
+## stack: the production set-up on loopback: nginx on :8090 in front of two instances, Redis
+stack: $(PY)
+	$(PY) -m deploy.stack up
+
 down:
-	@if [ -x $(PY) ]; then $(PY) -m devcloud down; fi
+	@if [ -x $(PY) ]; then $(PY) -m deploy.stack down; $(PY) -m devcloud down; fi
 
 status: $(PY)
 	$(PY) -m devcloud status

@@ -126,7 +126,8 @@ def _kept(access_info: access.AccessInfoV3, attr: str, where: tuple, make):
     return known[1]
 
 
-# The Glance endpoints this process has called (what readyz/ checks without GLANCE_URL).
+# The catalog's Glance endpoints this process has called (what readyz/ checks without
+# GLANCE_URL).
 seen_endpoints: set[str] = set()
 
 
@@ -140,8 +141,10 @@ def client_for(access_info: access.AccessInfoV3) -> GlanceClient:
     settings change.
     """
     session = shared_session()
-    endpoint = settings.GLANCE_URL or glance_endpoint(access_info)
-    seen_endpoints.add(endpoint)
+    endpoint = settings.GLANCE_URL
+    if not endpoint:
+        endpoint = glance_endpoint(access_info)
+        seen_endpoints.add(endpoint)
     auth_url = settings.KEYSTONE_URL
 
     def make() -> GlanceClient:

@@ -18,6 +18,7 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 from rest_framework import exceptions
 
+from . import requestlog
 from .clients import access_body, access_from_body, shared_session
 from .conf import settings
 from .exceptions import UPSTREAM_EXCEPTIONS, upstream_errors
@@ -142,7 +143,11 @@ def validate_token(token: str) -> access.AccessInfoV3:
     body = cache.get(key)
     fetched = body is None
     if fetched:
-        body = _fetch_token(token)
+        try:
+            body = _fetch_token(token)
+        except exceptions.AuthenticationFailed:
+            forget_token(token)  # other processes may still hold it: they drop it too
+            raise
     access_info = access_from_body(body, token)
     if access_info.will_expire_soon(stale_duration=0):
         forget_token(token)
@@ -162,6 +167,7 @@ _INVALID_TOKEN = exceptions.AuthenticationFailed("The token is invalid, expired 
 
 @sensitive_variables()
 def _fetch_token(token: str) -> dict:
+    requestlog.count_keystone_call()
     with upstream_errors("Keystone", overrides={401: _INVALID_TOKEN, 404: _INVALID_TOKEN}):
         response = shared_session().get(
             _token_url(), headers=_self_headers(token), authenticated=False

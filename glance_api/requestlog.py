@@ -4,7 +4,8 @@ Every answer carries ``X-OpenStack-Request-ID`` (``req-<uuid>``; a valid one the
 is kept), and the same id goes to Glance (and Keystone) as the global request id, so one
 id ties the API's log line to Glance's. One JSON line per request goes to the
 ``glance_api.requests`` logger: request id, user and project ids, method, path, status,
-duration, and the number and time of the calls to Glance. Never a token, and never an
+duration, the number and time of the calls to Glance, and the number of calls to Keystone
+(a token validated from the cache makes none). Never a token, and never an
 upload URL's secret.
 """
 
@@ -27,6 +28,7 @@ class RequestContext:
     request_id: str
     glance_calls: int = 0
     glance_seconds: float = 0.0
+    keystone_calls: int = 0
     started: float = field(default_factory=time.perf_counter)
 
 
@@ -45,6 +47,12 @@ def count_glance_call(seconds: float) -> None:
     if context is not None:
         context.glance_calls += 1
         context.glance_seconds += seconds
+
+
+def count_keystone_call() -> None:
+    context = current.get()
+    if context is not None:
+        context.keystone_calls += 1
 
 
 class RequestIdMiddleware:
@@ -79,6 +87,7 @@ class RequestIdMiddleware:
             "duration_ms": round((time.perf_counter() - context.started) * 1000, 1),
             "glance_calls": context.glance_calls,
             "glance_ms": round(context.glance_seconds * 1000, 1),
+            "keystone_calls": context.keystone_calls,
         }
 
 

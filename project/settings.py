@@ -92,6 +92,9 @@ CACHES = {
     }
 }
 
+# Sessions in the cache when several instances share it (Redis): no shared SQL database.
+SESSION_ENGINE = os.environ.get("DJANGO_SESSION_ENGINE", "django.contrib.sessions.backends.db")
+
 AUTHENTICATION_BACKENDS = ["glance_api.auth.KeystoneBackend"]
 LOGIN_URL = "rest_framework:login"
 LOGIN_REDIRECT_URL = "glance_api:api-root"

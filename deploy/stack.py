@@ -1,0 +1,246 @@
+"""The production set-up on loopback: nginx in front of N gunicorn instances of the
+project, sharing Redis, against the dev cloud.
+
+    python -m deploy.stack up [--instances 2]    # also starts the dev cloud
+    python -m deploy.stack down
+
+nginx and Redis are Debian's packages (``nginx-light``, ``redis-server``), installed with apt
+(as root, or through sudo) when missing. Everything lives under ``.devcloud/stack/``; the
+instances share nothing but Redis (sessions, token validations, namespace lists, upload
+URLs), Keystone and Glance: each has its own SQLite file, which only Django's sign-in rows
+use (see the README).
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from devcloud import cloud
+from devcloud import config as c
+
+HOME = c.HOME / "stack"
+NGINX_CONF = Path(__file__).with_name("nginx.conf")
+NGINX_PORT = int(os.environ.get("STACK_NGINX_PORT", "8090"))
+REDIS_PORT = int(os.environ.get("STACK_REDIS_PORT", "6390"))
+FIRST_APP_PORT = int(os.environ.get("STACK_APP_PORT", "8091"))
+CLIENT_TIMEOUT = int(os.environ.get("STACK_CLIENT_TIMEOUT", "10"))
+UPLOAD_CONNECTIONS = int(os.environ.get("STACK_UPLOAD_CONNECTIONS", "4"))
+# The same secret key on every instance (sessions and CSRF tokens cross instances); a
+# throwaway one for the loopback stack.
+SECRET_KEY = "stack-on-loopback-not-a-secret"
+REDIS_URL = f"redis://{c.HOST}:{REDIS_PORT}/0"
+PACKAGES = {"nginx": "nginx-light", "redis-server": "redis-server"}
+
+
+def log(message: str) -> None:
+    print(f"stack: {message}", file=sys.stderr, flush=True)
+
+
+def ensure_installed() -> None:
+    missing = [package for command, package in PACKAGES.items() if not _which(command)]
+    if not missing:
+        return
+    log(f"installing Debian's {', '.join(missing)} (apt)")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends",
+                    *missing], check=True, env=env, stdout=subprocess.DEVNULL)
+
+
+def _which(command: str) -> str | None:
+    return shutil.which(command) or shutil.which(command, path="/usr/sbin:/sbin")
+
+
+def app_url(index: int) -> str:
+    return f"http://{c.HOST}:{FIRST_APP_PORT + index}"
+
+
+NGINX_URL = f"http://{c.HOST}:{NGINX_PORT}"
+
+
+def app_env(index: int) -> dict[str, str]:
+    return {
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": SECRET_KEY,
+        "DJANGO_ALLOWED_HOSTS": f"{c.HOST},localhost",
+        "DJANGO_DB_PATH": str(HOME / f"app-{index}.sqlite3"),
+        "DJANGO_CACHE_BACKEND": "glance_api.cache.RedisCache",
+        "DJANGO_CACHE_LOCATION": REDIS_URL,
+        "DJANGO_SESSION_ENGINE": "django.contrib.sessions.backends.cache",
+        "GLANCE_API_KEYSTONE_URL": c.KEYSTONE_URL,
+        "GLANCE_API_TRUST_ENV": "false",
+    }
+
+
+def app_servers(instances: int) -> list[cloud.Server]:
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    return [cloud.Server(f"stack-app-{i}", "project.wsgi:application", FIRST_APP_PORT + i, 2,
+                         app_env(i), gunicorn=gunicorn, chdir=c.ROOT)
+            for i in range(instances)]
+
+
+# --- Redis ------------------------------------------------------------------------------
+
+def _pid(name: str) -> int | None:
+    try:
+        pid = int((HOME / f"{name}.pid").read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def start_redis() -> None:
+    if _pid("redis"):
+        return
+    log(f"starting Redis on {REDIS_URL}")
+    subprocess.run([_which("redis-server"), "--port", str(REDIS_PORT), "--bind", c.HOST,
+                    "--save", "", "--appendonly", "no", "--daemonize", "yes",
+                    "--pidfile", str(HOME / "redis.pid"), "--dir", str(HOME),
+                    "--logfile", str(HOME / "redis.log")], check=True)
+    _wait(lambda: _redis_answers(), "Redis")
+
+
+def _redis_answers() -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((c.HOST, REDIS_PORT), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def stop_redis() -> None:
+    _stop("redis")
+
+
+def _stop(name: str) -> None:
+    pid = _pid(name)
+    if pid:
+        log(f"stopping {name} (pid {pid})")
+        os.kill(pid, signal.SIGTERM)
+        _wait(lambda: _pid(name) is None, f"{name} to stop", timeout=15)
+    (HOME / f"{name}.pid").unlink(missing_ok=True)
+
+
+# --- nginx ------------------------------------------------------------------------------
+
+def nginx_conf(instances: int) -> str:
+    prefix = HOME / "nginx"
+    values = {
+        "prefix": str(prefix),
+        "listen": f"{c.HOST}:{NGINX_PORT}",
+        "upstreams": "\n".join(f"        server {c.HOST}:{FIRST_APP_PORT + i};"
+                               for i in range(instances)),
+        "client_timeout": str(CLIENT_TIMEOUT),
+        "upload_connections": str(UPLOAD_CONNECTIONS),
+        # as root, nginx's workers run as root too here (throwaway files on loopback)
+        "user": "user root;" if os.geteuid() == 0 else "",
+    }
+    text = NGINX_CONF.read_text()
+    for name, value in values.items():
+        text = text.replace("{{" + name + "}}", value)
+    return text
+
+
+def start_nginx(instances: int) -> None:
+    prefix = HOME / "nginx"
+    prefix.mkdir(parents=True, exist_ok=True)
+    conf = prefix / "nginx.conf"
+    conf.write_text(nginx_conf(instances))
+    if _nginx_pid():
+        subprocess.run([_which("nginx"), "-p", str(prefix), "-c", str(conf), "-s", "reload"],
+                       check=True)
+        return
+    log(f"starting nginx on {NGINX_URL}")
+    subprocess.run([_which("nginx"), "-p", str(prefix), "-c", str(conf)], check=True)
+    _wait(lambda: _answers(NGINX_URL + "/api/glance/healthz/"), "nginx")
+
+
+def _nginx_pid() -> int | None:
+    try:
+        pid = int((HOME / "nginx" / "nginx.pid").read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def stop_nginx() -> None:
+    pid = _nginx_pid()
+    if pid:
+        log(f"stopping nginx (pid {pid})")
+        os.kill(pid, signal.SIGQUIT)
+        _wait(lambda: _nginx_pid() is None, "nginx to stop", timeout=15)
+
+
+# --- the whole stack --------------------------------------------------------------------
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except urllib.error.HTTPError as exc:
+        return exc.code < 500
+    except OSError:
+        return False
+
+
+def _wait(ready, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise cloud.DevCloudError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def up(instances: int = 2) -> list[cloud.Server]:
+    ensure_installed()
+    cloud.up()
+    HOME.mkdir(parents=True, exist_ok=True)
+    start_redis()
+    servers = app_servers(instances)
+    for index, server in enumerate(servers):
+        if server.pid() and server.answers() and server.is_current():
+            continue
+        server.stop()
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+                       cwd=c.ROOT, env={**os.environ, **app_env(index)}, check=True)
+        server.start()
+    for server in servers:
+        server.wait()
+    start_nginx(instances)
+    log(f"up: nginx {NGINX_URL}/api/glance/ in front of "
+        f"{', '.join(s.url for s in servers)}; Redis {REDIS_URL}")
+    return servers
+
+
+def down(instances: int = 8) -> None:
+    stop_nginx()
+    for server in app_servers(instances):
+        server.stop()
+    stop_redis()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["up", "down"])
+    parser.add_argument("--instances", type=int, default=2)
+    args = parser.parse_args(argv)
+    try:
+        up(args.instances) if args.command == "up" else down()
+    except cloud.DevCloudError as exc:
+        sys.exit(f"stack: {exc}")
+
+
+if __name__ == "__main__":
+    main()
