@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test bench up down status reset seed schema clean stack
+.PHONY: run test bench load up down status reset seed schema clean stack
 
 $(PY): pyproject.toml
 	mkdir -p var
@@ -33,6 +33,11 @@ test: $(PY) up
 bench: export DJANGO_SECRET_KEY ?= benchmark-only-not-a-secret
 bench: $(PY) up
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
+
+## load: 50 clients for 5 minutes through nginx and two instances (LOAD_ARGS=--quick)
+load: export DJANGO_SECRET_KEY ?= load-only-not-a-secret
+load: $(PY)
+	$(PY) -m benchmarks.load $(LOAD_ARGS)
 
 up: $(PY)
 	$(PY) -m devcloud up

@@ -14,6 +14,7 @@ import pytest
 import redis
 import requests
 
+from benchmarks import load
 from deploy import stack
 from devcloud import config as devcloud
 
@@ -200,3 +201,11 @@ def test_the_nginx_configuration_is_valid(instances):
                                 str(conf)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert re.search(r"proxy_request_buffering off", conf.read_text())
+
+
+def test_the_quick_load_benchmark_loses_nothing(instances):
+    results = load.main(["--quick"])
+    assert results["errors"] == 0, results["error_samples"]
+    assert results["left_in_glance"] == []
+    assert set(results["operations"]) == set(load.EXPECTED)
+    assert results["requests_per_s"] > 0 and results["worker_memory_mib"]
