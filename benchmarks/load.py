@@ -45,9 +45,23 @@ class Tally:
                 self.errors.append(f"{operation}: {error}")
 
 
+class FromAddress(requests.adapters.HTTPAdapter):
+    """Connections from a loopback address of the client's own (Linux routes all of
+    127.0.0.0/8 to loopback), so that nginx sees each client as another address, as it
+    would each user (its limit on uploads at a time is per address)."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **{**kwargs, "source_address": (self.address, 0)})
+
+
 def client(index: int, token: str, mark: str, deadline: float, tally: Tally,
            seed_ids: list[str]) -> None:
     http = requests.Session()
+    http.mount("http://", FromAddress(f"127.0.{1 + index // 250}.{1 + index % 250}"))
     http.headers.update({"X-Auth-Token": token, "Accept": "application/json"})
     rng = random.Random(index)
 
