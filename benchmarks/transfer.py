@@ -47,10 +47,12 @@ def memory_kib(pid: int, field: str) -> int:
 
 
 class PeakMemory:
-    """Peak RSS of the server's workers above what they held before (kernel's VmHWM)."""
+    """Peak RSS of the servers' workers above what they held before (kernel's VmHWM);
+    ``masters``: one gunicorn master's pid, or several."""
 
-    def __init__(self, master: int):
-        self.pids = workers_of(master)
+    def __init__(self, masters: int | list[int]):
+        masters = masters if isinstance(masters, list) else [masters]
+        self.pids = [pid for master in masters for pid in workers_of(master)]
 
     def __enter__(self):
         self.idle = {}

@@ -7,8 +7,7 @@ project, sharing Redis, against the dev cloud.
 nginx and Redis are Debian's packages (``nginx-light``, ``redis-server``), installed with apt
 (as root, or through sudo) when missing. Everything lives under ``.devcloud/stack/``; the
 instances share nothing but Redis (sessions, token validations, namespace lists, upload
-URLs), Keystone and Glance: each has its own SQLite file, which only Django's sign-in rows
-use (see the README).
+URLs), Keystone and Glance, and have no SQL database at all (``DJANGO_DB_PATH=none``).
 """
 
 import argparse
@@ -65,12 +64,12 @@ def app_url(index: int) -> str:
 NGINX_URL = f"http://{c.HOST}:{NGINX_PORT}"
 
 
-def app_env(index: int) -> dict[str, str]:
+def app_env() -> dict[str, str]:
     return {
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": SECRET_KEY,
         "DJANGO_ALLOWED_HOSTS": f"{c.HOST},localhost",
-        "DJANGO_DB_PATH": str(HOME / f"app-{index}.sqlite3"),
+        "DJANGO_DB_PATH": "none",  # no SQL database: sessions live in Redis
         "DJANGO_CACHE_BACKEND": "glance_api.cache.RedisCache",
         "DJANGO_CACHE_LOCATION": REDIS_URL,
         "DJANGO_SESSION_ENGINE": "django.contrib.sessions.backends.cache",
@@ -82,7 +81,7 @@ def app_env(index: int) -> dict[str, str]:
 def app_servers(instances: int) -> list[cloud.Server]:
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     return [cloud.Server(f"stack-app-{i}", "project.wsgi:application", FIRST_APP_PORT + i, 2,
-                         app_env(i), gunicorn=gunicorn, chdir=c.ROOT)
+                         app_env(), gunicorn=gunicorn, chdir=c.ROOT)
             for i in range(instances)]
 
 
@@ -209,12 +208,10 @@ def up(instances: int = 2) -> list[cloud.Server]:
     HOME.mkdir(parents=True, exist_ok=True)
     start_redis()
     servers = app_servers(instances)
-    for index, server in enumerate(servers):
+    for server in servers:
         if server.pid() and server.answers() and server.is_current():
             continue
         server.stop()
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-                       cwd=c.ROOT, env={**os.environ, **app_env(index)}, check=True)
         server.start()
     for server in servers:
         server.wait()

@@ -8,11 +8,11 @@ is built. The session holds the token server side under :data:`SESSION_TOKEN_KEY
 import copy
 
 from django.conf import settings as django_settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend
-from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 from django.http import QueryDict
+from django.middleware.csrf import rotate_token
 from django.utils.datastructures import MultiValueDict
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
@@ -36,6 +36,7 @@ class KeystoneUser:
     is_superuser = False
 
     def __init__(self, access_info: access.AccessInfoV3):
+        self.access_info = access_info
         self.id = self.pk = access_info.user_id
         self.username = access_info.username
         self.domain = access_info.user_domain_name
@@ -138,10 +139,9 @@ class HorizonSessionAuthentication(SessionAuthentication):
 class KeystoneBackend(BaseBackend):
     """Django authentication with Keystone username, password, project and domain.
 
-    The Django user row (username = Keystone user id) only anchors the session; it holds
-    no password and no token. The token goes into the session when the user is logged in,
-    the session ends when the token expires, and a token the session held before (signing
-    in again) is revoked.
+    It returns a :class:`KeystoneUser` (no database row); :func:`sign_in` keeps its token
+    in the session, which is all the API needs: no SQL database is involved, so several
+    instances that share their sessions (a cache session engine on Redis) share sign-ins.
     """
 
     @method_decorator(sensitive_variables())
@@ -152,34 +152,24 @@ class KeystoneBackend(BaseBackend):
         access_info = keystone.password_login(
             username, password, project, domain or settings.DEFAULT_DOMAIN
         )
-        if access_info is None:
-            return None
-        user, created = get_user_model().objects.get_or_create(
-            username=access_info.user_id, defaults={"first_name": access_info.username[:150]}
-        )
-        if created:
-            user.set_unusable_password()
-            user.save(update_fields=["password"])
-        user.keystone_token = access_info.auth_token
-        user.keystone_expires = access_info.expires
-        session = getattr(request, "session", None)
-        user.previous_keystone_token = session.get(SESSION_TOKEN_KEY) if session else None
-        return user
+        return KeystoneUser(access_info) if access_info is not None else None
 
     def get_user(self, user_id):
-        return get_user_model().objects.filter(pk=user_id).first()
+        return None  # sign_in keeps no user id in the session: nothing to look up
 
 
-@receiver(user_logged_in)
 @sensitive_variables()
-def keep_token_in_session(sender, request, user, **kwargs):
-    token = getattr(user, "keystone_token", None)
-    if token and request is not None:
-        request.session[SESSION_TOKEN_KEY] = token
-        request.session.set_expiry(user.keystone_expires)
-        previous = getattr(user, "previous_keystone_token", None)
-        if previous and previous != token:
-            keystone.revoke_token(previous)
+def sign_in(request, user: KeystoneUser) -> None:
+    """What ``django.contrib.auth.login`` does, with the token in place of a user row: a
+    new session key, the token (the session ends when it expires), a new CSRF token; a
+    token the session held before (signing in again) is revoked."""
+    previous = request.session.get(SESSION_TOKEN_KEY)
+    request.session.cycle_key()  # no session fixation
+    request.session[SESSION_TOKEN_KEY] = user.access_info.auth_token
+    request.session.set_expiry(user.access_info.expires)
+    rotate_token(request)
+    if previous and previous != user.access_info.auth_token:
+        keystone.revoke_token(previous)
 
 
 @receiver(user_logged_out)

@@ -75,12 +75,11 @@ TEMPLATES = [
     },
 ]
 
-# Only sessions and the sign-in's user rows live here; images live in Glance.
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("DJANGO_DB_PATH", str(BASE_DIR / "var" / "db.sqlite3")),
-    }
+# Only sessions live here (images live in Glance, sign-ins in the session); with the
+# sessions in the cache (DJANGO_SESSION_ENGINE), "none" runs with no database at all.
+DB_PATH = os.environ.get("DJANGO_DB_PATH", str(BASE_DIR / "var" / "db.sqlite3"))
+DATABASES = {} if DB_PATH == "none" else {
+    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DB_PATH},
 }
 
 CACHES = {

@@ -15,6 +15,7 @@ import redis
 import requests
 
 from benchmarks import load
+from benchmarks.transfer import PeakMemory
 from deploy import stack
 from devcloud import config as devcloud
 
@@ -110,24 +111,37 @@ def test_an_upload_url_made_on_one_instance_is_used_on_the_other(instances, demo
         glance_demo.images.delete(created["id"])
 
 
-def test_image_data_round_trips_through_nginx(instances, demo_token, glance_demo):
+def test_a_gib_round_trips_through_nginx_with_flat_memory(instances, demo_token, glance_demo,
+                                                          tmp_path):
     headers = {"X-Auth-Token": demo_token}
-    data = os.urandom(64 * 1024 * 1024)
+    path, sent = tmp_path / "disk.raw", hashlib.sha512()
+    with open(path, "wb") as out:  # 1 GiB, never all in this process's memory
+        for _ in range(1024):
+            block = os.urandom(1024 * 1024)
+            sent.update(block)
+            out.write(block)
     created = requests.post(f"{stack.NGINX_URL}{API}/images/", json={
         "name": f"stack-data-{uuid.uuid4().hex[:6]}", "source_type": "file-direct",
         "disk_format": "raw", "visibility": "private", "protected": False},
         headers=headers).json()
+    masters = [server.pid() for server in stack.app_servers(2)]
     try:
-        put = requests.put(f"{stack.NGINX_URL}{API}/images/{created['id']}/file/", data=data,
-                           headers={**headers, "Content-Type": "application/octet-stream"})
-        assert put.status_code in (200, 204), put.text
-        digest = hashlib.sha512()
-        with requests.get(f"{stack.NGINX_URL}{API}/images/{created['id']}/file/",
-                          headers=headers, stream=True) as got:
+        with PeakMemory(masters) as upload, open(path, "rb") as body:
+            put = requests.put(f"{stack.NGINX_URL}{API}/images/{created['id']}/file/",
+                               data=body, headers={**headers,
+                                                   "Content-Type": "application/octet-stream"})
+        assert put.status_code == 200, put.text
+        assert put.json()["os_hash_value"] == sent.hexdigest()
+        received = hashlib.sha512()
+        with PeakMemory(masters) as download, requests.get(
+                f"{stack.NGINX_URL}{API}/images/{created['id']}/file/", headers=headers,
+                stream=True) as got:
             assert got.status_code == 200
             for chunk in got.iter_content(1024 * 1024):
-                digest.update(chunk)
-        assert digest.hexdigest() == hashlib.sha512(data).hexdigest()
+                received.update(chunk)
+        assert received.hexdigest() == sent.hexdigest()
+        assert upload.above_idle_mib < 64 and download.above_idle_mib < 64, (
+            upload.above_idle_mib, download.above_idle_mib)
     finally:
         glance_demo.images.delete(created["id"])
 

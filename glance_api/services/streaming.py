@@ -97,21 +97,25 @@ class StreamedUpload:
         except BaseException as exc:  # handed to the request's thread by send/finish
             self.error = exc
 
+    def _put(self, item) -> bool:
+        """Queue ``item`` for the upload while it runs; False if it has ended."""
+        while self.thread.is_alive():
+            try:
+                self.pipe.chunks.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def send(self, chunk: bytes) -> None:
         """Hand a chunk to the upload; raises the upload's error if Glance stopped it."""
         self.size += len(chunk)
-        while self.thread.is_alive():
-            try:
-                self.pipe.chunks.put(chunk, timeout=0.5)
-                return
-            except queue.Full:
-                continue
-        self._raise()
+        if not self._put(chunk):
+            self._raise()
 
     def finish(self) -> None:
         """The file has ended: wait for Glance to store it."""
-        if self.thread.is_alive():
-            self.pipe.chunks.put(_END)
+        if self._put(_END):
             self.thread.join()
         self._raise()
 
@@ -121,11 +125,12 @@ class StreamedUpload:
         if self.aborted:
             return
         self.aborted = True
-        if self.thread.is_alive():
+        while True:  # the chunks not yet sent are dropped: the cause is read next
             try:
-                self.pipe.chunks.put(cause, timeout=5)
-            except queue.Full:
-                pass
+                self.pipe.chunks.get_nowait()
+            except queue.Empty:
+                break
+        if self._put(cause):
             self.thread.join(timeout=30)
         self.discard()
 
