@@ -139,15 +139,19 @@ class HorizonSessionAuthentication(SessionAuthentication):
 class KeystoneBackend(BaseBackend):
     """Django authentication with Keystone username, password, project and domain.
 
-    It returns a :class:`KeystoneUser` (no database row); :func:`sign_in` keeps its token
+    Only for the app's sign-in (``glance_api.auth_urls``), whose form passes
+    ``keystone_sign_in=True``. It returns a :class:`KeystoneUser` (no database row), which
+    ``django.contrib.auth.login`` cannot keep; :func:`sign_in` keeps its token
     in the session, which is all the API needs: no SQL database is involved, so several
     instances that share their sessions (a cache session engine on Redis) share sign-ins.
     """
 
     @method_decorator(sensitive_variables())
     def authenticate(self, request, username=None, password=None, project=None, domain=None,
-                     **kwargs):
-        if not username or not password:
+                     keystone_sign_in=False, **kwargs):
+        # Only the app's sign-in form asks (keystone_sign_in=True): another login of the
+        # project (Django's admin, say) never signs in with Keystone through this backend.
+        if not keystone_sign_in or not username or not password:
             return None
         access_info = keystone.password_login(
             username, password, project, domain or settings.DEFAULT_DOMAIN

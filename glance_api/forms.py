@@ -40,6 +40,7 @@ class KeystoneAuthenticationForm(AuthenticationForm):
                     password=password,
                     project=self.cleaned_data.get("project"),
                     domain=self.cleaned_data.get("domain"),
+                    keystone_sign_in=True,
                 )
             except APIException as exc:  # Keystone down or failing: say so, in the form
                 raise forms.ValidationError(str(exc.detail), code=exc.default_code) from exc

@@ -258,3 +258,16 @@ def test_a_token_forgotten_by_another_process_is_refused_here_at_once(
     keystone.local_validations.set(key, kept_here, 60)
     response = anon_client.get("/api/glance/version/")
     assert response.status_code == 401 and "revoked" in response.json()["detail"]
+
+
+def test_other_logins_of_the_project_never_sign_in_with_keystone(rf):
+    """Only the app's sign-in form uses the Keystone backend: a plain authenticate() call
+    (Django's admin login, say) with valid Keystone credentials finds no user there."""
+    from django.contrib.auth import authenticate
+
+    request = rf.post("/admin/login/")
+    assert authenticate(request, username=devcloud.DEMO.username,
+                        password=devcloud.DEMO.password) is None
+    signed_in = authenticate(request, username=devcloud.DEMO.username,
+                             password=devcloud.DEMO.password, keystone_sign_in=True)
+    assert signed_in is not None and signed_in.username == devcloud.DEMO.username
