@@ -26,6 +26,11 @@ RESULTS = ROOT / "bench-results"
 BARE_PROXY = "benchmarks.bare_proxy:application"
 # The worker model the README recommends for production.
 GUNICORN_ARGS = ["--worker-class", "gthread", "--workers", "2", "--threads", "8"]
+# The same budget under granian: two processes, eight threads each for the app.
+GRANIAN_ARGS = ["--interface", "wsgi", "--workers", "2", "--blocking-threads", "8",
+                "--no-ws", "--log-level", "warning"]
+SERVERS = ("gunicorn", "granian")
+DEFAULT_SERVER = "gunicorn"
 
 
 def free_port() -> int:
@@ -54,8 +59,10 @@ class ApiServer:
 
     PROJECT = "project.wsgi:application"
 
-    def __init__(self, app: str = PROJECT, gunicorn_args: list[str] | None = None):
+    def __init__(self, app: str = PROJECT, gunicorn_args: list[str] | None = None,
+                 server: str = DEFAULT_SERVER):
         self.app = app
+        self.server = server
         self.gunicorn_args = GUNICORN_ARGS if gunicorn_args is None else gunicorn_args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -87,9 +94,14 @@ class ApiServer:
             subprocess.run([python, "manage.py", "migrate", "--noinput", "-v", "0"],
                            cwd=ROOT, env=self.env(), check=True)
         self.log = open(self.home / "gunicorn.log", "wb")
+        if self.server == "granian":
+            command = [python, "-m", "granian", *GRANIAN_ARGS, "--host", "127.0.0.1",
+                       "--port", str(self.port), self.app]
+        else:
+            command = [python, "-m", "gunicorn", self.app, "--bind", f"127.0.0.1:{self.port}",
+                       *self.gunicorn_args, "--no-control-socket", "--timeout", "300"]
         self.process = subprocess.Popen(
-            [python, "-m", "gunicorn", self.app, "--bind", f"127.0.0.1:{self.port}",
-             *self.gunicorn_args, "--no-control-socket", "--timeout", "300"],
+            command,
             cwd=ROOT, env=self.env(), stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -101,7 +113,7 @@ class ApiServer:
                 return self  # 401: it answers
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not start; see {self.home / 'gunicorn.log'}")
+        raise RuntimeError(f"{self.server} did not start; see {self.home / 'gunicorn.log'}")
 
     def clear_cache(self) -> None:
         shutil.rmtree(self.cache, ignore_errors=True)

@@ -1,23 +1,27 @@
 """The API's cost next to direct python-glanceclient, measured in one run (make bench).
 
-    python -m benchmarks.run [--quick]
+    python -m benchmarks.run [--quick] [--runs N] [--server gunicorn|granian]
 
-Seeds images in the bench project, serves the API with gunicorn as the README
-recommends for production, and times each figure for the API and for the same Glance
-work done directly with glanceclient on a reused keystoneauth session, taking turns.
-Prints a table (median, p90, ratio API/direct) and writes bench-results/bench.json.
+Seeds 1,000 images in the bench project, serves the API as the README recommends for
+production, and times each figure for the API and for the same Glance work done
+directly with glanceclient on a reused keystoneauth session, taking turns. Each of the
+``--runs`` (3) starts fresh servers; the table gives the median over the runs of each
+figure's median, and the range of its ratio API/direct. Writes bench-results/bench.json.
 
-Image get and the throughput are also measured through ``bare_proxy`` (gunicorn and
-glanceclient, no app) served the same way: the floor any such proxy pays here, so
-that the table shows how much of the API's cost is the hop and how much the app's.
+Image get and the throughput are also measured through ``bare_proxy`` (the same HTTP
+server and glanceclient, no app) served the same way: the floor any such proxy pays
+here, so that the table shows how much of the API's cost is the hop and how much the
+app's. The worker memory a list of 1,000 images needs is its peak above idle.
 """
 
 import argparse
 import io
 import itertools
+import statistics
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
@@ -26,40 +30,50 @@ from devcloud import config as devcloud
 
 from .common import (
     BARE_PROXY,
+    DEFAULT_SERVER,
+    SERVERS,
     ApiServer,
     direct_glance,
     interleaved,
     keystone_session,
     ms,
-    print_table,
     write_results,
 )
 from .metadefs import RESOURCE_TYPE, direct_namespaces
+from .transfer import PeakMemory
 
 TARGETS = {
     "image get": 1.15,
-    "list, paginate=true (20)": 1.15,
-    "list of all images": 1.10,
-    "namespaces Flavor cold": 0.5,
+    "image properties": 1.15,
+    "list, paginate=true (20)": 1.05,
+    "list of 200 images": 1.05,
+    "list of 1,000 images": 1.05,
+    "namespaces Flavor cold": 0.6,
     "namespaces Flavor warm": 0.05,
+    "resource types": 0.5,
+    "version": 0.5,
 }
 THROUGHPUT_TARGET = 0.85
 BARE = "image get, bare proxy (floor)"
+SLICE = 200  # the first 200 seeded images carry bench_slice=200: the "list of 200"
 
 
 def seed(glance, count: int, mark: str) -> list[str]:
-    """``count`` images with several custom properties; every tenth with a little data."""
-    ids = []
-    for index in range(count):
+    """``count`` images with several custom properties; every tenth with a little data.
+    The first ``SLICE`` also have ``bench_slice=200``. Made by eight threads."""
+    def one(index: int) -> str:
         image = glance.images.create(
-            name=f"bench-{index:03d}", disk_format="raw", container_format="bare",
+            name=f"bench-{index:04d}", disk_format="raw", container_format="bare",
             bench_run=mark, os_distro="debian", os_version="12", hw_disk_bus="virtio",
             owner_team=f"team-{index % 7}",
+            **({"bench_slice": str(SLICE)} if index < SLICE else {}),
         )
         if index % 10 == 0:
             glance.images.upload(image["id"], io.BytesIO(b"b" * 4096))
-        ids.append(image["id"])
-    return ids
+        return image["id"]
+
+    with ThreadPoolExecutor(8) as pool:
+        return list(pool.map(one, range(count)))
 
 
 def throughput(calls: dict, clients: int, seconds: float, block: float = 2.0) -> dict:
@@ -107,123 +121,193 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="a short run that proves the script works (under a minute)")
+    parser.add_argument("--runs", type=int, help="fresh servers this many times (3; quick 1)")
+    parser.add_argument("--server", choices=SERVERS, default=DEFAULT_SERVER,
+                        help=f"the HTTP server of the API and the bare proxy ({DEFAULT_SERVER})")
     args = parser.parse_args(argv)
-    count, samples, seconds, clients = (20, 5, 2, 4) if args.quick else (200, 60, 10, 8)
+    size = ({"count": 30, "samples": 5, "seconds": 2, "clients": 4} if args.quick
+            else {"count": 1000, "samples": 40, "seconds": 10, "clients": 8})
+    runs = args.runs or (1 if args.quick else 3)
 
     cloud.up()
     accounts.register()  # the bench account (idempotent)
     session = keystone_session(devcloud.BENCH)
     glance, token = direct_glance(session), session.get_token()
     mark = uuid.uuid4().hex
-    print(f"Seeding {count} images in project {devcloud.BENCH.project}...", flush=True)
-    ids = seed(glance, count, mark)
-    image_id = ids[len(ids) // 2]
-    results = {"images": count, "samples": samples, "figures": {}}
+    print(f"Seeding {size['count']} images in project {devcloud.BENCH.project}...", flush=True)
+    ids = []
     try:
-        with ApiServer() as server, ApiServer(app=BARE_PROXY) as bare_server:
-            api = f"{server.url}/api/glance"
-            http = requests.Session()
-            http.headers["X-Auth-Token"] = token
-
-            def get(path, base=api, **params):
-                def call():
-                    response = http.get(f"{base}/{path}", params=params)
-                    if not response.ok:
-                        raise RuntimeError(f"{response.status_code} for {path}: {response.text}")
-                    return response
-                return call
-
-            def direct_list(size):
-                return lambda: list(itertools.islice(glance.images.list(
-                    filters={"bench_run": mark}, sort_key="created_at", sort_dir="desc",
-                    page_size=size, limit=size), size))
-
-            pairs = {
-                "image get": (get(f"images/{image_id}/"), lambda: glance.images.get(image_id)),
-                "image properties": (get(f"images/{image_id}/properties/"),
-                                     lambda: glance.images.get(image_id)),
-                "list, paginate=true (20)": (get("images/", paginate="true", bench_run=mark),
-                                             direct_list(21)),
-                "list of all images": (get("images/", bench_run=mark), direct_list(1000)),
-                "namespaces Flavor warm": (get("metadefs/namespaces/",
-                                               resource_type=RESOURCE_TYPE),
-                                           lambda: direct_namespaces(glance)),
-                "resource types": (get("metadefs/resourcetypes/"),
-                                   lambda: list(glance.metadefs_resource_type.list())),
-                "version": (get("version/"), lambda: glance.versions.list()),
-            }
-            assert len(get("images/", bench_run=mark)().json()["items"]) == count
-            calls = {}
-            for figure, (api_call, direct_call) in pairs.items():
-                calls[f"{figure}|api"], calls[f"{figure}|direct"] = api_call, direct_call
-            calls[f"{BARE}|api"] = get(f"images/{image_id}", base=bare_server.url)
-            timed = interleaved(calls, samples)
-            timed[f"{BARE}|direct"] = timed["image get|direct"]
-            cold = interleaved(
-                {"api": pairs["namespaces Flavor warm"][0],
-                 "direct": pairs["namespaces Flavor warm"][1]},
-                max(5, samples // 3),
-                before=lambda name: server.clear_cache() if name == "api" else None,
-            )
-            timed["namespaces Flavor cold|api"] = cold["api"]
-            timed["namespaces Flavor cold|direct"] = cold["direct"]
-
-            rows = []
-            for figure in [*pairs, BARE, "namespaces Flavor cold"]:
-                api_ms, direct_ms = timed[f"{figure}|api"], timed[f"{figure}|direct"]
-                ratio = api_ms["median"] / direct_ms["median"]
-                target = TARGETS.get(figure)
-                rows.append({"figure": figure, "api": api_ms, "direct": direct_ms,
-                             "ratio": ratio, "target": f"<= {target}" if target else "",
-                             "met": ratio <= target if target else None})
-
-            sessions = [requests.Session() for _ in range(clients)]
-            for client in sessions:
-                client.headers["X-Auth-Token"] = token
-            direct_clients = [direct_glance(keystone_session(devcloud.BENCH))
-                              for _ in range(clients)]
-            for client in direct_clients:
-                client.images.get(image_id)  # its schema, as a long-lived client has
-
-            def api_get(index):
-                sessions[index].get(f"{api}/images/{image_id}/").raise_for_status()
-
-            def bare_get(index):
-                sessions[index].get(f"{bare_server.url}/images/{image_id}").raise_for_status()
-
-            def direct_get(index):
-                direct_clients[index].images.get(image_id)
-
-            loads = throughput({"api": api_get, "bare": bare_get, "direct": direct_get},
-                               clients, seconds)
-            api_load, bare_load, direct_load = loads["api"], loads["bare"], loads["direct"]
+        ids = seed(glance, size["count"], mark)
+        measured = []
+        for number in range(runs):
+            print(f"run {number + 1} of {runs} ({args.server})...", flush=True)
+            measured.append(one_run(glance, token, ids[len(ids) // 2], mark, args.server,
+                                    **size))
     finally:
         for each in ids:
             glance.images.delete(each)
 
-    load_ratio = api_load["requests_per_s"] / direct_load["requests_per_s"]
-    results["figures"] = rows
-    results["throughput"] = {
-        "clients": clients, "seconds": seconds, "api": api_load, "bare_proxy": bare_load,
-        "direct": direct_load, "ratio": load_ratio,
-        "bare_proxy_ratio": bare_load["requests_per_s"] / direct_load["requests_per_s"],
-        "target": f">= {THROUGHPUT_TARGET}",
-        "met": load_ratio >= THROUGHPUT_TARGET and api_load["errors"] == 0,
-    }
-    print_table(rows, f"{count} images, {samples} samples per figure (ms); direct = "
-                      "python-glanceclient on a reused session; ratio = API/direct medians")
-    print(f"\nimage get, {clients} concurrent clients for {seconds} s each, taking turns in "
-          "blocks of about 2 s:")
-    for name, load in (("API", api_load), ("bare", bare_load), ("direct", direct_load)):
-        print(f"  {name:<7} {load['requests_per_s']:8.1f} req/s  errors {load['errors']}  "
-              f"median {load['median']:.1f} ms  p90 {load['p90']:.1f} ms")
-        for failure in load["first_errors"]:
-            print(f"    error: {failure}")
-    print(f"  ratio API/direct {load_ratio:.2f} (target >= {THROUGHPUT_TARGET}, 0 errors); "
-          f"bare proxy/direct {results['throughput']['bare_proxy_ratio']:.2f}")
+    results = combine(measured)
+    results.update(images=size["count"], samples=size["samples"], runs=runs,
+                   server=args.server, each_run=measured)
+    print_results(results, size, runs, args.server)
     path = write_results("bench-quick" if args.quick else "bench", results)
     print(f"\nwritten to {path}")
     return results
+
+
+def one_run(glance, token: str, image_id: str, mark: str, server_name: str, *, count: int,
+            samples: int, seconds: float, clients: int) -> dict:
+    """Every figure once, on servers started for this run."""
+    with ApiServer(server=server_name) as server, \
+            ApiServer(app=BARE_PROXY, server=server_name) as bare_server:
+        api = f"{server.url}/api/glance"
+        http = requests.Session()
+        http.headers["X-Auth-Token"] = token
+
+        def get(path, base=api, **params):
+            def call():
+                response = http.get(f"{base}/{path}", params=params)
+                if not response.ok:
+                    raise RuntimeError(f"{response.status_code} for {path}: {response.text}")
+                return response
+            return call
+
+        def direct_list(size, **filters):
+            return lambda: list(itertools.islice(glance.images.list(
+                filters={"bench_run": mark, **filters}, sort_key="created_at",
+                sort_dir="desc", page_size=size, limit=size), size))
+
+        pairs = {
+            "image get": (get(f"images/{image_id}/"), lambda: glance.images.get(image_id)),
+            "image properties": (get(f"images/{image_id}/properties/"),
+                                 lambda: glance.images.get(image_id)),
+            "list, paginate=true (20)": (get("images/", paginate="true", bench_run=mark),
+                                         direct_list(21)),
+            "list of 200 images": (get("images/", bench_run=mark, bench_slice=str(SLICE)),
+                                   direct_list(SLICE, bench_slice=str(SLICE))),
+            "resource types": (get("metadefs/resourcetypes/"),
+                               lambda: list(glance.metadefs_resource_type.list())),
+            "version": (get("version/"), lambda: glance.versions.list()),
+        }
+        everything = get("images/", bench_run=mark)
+        assert len(everything().json()["items"]) == count
+        calls = {}
+        for figure, (api_call, direct_call) in pairs.items():
+            calls[f"{figure}|api"], calls[f"{figure}|direct"] = api_call, direct_call
+        calls[f"{BARE}|api"] = get(f"images/{image_id}", base=bare_server.url)
+        timed = interleaved(calls, samples)
+        timed[f"{BARE}|direct"] = timed["image get|direct"]
+
+        # The long ones, fewer samples: 1,000 images, and the namespaces of a resource type
+        # (cold: the server's cache emptied before each call; warm: from the cache).
+        with PeakMemory(server.process.pid) as list_memory:
+            lists = interleaved({"api": everything, "direct": direct_list(count)},
+                                max(3, samples // 4))
+        timed["list of 1,000 images|api"] = lists["api"]
+        timed["list of 1,000 images|direct"] = lists["direct"]
+        namespaces = get("metadefs/namespaces/", resource_type=RESOURCE_TYPE)
+        metadefs = interleaved(
+            {"cold": namespaces, "warm": namespaces, "direct": lambda: direct_namespaces(glance)},
+            max(5, samples // 3),
+            before=lambda name: server.clear_cache() if name == "cold" else None,
+        )
+        for kind in ("cold", "warm"):
+            timed[f"namespaces Flavor {kind}|api"] = metadefs[kind]
+            timed[f"namespaces Flavor {kind}|direct"] = metadefs["direct"]
+
+        figures = {}
+        for figure in [*pairs, "list of 1,000 images", BARE, "namespaces Flavor cold",
+                       "namespaces Flavor warm"]:
+            api_ms, direct_ms = timed[f"{figure}|api"], timed[f"{figure}|direct"]
+            figures[figure] = {"api": api_ms, "direct": direct_ms,
+                               "ratio": api_ms["median"] / direct_ms["median"]}
+
+        sessions = [requests.Session() for _ in range(clients)]
+        for client in sessions:
+            client.headers["X-Auth-Token"] = token
+        direct_clients = [direct_glance(keystone_session(devcloud.BENCH))
+                          for _ in range(clients)]
+        for client in direct_clients:
+            client.images.get(image_id)  # its schema, as a long-lived client has
+
+        def api_get(index):
+            sessions[index].get(f"{api}/images/{image_id}/").raise_for_status()
+
+        def bare_get(index):
+            sessions[index].get(f"{bare_server.url}/images/{image_id}").raise_for_status()
+
+        def direct_get(index):
+            direct_clients[index].images.get(image_id)
+
+        loads = throughput({"api": api_get, "bare": bare_get, "direct": direct_get},
+                           clients, seconds)
+    direct_rate = loads["direct"]["requests_per_s"]
+    return {"figures": figures, "list_memory_mib": list_memory.above_idle_mib,
+            "throughput": {"clients": clients, "seconds": seconds, "api": loads["api"],
+                           "bare_proxy": loads["bare"], "direct": loads["direct"],
+                           "ratio": loads["api"]["requests_per_s"] / direct_rate,
+                           "bare_proxy_ratio": loads["bare"]["requests_per_s"] / direct_rate}}
+
+
+def combine(runs: list[dict]) -> dict:
+    """Per figure: the median over the runs of its medians and ratio, and the ratio's range."""
+    def spread(values):
+        return {"ratio": statistics.median(values), "min": min(values), "max": max(values)}
+
+    rows = []
+    for figure in runs[0]["figures"]:
+        each = [run["figures"][figure] for run in runs]
+        target = TARGETS.get(figure)
+        ratio = spread([row["ratio"] for row in each])
+        rows.append({
+            "figure": figure,
+            "api_ms": statistics.median(row["api"]["median"] for row in each),
+            "direct_ms": statistics.median(row["direct"]["median"] for row in each),
+            **ratio, "target": f"<= {target}" if target else "",
+            "met": ratio["ratio"] <= target if target else None,
+        })
+    loads = [run["throughput"] for run in runs]
+    throughput = {
+        "clients": loads[0]["clients"], "seconds": loads[0]["seconds"],
+        **spread([load["ratio"] for load in loads]),
+        "bare_proxy": spread([load["bare_proxy_ratio"] for load in loads]),
+        "errors": sum(load[who]["errors"] for load in loads
+                      for who in ("api", "bare_proxy", "direct")),
+        "requests_per_s": {who: statistics.median(load[who]["requests_per_s"] for load in loads)
+                           for who in ("api", "bare_proxy", "direct")},
+        "first_errors": [e for load in loads for who in ("api", "bare_proxy", "direct")
+                         for e in load[who]["first_errors"]][:3],
+        "target": f">= {THROUGHPUT_TARGET}",
+    }
+    throughput["met"] = throughput["ratio"] >= THROUGHPUT_TARGET and throughput["errors"] == 0
+    return {"figures": rows, "throughput": throughput,
+            "list_memory_mib": max(run["list_memory_mib"] for run in runs)}
+
+
+def print_results(results: dict, size: dict, runs: int, server: str) -> None:
+    print(f"\n{size['count']} images, {server}, {runs} run(s) of fresh servers; per figure the "
+          "median over the runs of its median (ms), and the ratio API/direct: median "
+          "[min-max]; direct = python-glanceclient on a reused session")
+    print(f"{'figure':<32} {'API ms':>8} {'direct ms':>10} {'ratio':>6} {'range':>13} "
+          f"{'target':>8}")
+    for row in results["figures"]:
+        print(f"{row['figure']:<32} {row['api_ms']:>8.1f} {row['direct_ms']:>10.1f} "
+              f"{row['ratio']:>6.2f} {'[%.2f-%.2f]' % (row['min'], row['max']):>13} "
+              f"{row['target']:>8}")
+    load = results["throughput"]
+    rates = load["requests_per_s"]
+    print(f"\nimage get, {load['clients']} concurrent clients for {load['seconds']} s each, "
+          "taking turns in blocks of about 2 s (requests/s, median over the runs):")
+    print(f"  API {rates['api']:.1f}, bare proxy {rates['bare_proxy']:.1f}, direct "
+          f"{rates['direct']:.1f}; errors {load['errors']}")
+    for failure in load["first_errors"]:
+        print(f"    error: {failure}")
+    print(f"  ratio API/direct {load['ratio']:.2f} [{load['min']:.2f}-{load['max']:.2f}] "
+          f"(target >= {THROUGHPUT_TARGET}, 0 errors); bare proxy/direct "
+          f"{load['bare_proxy']['ratio']:.2f}")
+    print(f"\nworker memory for the list of {size['count']} images: "
+          f"{results['list_memory_mib']:.1f} MiB above idle (the most over the runs)")
 
 
 if __name__ == "__main__":

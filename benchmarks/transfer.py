@@ -13,6 +13,7 @@ import argparse
 import io
 import json
 import os
+import statistics
 import tempfile
 import threading
 import time
@@ -22,7 +23,14 @@ import requests
 
 from devcloud import cloud
 
-from .common import ApiServer, direct_glance, keystone_session, write_results
+from .common import (
+    DEFAULT_SERVER,
+    SERVERS,
+    ApiServer,
+    direct_glance,
+    keystone_session,
+    write_results,
+)
 
 MIB = 1024 * 1024
 
@@ -141,6 +149,9 @@ def make_file(folder: str, size: int) -> Path:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--runs", type=int, default=3,
+                        help="repeat each direction this many times (the range is printed)")
+    parser.add_argument("--server", choices=SERVERS, default=DEFAULT_SERVER)
     args = parser.parse_args(argv)
     size = args.size_mib * MIB
     cloud.up()
@@ -148,6 +159,45 @@ def main(argv=None) -> dict:
     glance, token = direct_glance(session), session.get_token()
     http = requests.Session()
     http.headers["X-Auth-Token"] = token
+    runs = []
+    with tempfile.TemporaryDirectory() as folder, ApiServer(server=args.server) as server:
+        path = make_file(folder, size)
+        http.get(f"{server.url}/api/glance/version/").raise_for_status()  # warm the workers
+        for _ in range(args.runs):
+            runs.append(one_run(glance, http, server, path, size))
+    results = {direction: summary([run[direction] for run in runs])
+               for direction in ("upload", "download", "multipart")}
+    print(f"\n{args.size_mib} MiB image through the API ({args.server}) and directly "
+          f"(glanceclient), {args.runs} runs: median [min-max]")
+    print(f"{'direction':<10} {'API MiB/s':>10} {'direct MiB/s':>13} {'ratio':>18} "
+          f"{'peak RSS above idle':>24}")
+    for direction, row in results.items():
+        print(f"{direction:<10} {row['api_mib_s']:>10.1f} {row['direct_mib_s']:>13.1f} "
+              f"{row['ratio']:>5.2f} [{row['ratio_min']:.2f}-{row['ratio_max']:.2f}] "
+              f"{row['peak_rss_above_idle_mib']:>10.1f} MiB (max {row['peak_rss_max_mib']:.1f})")
+    print("targets: ratio >= 0.9 for upload and download, peak RSS above idle < 64 MiB; "
+          "multipart: the server's temporary files peaked at "
+          f"{max(run['multipart']['peak_temporary_files_mib'] for run in runs):.1f} MiB "
+          "(target: 0)")
+    write_results("transfer", {"size_mib": args.size_mib, "server": args.server,
+                               "runs": runs, **results})
+    return results
+
+
+def summary(rows: list[dict]) -> dict:
+    """Median of each figure over the runs, with the ratio's range and the worst memory."""
+    def median(key):
+        return statistics.median(row[key] for row in rows)
+    return {"api_mib_s": median("api_mib_s"), "direct_mib_s": median("direct_mib_s"),
+            "ratio": median("ratio"), "ratio_min": min(row["ratio"] for row in rows),
+            "ratio_max": max(row["ratio"] for row in rows),
+            "peak_rss_above_idle_mib": median("peak_rss_above_idle_mib"),
+            "peak_rss_max_mib": max(row["peak_rss_above_idle_mib"] for row in rows)}
+
+
+def one_run(glance, http, server: ApiServer, path: Path, size: int) -> dict:
+    """Each direction once through the API and once directly, from and to the same file."""
+    api = f"{server.url}/api/glance/images"
     made = []
 
     def new_image(label: str) -> str:
@@ -156,77 +206,62 @@ def main(argv=None) -> dict:
         made.append(image["id"])
         return image["id"]
 
-    results = {}
-    with tempfile.TemporaryDirectory() as folder, ApiServer() as server:
-        path = make_file(folder, size)
-        api = f"{server.url}/api/glance/images"
-        http.get(f"{server.url}/api/glance/version/").raise_for_status()  # warm the workers
-        try:
-            # Upload: direct first, then through the API, each from the same file.
-            direct_id = new_image("direct")
-            with open(path, "rb") as data:
-                start = time.perf_counter()
-                glance.images.upload(direct_id, data, image_size=size)
-                direct_up = time.perf_counter() - start
-            api_id = new_image("api")
-            with PeakMemory(server.process.pid) as upload_memory, open(path, "rb") as data:
-                start = time.perf_counter()
-                response = http.put(f"{api}/{api_id}/file/", data=data,
-                                    headers={"Content-Type": "application/octet-stream"})
-                api_up = time.perf_counter() - start
-            response.raise_for_status()
-            assert response.json()["size"] == size
-
-            # Download the same image both ways.
+    try:
+        # Upload: direct first, then through the API, each from the same file.
+        direct_id = new_image("direct")
+        with open(path, "rb") as data:
             start = time.perf_counter()
-            direct_bytes = sum(len(c) for c in glance.images.data(api_id, do_checksum=False))
-            direct_down = time.perf_counter() - start
-            with PeakMemory(server.process.pid) as download_memory:
-                start = time.perf_counter()
-                with http.get(f"{api}/{api_id}/file/", stream=True) as response:
-                    response.raise_for_status()
-                    api_bytes = sum(len(c) for c in response.iter_content(MIB))
-                api_down = time.perf_counter() - start
-            assert api_bytes == direct_bytes == size
+            glance.images.upload(direct_id, data, image_size=size)
+            direct_up = time.perf_counter() - start
+        api_id = new_image("api")
+        with PeakMemory(server.process.pid) as upload_memory, open(path, "rb") as data:
+            start = time.perf_counter()
+            response = http.put(f"{api}/{api_id}/file/", data=data,
+                                headers={"Content-Type": "application/octet-stream"})
+            api_up = time.perf_counter() - start
+        response.raise_for_status()
+        assert response.json()["size"] == size
 
-            # The dashboard's legacy upload: a multipart create, its file second.
-            content_type, body = dashboard_multipart(path, "bench-transfer-form")
-            with PeakMemory(server.process.pid) as multipart_memory, \
-                    PeakFolderSize(server.tmp) as spooled:
-                start = time.perf_counter()
-                response = http.post(f"{api}/", data=body,
-                                     headers={"Content-Type": content_type})
-                api_multipart = time.perf_counter() - start
-            assert response.status_code == 201, response.text
-            made.append(response.json()["id"])
-            assert response.json()["size"] == size
-        finally:
-            for image_id in made:
-                glance.images.delete(image_id)
+        # Download the same image both ways.
+        start = time.perf_counter()
+        direct_bytes = sum(len(c) for c in glance.images.data(api_id, do_checksum=False))
+        direct_down = time.perf_counter() - start
+        with PeakMemory(server.process.pid) as download_memory:
+            start = time.perf_counter()
+            with http.get(f"{api}/{api_id}/file/", stream=True) as response:
+                response.raise_for_status()
+                api_bytes = sum(len(c) for c in response.iter_content(MIB))
+            api_down = time.perf_counter() - start
+        assert api_bytes == direct_bytes == size
 
+        # The dashboard's legacy upload: a multipart create, its file second.
+        content_type, body = dashboard_multipart(path, "bench-transfer-form")
+        with PeakMemory(server.process.pid) as multipart_memory, \
+                PeakFolderSize(server.tmp) as spooled:
+            start = time.perf_counter()
+            response = http.post(f"{api}/", data=body, headers={"Content-Type": content_type})
+            api_multipart = time.perf_counter() - start
+        assert response.status_code == 201, response.text
+        made.append(response.json()["id"])
+        assert response.json()["size"] == size
+    finally:
+        for image_id in made:
+            glance.images.delete(image_id)
+
+    mib = size / MIB
+    run = {}
     for direction, api_s, direct_s, memory in (
         ("upload", api_up, direct_up, upload_memory),
         ("download", api_down, direct_down, download_memory),
         ("multipart", api_multipart, direct_up, multipart_memory),
     ):
-        results[direction] = {
-            "api_mib_s": args.size_mib / api_s,
-            "direct_mib_s": args.size_mib / direct_s,
-            "ratio": direct_s / api_s,
-            "peak_rss_above_idle_mib": memory.above_idle_mib,
-        }
-    results["multipart"]["peak_temporary_files_mib"] = spooled.peak / MIB
-    print(f"\n{args.size_mib} MiB image through the API (gunicorn) and directly (glanceclient)")
-    print(f"{'direction':<10} {'API MiB/s':>10} {'direct MiB/s':>13} {'ratio':>7} "
-          f"{'target':>8} {'peak RSS above idle':>20} {'target':>8}")
-    for direction, row in results.items():
-        print(f"{direction:<10} {row['api_mib_s']:>10.1f} {row['direct_mib_s']:>13.1f} "
-              f"{row['ratio']:>7.2f} {'>= 0.8':>8} {row['peak_rss_above_idle_mib']:>16.1f} MiB "
-              f"{'< 64':>8}")
-    print(f"multipart (the dashboard's legacy upload): the server's temporary files peaked at "
-          f"{results['multipart']['peak_temporary_files_mib']:.1f} MiB (target: 0)")
-    write_results("transfer", {"size_mib": args.size_mib, **results})
-    return results
+        run[direction] = {"api_mib_s": mib / api_s, "direct_mib_s": mib / direct_s,
+                          "ratio": direct_s / api_s,
+                          "peak_rss_above_idle_mib": memory.above_idle_mib}
+    run["multipart"]["peak_temporary_files_mib"] = spooled.peak / MIB
+    print(" ".join(f"{d} {r['ratio']:.2f} ({r['peak_rss_above_idle_mib']:.1f} MiB)"
+                   for d, r in run.items()), flush=True)
+    return run
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import contextvars
 import json
 import logging
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -36,17 +37,25 @@ current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
     "glance_api_request", default=None)
 
 
+def new_request_id() -> str:
+    return f"req-{uuid.uuid4()}"
+
+
 def request_id() -> str | None:
     """The id of the request being served in this thread, if any."""
     context = current.get()
     return context.request_id if context else None
 
 
+_counting = threading.Lock()  # a request's concurrent fetches count into one context
+
+
 def count_glance_call(seconds: float) -> None:
     context = current.get()
     if context is not None:
-        context.glance_calls += 1
-        context.glance_seconds += seconds
+        with _counting:
+            context.glance_calls += 1
+            context.glance_seconds += seconds
 
 
 def count_keystone_call() -> None:
@@ -63,7 +72,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         sent = request.headers.get(HEADER, "")
-        context = RequestContext(sent if _VALID.fullmatch(sent) else f"req-{uuid.uuid4()}")
+        context = RequestContext(sent if _VALID.fullmatch(sent) else new_request_id())
         reset = current.set(context)
         try:
             response = self.get_response(request)

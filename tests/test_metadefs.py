@@ -1,8 +1,13 @@
 """Metadata definitions against the real dev cloud and its 32 standard namespaces."""
 
+import json
+import logging
+import time
 import uuid
 
 import pytest
+
+from devcloud.cloud import GLANCE_ACCESS_LOG
 
 NAMESPACES = "/api/glance/metadefs/namespaces/"
 RESOURCE_TYPES = "/api/glance/metadefs/resourcetypes/"
@@ -176,3 +181,41 @@ def test_reversed_order_is_part_of_the_cached_query(admin_client, page_size):
     back = names(admin_client.get(NAMESPACES, {**query, "reversed_order": "true"}))
     assert forward == everything[16:26] and back == everything[5:15]
     assert names(admin_client.get(NAMESPACES, query)) == forward  # cached, still forward
+
+
+def _glance_calls(caplog) -> list[int]:
+    return [json.loads(r.getMessage())["glance_calls"]
+            for r in caplog.records if r.name == "glance_api.requests"]
+
+
+def test_an_old_entry_is_refreshed_in_the_background(admin_client, app_settings, caplog):
+    """Past half its life an entry is still served at once, and refreshed by a thread
+    of its own; so after its first expiry the next caller is not cold."""
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "METADEFS_CACHE_SECONDS": 6}
+    caplog.set_level(logging.INFO, logger="glance_api.requests")
+    query = {"resource_type": "OS::Nova::Flavor"}
+    first = admin_client.get(NAMESPACES, query)
+    stored = time.monotonic()  # the entry was stored before this
+    time.sleep(3.3)  # past half of its 6 s
+    old = admin_client.get(NAMESPACES, query)  # served from the cache; starts a refresh
+    assert old.json() == first.json()
+    time.sleep(max(0.0, 6.3 - (time.monotonic() - stored)))  # the first entry has expired
+    again = admin_client.get(NAMESPACES, query)
+    assert again.json() == first.json()
+    assert _glance_calls(caplog)[0] > 10 and _glance_calls(caplog)[1:] == [0, 0]
+    # The refresh went to Glance with the id of the request that found the entry old.
+    request_id = old["X-OpenStack-Request-ID"]
+    refreshed = [line for line in GLANCE_ACCESS_LOG.read_text().splitlines()
+                 if line.endswith(f" {request_id}")]
+    assert any("GET /v2/metadefs/namespaces?" in line for line in refreshed), refreshed
+
+
+def test_an_entry_nobody_asks_for_in_its_second_half_expires(admin_client, app_settings,
+                                                             caplog):
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "METADEFS_CACHE_SECONDS": 2}
+    caplog.set_level(logging.INFO, logger="glance_api.requests")
+    query = {"resource_type": "OS::Nova::Flavor"}
+    admin_client.get(NAMESPACES, query)
+    time.sleep(2.2)
+    admin_client.get(NAMESPACES, query)
+    assert all(calls > 10 for calls in _glance_calls(caplog))

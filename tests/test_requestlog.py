@@ -113,3 +113,29 @@ def test_version_and_resource_types_are_cached_per_glance(admin_client, demo_cli
     settings.GLANCE_API = {**settings.GLANCE_API,
                            "GLANCE_URL": f"http://127.0.0.1:{closed_port}"}
     assert demo_client.get(path).status_code == 503  # another Glance: not from the cache
+
+
+@pytest.mark.parametrize("path, body", [
+    ("", {"name": "two-calls", "min_ram": 64, "disk_format": "raw", "visibility": "private",
+          "protected": False}),
+    ("properties/", {"updated": {"os_distro": "arch"}, "removed": ["hw_disk_bus"]}),
+])
+def test_an_update_costs_glance_one_read_and_one_patch(admin_client, make_image, path, body):
+    """The patch is built from the image the API read: no second GET before the PATCH
+    (as glanceclient's ``images.update`` makes) and none after it."""
+    image = make_image(os_distro="debian", hw_disk_bus="virtio")
+    admin_client.get(f"{IMAGES}{image['id']}/")  # the image schema, kept per process
+    sent = f"req-{uuid.uuid4()}"
+    response = admin_client.patch(f"{IMAGES}{image['id']}/{path}", body, format="json",
+                                  HTTP_X_OPENSTACK_REQUEST_ID=sent,
+                                  HTTP_PREFER="return=representation")
+    assert response.status_code in (200, 204), response.content
+    calls = [line.split('"')[1].rsplit(" ", 1)[0] for line in glance_log_lines(sent)]
+    assert calls == [f"GET /v2/images/{image['id']}", f"PATCH /v2/images/{image['id']}"]
+    now = admin_client.get(f"{IMAGES}{image['id']}/").json()
+    if path:
+        assert now["properties"]["os_distro"] == "arch" and "hw_disk_bus" not in now["properties"]
+    else:
+        assert (now["name"], now["min_ram"]) == ("two-calls", 64)
+        assert response.json()["name"] == "two-calls"
+        assert now["properties"]["hw_disk_bus"] == "virtio"

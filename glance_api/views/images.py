@@ -195,7 +195,8 @@ class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
             data=request.data, context=self.image_context(image=current)
         )
         serializer.is_valid(raise_exception=True)
-        image = services.update_image(self.glance, pk, serializer.glance_attributes())
+        image = services.update_image(self.glance, pk, serializer.glance_attributes(),
+                                      current=current)
         if wants_representation(request):
             return Response(ImageDetailSerializer(image).data)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -225,7 +226,7 @@ class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
         serializer.is_valid(raise_exception=True)
         services.update_image(
             self.glance, pk, serializer.validated_data["updated"],
-            remove=serializer.validated_data["removed"],
+            remove=serializer.validated_data["removed"], current=current,
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
