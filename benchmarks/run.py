@@ -190,6 +190,17 @@ def one_run(glance, token: str, image_id: str, mark: str, server_name: str, *, c
                                lambda: list(glance.metadefs_resource_type.list())),
             "version": (get("version/"), lambda: glance.versions.list()),
         }
+        names = itertools.cycle(["bench-renamed-a", "bench-renamed-b"])
+        update_body = {"disk_format": "raw", "visibility": "private", "protected": False}
+
+        def api_update():
+            response = http.patch(f"{api}/images/{image_id}/",
+                                  json={**update_body, "name": next(names)})
+            if response.status_code != 204:
+                raise RuntimeError(f"{response.status_code} for update: {response.text}")
+
+        pairs["image update"] = (api_update,
+                                 lambda: glance.images.update(image_id, name=next(names)))
         everything = get("images/", bench_run=mark)
         assert len(everything().json()["items"]) == count
         calls = {}

@@ -1,44 +1,9 @@
-"""Renderers: JSON through orjson, image bytes, and the browsable API."""
+"""Renderers for answers that are not JSON."""
 
 import json
 
-import orjson
 from rest_framework import renderers
 from rest_framework.renderers import BaseRenderer
-from rest_framework.utils.encoders import JSONEncoder
-
-_drf_encoder = JSONEncoder()
-
-
-class JSONRenderer(renderers.JSONRenderer):
-    """DRF's JSON renderer, encoding with orjson: the same bytes as DRF's compact UTF-8
-    output (``COMPACT_JSON``, ``UNICODE_JSON``), faster on long lists.
-
-    What orjson does not encode natively (lazy translations, ``Decimal``, dates: DRF's
-    formats) goes through DRF's own encoder; an indented answer (``indent=`` in the
-    Accept header, the browsable API) and what orjson refuses (an integer beyond 64
-    bits, a key that is not a string) are DRF's own rendering.
-    """
-
-    _options = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        if data is None:
-            return b""
-        if (self.get_indent(accepted_media_type, renderer_context or {}) is None
-                and self.compact and not self.ensure_ascii):
-            try:
-                rendered = orjson.dumps(data, default=_drf_encoder.default,
-                                        option=self._options)
-            except (orjson.JSONEncodeError, TypeError):
-                pass
-            else:
-                # DRF escapes these two so that the JSON is also valid JavaScript.
-                if b"\xe2\x80\xa8" in rendered or b"\xe2\x80\xa9" in rendered:
-                    rendered = rendered.replace(b"\xe2\x80\xa8", b"\\u2028").replace(
-                        b"\xe2\x80\xa9", b"\\u2029")
-                return rendered
-        return super().render(data, accepted_media_type, renderer_context)
 
 
 class OctetStreamRenderer(BaseRenderer):
@@ -82,4 +47,4 @@ class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
         return context
 
 
-RENDERERS = [JSONRenderer, BrowsableAPIRenderer]
+RENDERERS = [renderers.JSONRenderer, BrowsableAPIRenderer]

@@ -1,6 +1,6 @@
 """The benchmark scripts run and report every figure; times are printed, never asserted."""
 
-from benchmarks import run, transfer
+from benchmarks import profile, run, transfer
 
 
 def test_bench_quick_reports_every_figure_without_errors(clouds):
@@ -9,7 +9,7 @@ def test_bench_quick_reports_every_figure_without_errors(clouds):
     assert set(figures) == {
         "image get", "image properties", "list, paginate=true (20)", "list of 200 images",
         "list of 1,000 images", "namespaces Flavor warm", "namespaces Flavor cold",
-        "resource types", "version", run.BARE,
+        "resource types", "version", "image update", run.BARE,
     }
     assert set(run.TARGETS) <= set(figures)
     for row in figures.values():
@@ -29,3 +29,9 @@ def test_transfer_script_moves_the_bytes_both_ways(clouds):
         assert results[direction]["api_mib_s"] > 0 and results[direction]["direct_mib_s"] > 0
         assert results[direction]["peak_rss_above_idle_mib"] >= 0
     assert results["multipart"]["peak_temporary_files_mib"] == 0  # nothing spooled
+
+
+def test_the_profile_script_prints_a_call_tree(clouds, capsys):
+    profile.main(["/api/glance/version/", "--requests", "20"])
+    printed = capsys.readouterr().out
+    assert "VersionViewSet.list" in printed and "ms of CPU each" in printed

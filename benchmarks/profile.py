@@ -1,0 +1,109 @@
+"""Where the API's time goes for one path: pyinstrument in-process, or py-spy on a server.
+
+    python -m benchmarks.profile /api/glance/images/<id>/ [--requests 300]
+    python -m benchmarks.profile /api/glance/images/<id>/ --py-spy [--server granian]
+
+In-process (the default), the path is requested ``--requests`` times through Django's
+test client with the bench account's token, after a warm-up, and pyinstrument prints
+the call tree: the CPU between the calls to Glance, which the tree shows as
+``recv_into``. With ``--py-spy`` the API runs as in ``make bench`` (two workers) while
+8 clients request the path for ``--seconds``, and ``py-spy record --gil`` samples the
+workers: only the thread holding the GIL counts, so threads waiting for it are not
+counted as busy. Its flame graph is written to ``bench-results/profile.svg``.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import requests
+
+from devcloud import accounts, cloud
+from devcloud import config as devcloud
+
+from .common import DEFAULT_SERVER, RESULTS, SERVERS, ApiServer, keystone_session
+from .transfer import workers_of
+
+
+def in_process(path: str, token: str, count: int) -> None:
+    os.environ.update({"DJANGO_SETTINGS_MODULE": "project.settings", "DJANGO_DEBUG": "0",
+                       "DJANGO_ALLOWED_HOSTS": "testserver", "GLANCE_API_TRUST_ENV": "false",
+                       "GLANCE_API_LOG_LEVEL": "WARNING",
+                       "GLANCE_API_KEYSTONE_URL": devcloud.KEYSTONE_URL})
+    os.environ.setdefault("DJANGO_SECRET_KEY", "profile-only")
+    import django
+    from pyinstrument import Profiler
+
+    django.setup()
+    from django.test import Client
+
+    client = Client(HTTP_X_AUTH_TOKEN=token)
+    for _ in range(5):
+        response = client.get(path)
+        if response.status_code != 200:
+            raise SystemExit(f"{response.status_code} for {path}: {response.content[:300]!r}")
+    cpu = time.process_time()
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    for _ in range(count):
+        client.get(path)
+    profiler.stop()
+    print(profiler.output_text(unicode=True, color=False))
+    print(f"{count} requests: {(time.process_time() - cpu) / count * 1000:.2f} ms of CPU each "
+          "(profiler included)")
+
+
+def with_py_spy(path: str, token: str, seconds: float, server_name: str) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    output = RESULTS / "profile.svg"
+    with ApiServer(server=server_name) as server:
+        url = f"{server.url}{path}"
+        requests.get(url, headers={"X-Auth-Token": token}).raise_for_status()
+        done = threading.Event()
+
+        def client():
+            http = requests.Session()
+            http.headers["X-Auth-Token"] = token
+            while not done.is_set():
+                http.get(url)
+
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        try:
+            spies = [subprocess.Popen(
+                [sys.executable, "-m", "py_spy", "record", "--gil", "--pid", str(pid),
+                 "--duration", str(int(seconds)), "--output",
+                 str(output.with_name(f"profile-{index}.svg")), "--nonblocking"])
+                for index, pid in enumerate(workers_of(server.process.pid))]
+            for spy in spies:
+                spy.wait()
+        finally:
+            done.set()
+            for thread in threads:
+                thread.join()
+    print(f"flame graphs: {RESULTS}/profile-<worker>.svg")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", help="e.g. /api/glance/version/")
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--py-spy", action="store_true")
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--server", choices=SERVERS, default=DEFAULT_SERVER)
+    args = parser.parse_args(argv)
+    cloud.up()
+    accounts.register()
+    token = keystone_session(devcloud.BENCH).get_token()
+    if args.py_spy:
+        with_py_spy(args.path, token, args.seconds, args.server)
+    else:
+        in_process(args.path, token, args.requests)
+
+
+if __name__ == "__main__":
+    main()
