@@ -9,7 +9,8 @@ the call tree: the CPU between the calls to Glance, which the tree shows as
 ``recv_into``. With ``--py-spy`` the API runs as in ``make bench`` (two workers) while
 8 clients request the path for ``--seconds``, and ``py-spy record --gil`` samples the
 workers: only the thread holding the GIL counts, so threads waiting for it are not
-counted as busy. Its flame graph is written to ``bench-results/profile.svg``.
+counted as busy. The functions on the most sampled stacks are printed, and the
+collapsed stacks written to ``bench-results/profile-<worker>.txt``.
 """
 
 import argparse
@@ -18,6 +19,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
+from pathlib import Path
 
 import requests
 
@@ -58,7 +61,7 @@ def in_process(path: str, token: str, count: int) -> None:
 
 def with_py_spy(path: str, token: str, seconds: float, server_name: str) -> None:
     RESULTS.mkdir(exist_ok=True)
-    output = RESULTS / "profile.svg"
+    py_spy = Path(sys.executable).with_name("py-spy")
     with ApiServer(server=server_name) as server:
         url = f"{server.url}{path}"
         requests.get(url, headers={"X-Auth-Token": token}).raise_for_status()
@@ -74,18 +77,38 @@ def with_py_spy(path: str, token: str, seconds: float, server_name: str) -> None
         for thread in threads:
             thread.start()
         try:
+            outputs = [RESULTS / f"profile-{index}.txt"
+                       for index, _ in enumerate(workers_of(server.process.pid))]
             spies = [subprocess.Popen(
-                [sys.executable, "-m", "py_spy", "record", "--gil", "--pid", str(pid),
-                 "--duration", str(int(seconds)), "--output",
-                 str(output.with_name(f"profile-{index}.svg")), "--nonblocking"])
-                for index, pid in enumerate(workers_of(server.process.pid))]
+                [str(py_spy), "record", "--gil", "--pid", str(pid), "--format", "raw",
+                 "--duration", str(int(seconds)), "--output", str(output), "--nonblocking"],
+                stdout=subprocess.DEVNULL)
+                for output, pid in zip(outputs, workers_of(server.process.pid))]
             for spy in spies:
                 spy.wait()
         finally:
             done.set()
             for thread in threads:
                 thread.join()
-    print(f"flame graphs: {RESULTS}/profile-<worker>.svg")
+    summarize(outputs)
+
+
+def summarize(outputs: list[Path], top: int = 25) -> None:
+    """The functions holding the GIL most, counting each once per sampled stack."""
+    inclusive, total = Counter(), 0
+    for output in outputs:
+        for line in output.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            frames = {frame.split(" (")[0] + " (" + frame.split(" (")[-1].split(":")[0] + ")"
+                      for frame in stack.split(";")}
+            total += int(count)
+            for frame in frames:
+                inclusive[frame] += int(count)
+    print(f"{total} samples holding the GIL in {len(outputs)} workers; per function, the "
+          "share of them in which it is on the stack:")
+    for frame, count in inclusive.most_common(top):
+        print(f"  {count / total:6.1%}  {frame}")
+    print(f"collapsed stacks (for a flame graph): {', '.join(str(o) for o in outputs)}")
 
 
 def main(argv=None) -> None:
