@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench-results"
 BARE_PROXY = "benchmarks.bare_proxy:application"
 # The worker model the README recommends for production.
-GUNICORN_ARGS = ["--worker-class", "gthread", "--workers", "2", "--threads", "8"]
+GUNICORN_ARGS = ["--worker-class", "gthread", "--workers", "2", "--threads", "8",
+                 "--limit-request-line", "8190"]
 # The same budget under granian: two processes, eight threads each for the app.
 GRANIAN_ARGS = ["--interface", "wsgi", "--workers", "2", "--blocking-threads", "8",
                 "--no-ws", "--log-level", "warning"]

@@ -78,10 +78,16 @@ def app_env() -> dict[str, str]:
     }
 
 
+# gunicorn's longest request line (its default, 4094, is shorter than a path with the
+# longest ids and tags the schema allows, percent-encoded); README: production.
+LIMIT_REQUEST_LINE = 8190
+
+
 def app_servers(instances: int) -> list[cloud.Server]:
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     return [cloud.Server(f"stack-app-{i}", "project.wsgi:application", FIRST_APP_PORT + i, 2,
-                         app_env(), gunicorn=gunicorn, chdir=c.ROOT)
+                         app_env(), gunicorn=gunicorn, chdir=c.ROOT,
+                         extra_args=("--limit-request-line", str(LIMIT_REQUEST_LINE)))
             for i in range(instances)]
 
 

@@ -86,6 +86,13 @@ ERRORS = {
     503: OpenApiResponse(ERROR, description="Glance or Keystone is unreachable"),
     504: OpenApiResponse(ERROR, description="Glance or Keystone did not answer in time"),
 }
+# Not the app's: the HTTP server's own answer (gunicorn's or nginx's page) to a request line
+# longer than it takes (README: production, --limit-request-line).
+URI_TOO_LONG = {
+    "description": "The request line is longer than the HTTP server takes (answered by the "
+                   "server itself, as an HTML page)",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
 _ALWAYS = (400, 401, 403, 404, 405, 406, 409, 502, 503, 504)
 # Which errors each method can give, beyond what an operation declares itself.
 ERRORS_BY_METHOD = {
@@ -121,6 +128,7 @@ class GlanceAutoSchema(AutoSchema):
                 continue
             responses[str(code)] = self._get_response_for_code(error, str(code),
                                                                direction=direction)
+        responses.setdefault("414", URI_TOO_LONG)
         return responses
 
     def map_parsers(self):

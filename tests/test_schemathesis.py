@@ -1,7 +1,8 @@
 """schemathesis over the whole OpenAPI schema, as the admin and as the demo user.
 
 Its examples, coverage and fuzzing phases call every operation with valid and invalid
-input against a live server on the real dev cloud; the four checks must find nothing:
+input against the project served as in production (gunicorn, two workers of eight
+threads; ``benchmarks.common.ApiServer``) on the real dev cloud; the four checks must find nothing:
 no 5xx, every status, content type and body as the schema documents it. Everything the
 run creates in Glance is deleted afterwards.
 
@@ -16,6 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from benchmarks.common import ApiServer
 
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance," \
          "response_schema_conformance"
@@ -50,8 +53,14 @@ def glance_left_as_found(glance_admin):
     assert every_image(glance_admin) - before == set()
 
 
+@pytest.fixture(scope="module")
+def server():
+    with ApiServer() as running:
+        yield running
+
+
 def test_schemathesis_finds_nothing_as_admin_then_as_demo(
-    admin_token, demo_token, live_server, glance_left_as_found, tmp_path
+    admin_token, demo_token, server, glance_left_as_found, tmp_path
 ):
     """One run after the other, each with one worker: two requests racing on one image can
     make Glance itself fail (two property inserts at once break its unique key, and the
@@ -60,7 +69,7 @@ def test_schemathesis_finds_nothing_as_admin_then_as_demo(
     assert st, "schemathesis is a test dependency (pip install -e '.[test]')"
     runs = {}
     for identity, token in (("admin", admin_token), ("demo", demo_token)):
-        argv = [st, "run", f"{live_server.url}/api/schema/",
+        argv = [st, "run", f"{server.url}/api/schema/",
                 "--header", f"X-Auth-Token: {token}",
                 "--checks", CHECKS, "--phases", "examples,coverage,fuzzing",
                 "--max-examples", EXAMPLES, "--workers", "1", "--no-color",
