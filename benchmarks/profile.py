@@ -32,11 +32,22 @@ from .transfer import workers_of
 
 
 def in_process(path: str, token: str, count: int) -> None:
+    """The project's settings come from the environment: set for the profile, then put
+    back, so that a process this one starts afterwards (a test's servers) gets its own."""
+    saved = dict(os.environ)
     os.environ.update({"DJANGO_SETTINGS_MODULE": "project.settings", "DJANGO_DEBUG": "0",
                        "DJANGO_ALLOWED_HOSTS": "testserver", "GLANCE_API_TRUST_ENV": "false",
                        "GLANCE_API_LOG_LEVEL": "WARNING",
                        "GLANCE_API_KEYSTONE_URL": devcloud.KEYSTONE_URL})
     os.environ.setdefault("DJANGO_SECRET_KEY", "profile-only")
+    try:
+        _profile(path, token, count)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _profile(path: str, token: str, count: int) -> None:
     import django
     from pyinstrument import Profiler
 
