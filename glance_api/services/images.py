@@ -7,7 +7,6 @@ from typing import IO
 from urllib.parse import quote
 
 import warlock
-
 from rest_framework import exceptions
 
 from ..clients import GlanceClient, image_schema
