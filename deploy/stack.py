@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from devcloud import cloud
@@ -168,7 +167,7 @@ def start_nginx(instances: int) -> None:
         return
     log(f"starting nginx on {NGINX_URL}")
     subprocess.run([_which("nginx"), "-p", str(prefix), "-c", str(conf)], check=True)
-    _wait(lambda: _answers(NGINX_URL + "/api/glance/healthz/"), "nginx")
+    _wait(lambda: cloud.answers(NGINX_URL + "/api/glance/healthz/"), "nginx")
 
 
 def _nginx_pid() -> int | None:
@@ -189,16 +188,6 @@ def stop_nginx() -> None:
 
 
 # --- the whole stack --------------------------------------------------------------------
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2):
-            return True
-    except urllib.error.HTTPError as exc:
-        return exc.code < 500
-    except OSError:
-        return False
-
 
 def _wait(ready, what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout

@@ -204,6 +204,17 @@ def _current_group() -> str:
 # --- processes --------------------------------------------------------------
 
 
+def answers(url: str) -> bool:
+    """Whether an HTTP server answers ``url`` with anything but a 5xx."""
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except urllib.error.HTTPError as exc:
+        return exc.code < 500  # Glance answers its version list with 300
+    except OSError:
+        return False
+
+
 class Server:
     """One gunicorn master, started in a session of its own and known by its pid file."""
 
@@ -246,13 +257,7 @@ class Server:
         return f"devcloud-{self.name}-{home}"
 
     def answers(self) -> bool:
-        try:
-            with urllib.request.urlopen(self.url, timeout=2):
-                return True
-        except urllib.error.HTTPError as exc:
-            return exc.code < 500  # Glance answers its version list with 300
-        except OSError:
-            return False
+        return answers(self.url)
 
     @property
     def config_file(self) -> Path:

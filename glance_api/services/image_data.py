@@ -95,8 +95,13 @@ def _require_queued(glance: GlanceClient, image_id: str, what: str) -> dict:
     return image
 
 
-def _send_data(glance: GlanceClient, send, image_id: str, reader: CountingReader,
-               size: int | None, where: str) -> None:
+def send_image_data(glance: GlanceClient, send, image_id: str, reader: CountingReader,
+                    size: int | None, where: str) -> None:
+    """``send`` (glanceclient's upload or stage) the bytes of ``reader`` to an image.
+
+    A body cut off before its Content-Length is a 400 that says nothing was kept
+    (``where``: "data" or "staged data"), once Glance has let go of the image.
+    """
     try:
         with glance_errors():
             send(image_id, reader, image_size=size)
@@ -157,7 +162,7 @@ def upload_image(
         reader = FormatCheckingReader(stream, size, image["disk_format"])
     else:
         reader = CountingReader(stream, size)
-    _send_data(glance, glance.images.upload, image_id, reader, size, "data")
+    send_image_data(glance, glance.images.upload, image_id, reader, size, "data")
     return get_image(glance, image_id)
 
 
@@ -166,8 +171,8 @@ def stage_image(
 ) -> dict:
     """Stream ``stream`` to Glance's staging area (interoperable import, glance-direct)."""
     _require_queued(glance, image_id, "staged data")
-    _send_data(glance, glance.images.stage, image_id, CountingReader(stream, size), size,
-               "staged data")
+    send_image_data(glance, glance.images.stage, image_id, CountingReader(stream, size), size,
+                    "staged data")
     return get_image(glance, image_id)
 
 

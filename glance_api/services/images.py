@@ -114,7 +114,7 @@ def create_image(
             with glance_errors():
                 call()
         except exceptions.APIException as exc:
-            _discard(glance, image_id)
+            discard_new_image(glance, image_id)
             raise StepFailed(step, exc) from exc
     if steps:
         return get_image(glance, image_id)
@@ -138,7 +138,9 @@ def _add_location(glance: GlanceClient, image_id: str, url: str) -> None:
         time.sleep(0.1)
 
 
-def _discard(glance: GlanceClient, image_id: str) -> None:
+def discard_new_image(glance: GlanceClient, image_id: str) -> None:
+    """Delete an image this API has just created, after a later step failed; a failure
+    to delete is logged, not raised (the step's error is what the caller needs)."""
     try:
         glance.images.delete(image_id)
     except UPSTREAM_EXCEPTIONS:

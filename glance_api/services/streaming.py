@@ -22,8 +22,8 @@ from rest_framework import exceptions
 
 from ..clients import GlanceClient
 from ..exceptions import glance_errors
-from .image_data import CountingReader, FormatCheckingReader, IncompleteBody, _send_data
-from .images import _discard, get_image
+from .image_data import CountingReader, FormatCheckingReader, IncompleteBody, send_image_data
+from .images import discard_new_image, get_image
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +92,8 @@ class StreamedUpload:
 
     def _upload(self, reader) -> None:
         try:
-            _send_data(self.glance, self.glance.images.upload, self.image_id, reader, None,
-                       "data")
+            send_image_data(self.glance, self.glance.images.upload, self.image_id, reader,
+                            None, "data")
         except BaseException as exc:  # handed to the request's thread by send/finish
             self.error = exc
 
@@ -135,7 +135,7 @@ class StreamedUpload:
         self.discard()
 
     def discard(self) -> None:
-        _discard(self.glance, self.image_id)
+        discard_new_image(self.glance, self.image_id)
 
     def _raise(self) -> None:
         if self.error is not None:
