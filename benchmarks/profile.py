@@ -17,7 +17,6 @@ import argparse
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -28,6 +27,7 @@ from devcloud import accounts, cloud
 from devcloud import config as devcloud
 
 from .common import DEFAULT_SERVER, RESULTS, SERVERS, ApiServer, keystone_session
+from .run import run_clients
 from .transfer import workers_of
 
 
@@ -74,33 +74,24 @@ def with_py_spy(path: str, token: str, seconds: float, server_name: str) -> None
     RESULTS.mkdir(exist_ok=True)
     py_spy = Path(sys.executable).with_name("py-spy")
     with ApiServer(server=server_name) as server:
+        http = requests.Session()
+        http.headers["X-Auth-Token"] = token
         url = f"{server.url}{path}"
-        requests.get(url, headers={"X-Auth-Token": token}).raise_for_status()
-        done = threading.Event()
-
-        def client():
-            http = requests.Session()
-            http.headers["X-Auth-Token"] = token
-            while not done.is_set():
-                http.get(url)
-
-        threads = [threading.Thread(target=client) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        try:
-            outputs = [RESULTS / f"profile-{index}.txt"
-                       for index, _ in enumerate(workers_of(server.process.pid))]
-            spies = [subprocess.Popen(
-                [str(py_spy), "record", "--gil", "--pid", str(pid), "--format", "raw",
-                 "--duration", str(int(seconds)), "--output", str(output), "--nonblocking"],
-                stdout=subprocess.DEVNULL)
-                for output, pid in zip(outputs, workers_of(server.process.pid))]
-            for spy in spies:
-                spy.wait()
-        finally:
-            done.set()
-            for thread in threads:
-                thread.join()
+        http.get(url).raise_for_status()
+        workers = workers_of(server.process.pid)
+        outputs = [RESULTS / f"profile-{index}.txt" for index in range(len(workers))]
+        spies = [subprocess.Popen(
+            [str(py_spy), "record", "--gil", "--pid", str(pid), "--format", "raw",
+             "--duration", str(int(seconds)), "--output", str(output), "--nonblocking"],
+            stdout=subprocess.DEVNULL) for output, pid in zip(outputs, workers)]
+        clients = [requests.Session() for _ in range(8)]
+        for client in clients:
+            client.headers["X-Auth-Token"] = token
+        tally = {"times": [], "errors": 0, "failures": [], "elapsed": 0.0}
+        # 8 clients while py-spy samples (they keep calling until it is done)
+        run_clients(lambda index: clients[index].get(url), len(clients), seconds + 1, tally)
+        for spy in spies:
+            spy.wait()
     summarize(outputs)
 
 

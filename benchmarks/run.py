@@ -84,13 +84,13 @@ def throughput(calls: dict, clients: int, seconds: float, block: float = 2.0) ->
     tally = {name: {"times": [], "errors": 0, "failures": [], "elapsed": 0.0} for name in calls}
     for _ in range(rounds):
         for name, call in calls.items():
-            _load(call, clients, seconds / rounds, tally[name])
+            run_clients(call, clients, seconds / rounds, tally[name])
     return {name: {"requests_per_s": len(t["times"]) / t["elapsed"], "errors": t["errors"],
                    "first_errors": t["failures"][:3], **ms(t["times"])}
             for name, t in tally.items()}
 
 
-def _load(call, clients: int, seconds: float, tally: dict) -> None:
+def run_clients(call, clients: int, seconds: float, tally: dict) -> None:
     """``clients`` threads calling ``call(client_index)`` for ``seconds``, into ``tally``."""
     lock = threading.Lock()
     deadline = time.monotonic() + seconds

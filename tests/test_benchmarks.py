@@ -40,3 +40,10 @@ def test_the_profile_script_prints_a_call_tree(clouds, capsys):
     assert "VersionViewSet.list" in printed and "ms of CPU each" in printed
     # the settings it set for itself are gone: servers started later get their own
     assert dict(os.environ) == environment
+
+
+def test_the_profile_script_samples_a_server_with_py_spy(clouds, capsys):
+    profile.main(["/api/glance/version/", "--py-spy", "--seconds", "3"])
+    printed = capsys.readouterr().out
+    assert "samples holding the GIL in 2 workers" in printed
+    assert "APIView.dispatch (rest_framework/views.py)" in printed

@@ -153,7 +153,7 @@ def update_image(
     changes: dict,
     remove: list[str] | None = None,
     *,
-    current: dict | None = None,
+    current: dict,
 ) -> dict:
     """Set ``changes`` on an image and remove the ``remove`` properties; the new image.
 
@@ -164,8 +164,6 @@ def update_image(
     here, and two with the caller's read.
     """
     image_schema(glance)
-    if current is None:
-        current = get_image(glance, image_id)
     with glance_errors():
         image = glance.images.model(**current)
         for key, value in changes.items():
