@@ -13,6 +13,7 @@ from pathlib import Path
 
 import glanceclient.exc
 import pytest
+from playwright.sync_api import expect
 
 from devcloud import config as devcloud
 from devcloud import horizon
@@ -197,8 +198,15 @@ def test_edit_image_changes_only_what_was_edited(panel, make_image, glance_demo)
     page.row_action(name, "Edit Image")
     page.page.wait_for_selector(".modal-dialog #imageForm-name")
     page.page.wait_for_load_state("networkidle")  # its metadata step has loaded
-    page.page.fill("#imageForm-name", f"{name}-renamed")
-    page.page.fill("#imageForm-min_ram", "512")
+    # The form fills itself from the image after it appears: typing before that is lost
+    # (the dashboard then sends the old values), so wait for the image's own values.
+    name_field, ram_field = (page.page.locator(f".modal-dialog {field}")
+                             for field in ("#imageForm-name", "#imageForm-min_ram"))
+    expect(name_field).to_have_value(name)
+    name_field.fill(f"{name}-renamed")
+    ram_field.fill("512")
+    expect(name_field).to_have_value(f"{name}-renamed")
+    expect(ram_field).to_have_value("512")
     page.submit("Update Image")
     page.page.wait_for_selector(f"text={name}-renamed")
     after = glance_demo.images.get(image["id"])
