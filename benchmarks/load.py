@@ -1,24 +1,38 @@
 """Many clients at once through nginx and two instances (the ``deploy/`` set-up), mixed
 reads and writes, against the dev cloud (make load).
 
-    python -m benchmarks.load [--clients 50] [--seconds 300] [--quick]
+    python -m benchmarks.load [--clients 50] [--seconds 300] [--quick] [--tight] [--one-address]
 
-Each client repeats: list images (paginated), read an image, list namespaces for a
-resource type, and an image's life: create (file-direct), update, change its properties,
-upload a few KiB, download them, delete. Prints p50/p99 per operation, requests per
+Two shapes of client, neither pausing between requests:
+
+- the cycle (the default): list images (paginated), read an image, list namespaces for a
+  resource type, and an image's life: create (file-direct), update, change its
+  properties, upload 8 KiB, download them, delete; over and over.
+- ``--tight``: each request drawn at random, 40% paginated lists, 15% namespace lists,
+  then creates, uploads of 64 KiB, updates and deletes of the client's own images. An
+  upload goes to any of them, so some land on an image that has data already and are
+  answered 409 before the API reads their body: the shape that made nginx take both
+  instances out (issue 21).
+
+Each client connects from a loopback address of its own, as users would; with
+``--one-address`` all of them share 127.0.0.1, as users behind one NAT would, and nginx's
+per-address limit on image data at a time answers the uploads beyond it 429 (counted
+apart, and each must carry Retry-After). Prints p50/p99 per operation, requests per
 second, every error (any 5xx, any unexpected status, any dropped connection), what the
 run left in Glance (it checks: must be nothing) and each worker's memory at the start and
-the end. Writes bench-results/load.json.
+the end. Writes bench-results/load.json (load-tight.json, load-one-address.json, ...).
 """
 
 import argparse
 import os
 import random
+import re
 import statistics
 import threading
 import time
 import uuid
 from collections import defaultdict
+from pathlib import Path
 
 import requests
 
@@ -28,27 +42,41 @@ from .common import direct_glance, keystone_session, write_results
 from .transfer import memory_kib, workers_of
 
 API = f"{stack.NGINX_URL}/api/glance"
-EXPECTED = {"list": 200, "get": 200, "namespaces": 200, "create": 201, "update": 204,
-            "properties": 204, "upload": 200, "download": 200, "delete": 204}
+# The statuses each operation may answer; anything else is an error.
+EXPECTED = {"list": {200}, "get": {200}, "namespaces": {200}, "create": {201},
+            "update": {204}, "properties": {204}, "upload": {200}, "download": {200},
+            "delete": {204}}
+# --tight: an upload to an image that has data already is answered 409, as it should be.
+TIGHT_EXPECTED = {**EXPECTED, "upload": {200, 409}}
+# --tight: the share of each operation (the rest of the draw goes to the image's life).
+TIGHT_MIX = (("list", 40), ("namespaces", 15), ("create", 12), ("upload", 13),
+             ("update", 10), ("delete", 10))
+TIGHT_UPLOAD_BYTES = 64 * 1024
+# A client keeps at most this many images of its own at a time (--tight).
+TIGHT_OWN_IMAGES = 4
 
 
 class Tally:
     def __init__(self):
         self.lock = threading.Lock()
         self.times = defaultdict(list)
+        self.statuses = defaultdict(lambda: defaultdict(int))
         self.errors = []
+        self.limited = 0  # 429s from nginx's per-address limit on image data
 
-    def record(self, operation: str, seconds: float, error: str | None) -> None:
+    def record(self, operation: str, seconds: float, status: int | None,
+               error: str | None) -> None:
         with self.lock:
             self.times[operation].append(seconds)
+            self.statuses[operation][status or "dropped"] += 1
             if error:
                 self.errors.append(f"{operation}: {error}")
 
 
 class FromAddress(requests.adapters.HTTPAdapter):
-    """Connections from a loopback address of the client's own (Linux routes all of
-    127.0.0.0/8 to loopback), so that nginx sees each client as another address, as it
-    would each user (its limit on uploads at a time is per address)."""
+    """Connections from a given loopback address (Linux routes all of 127.0.0.0/8 to
+    loopback), so that nginx sees each client as another address, as it would each user
+    (its limit on image data at a time is per address)."""
 
     def __init__(self, address: str):
         self.address = address
@@ -58,45 +86,100 @@ class FromAddress(requests.adapters.HTTPAdapter):
         super().init_poolmanager(*args, **{**kwargs, "source_address": (self.address, 0)})
 
 
-def client(index: int, token: str, mark: str, deadline: float, tally: Tally,
-           seed_ids: list[str]) -> None:
-    http = requests.Session()
-    http.mount("http://", FromAddress(f"127.0.{1 + index // 250}.{1 + index % 250}"))
-    http.headers.update({"X-Auth-Token": token, "Accept": "application/json"})
-    rng = random.Random(index)
+class Client:
+    """One client: a session from its address, with the calls it makes and their tally."""
 
-    def call(operation: str, method: str, path: str, **kwargs):
+    def __init__(self, index: int, token: str, mark: str, tally: Tally, expected: dict,
+                 one_address: bool = False):
+        self.index, self.mark, self.tally, self.expected = index, mark, tally, expected
+        self.one_address = one_address
+        self.http = requests.Session()
+        address = "127.0.0.1" if one_address else f"127.0.{1 + index // 250}.{1 + index % 250}"
+        self.http.mount("http://", FromAddress(address))
+        self.http.headers.update({"X-Auth-Token": token, "Accept": "application/json"})
+        self.rng = random.Random(index)
+
+    def call(self, operation: str, method: str, path: str, **kwargs):
         start = time.perf_counter()
         try:
-            answer = http.request(method, f"{API}/{path}", timeout=60, **kwargs)
-            error = None if answer.status_code == EXPECTED[operation] else (
-                f"{answer.status_code} {answer.text[:200]}")
+            answer = self.http.request(method, f"{API}/{path}", timeout=60, **kwargs)
         except requests.RequestException as exc:
-            answer, error = None, f"{type(exc).__name__}: {exc}"
-        tally.record(operation, time.perf_counter() - start, error)
+            self.tally.record(operation, time.perf_counter() - start, None,
+                              f"{type(exc).__name__}: {exc}")
+            return None
+        status, error = answer.status_code, None
+        if status == 429 and self.one_address and operation == "upload":
+            with self.tally.lock:
+                self.tally.limited += 1
+            if not answer.headers.get("Retry-After"):
+                error = "429 without Retry-After"
+        elif status not in self.expected[operation]:
+            error = f"{status} {answer.text[:200]}"
+        self.tally.record(operation, time.perf_counter() - start, status, error)
         return answer
 
-    while time.monotonic() < deadline:
-        call("list", "GET", "images/", params={"paginate": "true", "limit": 20})
-        call("get", "GET", f"images/{rng.choice(seed_ids)}/")
-        call("namespaces", "GET", "metadefs/namespaces/",
-             params={"resource_type": "OS::Glance::Image"})
-        created = call("create", "POST", "images/", json={
-            "name": f"load-{mark}-{index}", "source_type": "file-direct", "disk_format": "raw",
-            "visibility": "private", "protected": False, "load_run": mark})
-        if created is None or created.status_code != 201:
-            continue
-        image_id = created.json()["id"]
-        call("update", "PATCH", f"images/{image_id}/", json={
-            "name": f"load-{mark}-{index}-renamed", "disk_format": "raw",
-            "visibility": "private", "protected": False})
-        call("properties", "PATCH", f"images/{image_id}/properties/",
-             json={"updated": {"load_step": "properties"}, "removed": []})
-        call("upload", "PUT", f"images/{image_id}/file/", data=os.urandom(8192),
-             headers={"Content-Type": "application/octet-stream"})
-        call("download", "GET", f"images/{image_id}/file/",
-             headers={"Accept": "application/octet-stream"})
-        call("delete", "DELETE", f"images/{image_id}/")
+    def create(self):
+        return self.call("create", "POST", "images/", json={
+            "name": f"load-{self.mark}-{self.index}", "source_type": "file-direct",
+            "disk_format": "raw", "visibility": "private", "protected": False,
+            "load_run": self.mark})
+
+    def cycle(self, deadline: float, seed_ids: list[str]) -> None:
+        """The default shape: reads, then one image's whole life, over and over."""
+        while time.monotonic() < deadline:
+            self.call("list", "GET", "images/", params={"paginate": "true", "limit": 20})
+            self.call("get", "GET", f"images/{self.rng.choice(seed_ids)}/")
+            self.call("namespaces", "GET", "metadefs/namespaces/",
+                      params={"resource_type": "OS::Glance::Image"})
+            created = self.create()
+            if created is None or created.status_code != 201:
+                continue
+            image_id = created.json()["id"]
+            self.call("update", "PATCH", f"images/{image_id}/", json={
+                "name": f"load-{self.mark}-{self.index}-renamed", "disk_format": "raw",
+                "visibility": "private", "protected": False})
+            self.call("properties", "PATCH", f"images/{image_id}/properties/",
+                      json={"updated": {"load_step": "properties"}, "removed": []})
+            self.call("upload", "PUT", f"images/{image_id}/file/", data=os.urandom(8192),
+                      headers={"Content-Type": "application/octet-stream"})
+            self.call("download", "GET", f"images/{image_id}/file/",
+                      headers={"Accept": "application/octet-stream"})
+            self.call("delete", "DELETE", f"images/{image_id}/")
+
+    def tight(self, deadline: float, seed_ids: list[str]) -> None:
+        """--tight: requests drawn at random from TIGHT_MIX, on the client's own images."""
+        own: list[str] = []
+        operations, weights = zip(*TIGHT_MIX)
+        while time.monotonic() < deadline:
+            operation = self.rng.choices(operations, weights)[0]
+            if operation in ("upload", "update", "delete") and not own:
+                operation = "create"
+            if operation == "create" and len(own) >= TIGHT_OWN_IMAGES:
+                operation = "delete"
+            if operation == "list":
+                self.call("list", "GET", "images/", params={"paginate": "true", "limit": 20})
+            elif operation == "namespaces":
+                self.call("namespaces", "GET", "metadefs/namespaces/",
+                          params={"resource_type": "OS::Glance::Image"})
+            elif operation == "create":
+                created = self.create()
+                if created is not None and created.status_code == 201:
+                    own.append(created.json()["id"])
+            elif operation == "upload":
+                self.call("upload", "PUT", f"images/{self.rng.choice(own)}/file/",
+                          data=os.urandom(TIGHT_UPLOAD_BYTES),
+                          headers={"Content-Type": "application/octet-stream"})
+            elif operation == "update":
+                self.call("update", "PATCH", f"images/{self.rng.choice(own)}/", json={
+                    "name": f"load-{self.mark}-{self.index}-{self.rng.randrange(1000)}",
+                    "disk_format": "raw", "visibility": "private", "protected": False})
+            else:
+                self.delete(own.pop(self.rng.randrange(len(own))))
+        for image_id in own:  # the client's own images go, through the API
+            self.delete(image_id)
+
+    def delete(self, image_id: str) -> None:
+        self.call("delete", "DELETE", f"images/{image_id}/")
 
 
 def worker_memory(servers) -> dict[int, int]:
@@ -104,13 +187,48 @@ def worker_memory(servers) -> dict[int, int]:
             for pid in workers_of(server.pid())}
 
 
+class LogTail:
+    """What a server wrote to its log file during the run (read from its end at the start)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = path.stat().st_size if path.exists() else 0
+
+    def lines(self) -> list[str]:
+        if not self.path.exists():
+            return []
+        with open(self.path, "rb") as log:
+            log.seek(self.offset)
+            return log.read().decode(errors="replace").splitlines()
+
+
+# What in the servers' own logs the clients may not have seen: nginx's errors and warnings
+# (an upstream closing or resetting a connection, an instance taken out), and gunicorn's.
+NGINX_PROBLEM = re.compile(r"\[(error|crit|alert|emerg|warn)\]")
+GUNICORN_PROBLEM = re.compile(r"\[(ERROR|CRITICAL)\]|WORKER TIMEOUT|Traceback|Worker \(pid:\d+\) "
+                              r"(was sent|exited)")
+
+
+def server_problems(nginx: LogTail, apps: list[LogTail]) -> dict[str, list[str]]:
+    return {"nginx": [line for line in nginx.lines() if NGINX_PROBLEM.search(line)],
+            "gunicorn": [line for app in apps for line in app.lines()
+                         if GUNICORN_PROBLEM.search(line)]}
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--quick", action="store_true", help="10 clients for 10 s")
+    parser.add_argument("--tight", action="store_true",
+                        help="requests drawn at random, 64 KiB uploads, some answered 409")
+    parser.add_argument("--one-address", action="store_true",
+                        help="every client from 127.0.0.1")
     args = parser.parse_args(argv)
     clients, seconds = (10, 10.0) if args.quick else (args.clients, args.seconds)
+    shape = "tight" if args.tight else "cycle"
+    name = "-".join(["load", *(["tight"] if args.tight else []),
+                     *(["one-address"] if args.one_address else [])])
 
     servers = stack.up(2)
     session = keystone_session()
@@ -121,12 +239,17 @@ def main(argv=None) -> dict:
                                      container_format="bare", load_run=mark)["id"]
                 for i in range(5)]
     tally = Tally()
+    expected = TIGHT_EXPECTED if args.tight else EXPECTED
+    nginx_log = LogTail(stack.HOME / "nginx" / "error.log")
+    app_logs = [LogTail(server.log_file) for server in servers]
     try:
         requests.get(f"{API}/version/", headers={"X-Auth-Token": token}).raise_for_status()
         memory_start = worker_memory(servers)
         start = time.monotonic()
-        threads = [threading.Thread(target=client, args=(i, token, mark, start + seconds, tally,
-                                                         seed_ids)) for i in range(clients)]
+        runners = [Client(i, token, mark, tally, expected, args.one_address)
+                   for i in range(clients)]
+        threads = [threading.Thread(target=getattr(runner, shape),
+                                    args=(start + seconds, seed_ids)) for runner in runners]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -137,6 +260,9 @@ def main(argv=None) -> dict:
         for image_id in seed_ids:
             glance.images.delete(image_id)
     left = [image["id"] for image in glance.images.list(filters={"load_run": mark})]
+    for image_id in left:  # so that a failed run leaves nothing behind either
+        glance.images.delete(image_id)
+    problems = server_problems(nginx_log, app_logs)
 
     operations = {}
     for operation, times in tally.times.items():
@@ -145,32 +271,48 @@ def main(argv=None) -> dict:
             "count": len(ordered),
             "p50_ms": statistics.median(ordered) * 1000,
             "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+            "statuses": {str(k): v for k, v in sorted(tally.statuses[operation].items(),
+                                                      key=str)},
         }
     total = sum(op["count"] for op in operations.values())
+    server_errors = sum(count for op in operations.values()
+                        for status, count in op["statuses"].items()
+                        if status.isdigit() and int(status) >= 500)
     growth = {pid: (memory_end.get(pid, 0) - kib) / 1024 for pid, kib in memory_start.items()}
     results = {
+        "shape": shape, "one_address": args.one_address,
         "clients": clients, "seconds": round(elapsed, 1), "requests": total,
         "requests_per_s": total / elapsed, "errors": len(tally.errors),
+        "server_errors": server_errors, "limited": tally.limited,
         "error_samples": tally.errors[:20], "left_in_glance": left,
         "operations": operations,
+        "nginx_problems": len(problems["nginx"]), "nginx_samples": problems["nginx"][:10],
+        "gunicorn_problems": len(problems["gunicorn"]),
+        "gunicorn_samples": problems["gunicorn"][:10],
         "worker_memory_mib": {str(pid): {"start": kib / 1024, "end": memory_end.get(pid, 0) / 1024,
                                          "growth": growth[pid]}
                               for pid, kib in memory_start.items()},
     }
-    print(f"\n{clients} clients for {elapsed:.0f} s through nginx and two instances: "
-          f"{total} requests, {total / elapsed:.1f}/s, {len(tally.errors)} errors, "
-          f"{len(left)} images left in Glance")
-    print(f"{'operation':<12} {'count':>7} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"\n{clients} clients ({shape}{', one address' if args.one_address else ''}) for "
+          f"{elapsed:.0f} s through nginx and two instances: {total} requests, "
+          f"{total / elapsed:.1f}/s, {len(tally.errors)} errors ({server_errors} 5xx), "
+          f"{tally.limited} uploads limited (429), {len(left)} images left in Glance")
+    print(f"{'operation':<12} {'count':>7} {'p50 ms':>8} {'p99 ms':>8}  statuses")
     for operation in EXPECTED:
         if operation in operations:
             row = operations[operation]
-            print(f"{operation:<12} {row['count']:>7} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f}")
+            print(f"{operation:<12} {row['count']:>7} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f}"
+                  f"  {' '.join(f'{k}:{v}' for k, v in row['statuses'].items())}")
     for pid, row in results["worker_memory_mib"].items():
         print(f"worker {pid}: {row['start']:.1f} MiB at the start, {row['end']:.1f} at the end "
               f"({row['growth']:+.1f}; target under 20)")
+    print(f"nginx's error log: {len(problems['nginx'])} errors and warnings; gunicorn's logs: "
+          f"{len(problems['gunicorn'])} errors")
+    for line in problems["nginx"][:5] + problems["gunicorn"][:5]:
+        print(f"server log: {line}")
     for error in tally.errors[:20]:
         print(f"error: {error}")
-    write_results("load", results)
+    write_results(name, results)
     return results
 
 

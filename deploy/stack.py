@@ -29,6 +29,14 @@ REDIS_PORT = int(os.environ.get("STACK_REDIS_PORT", "6390"))
 FIRST_APP_PORT = int(os.environ.get("STACK_APP_PORT", "8091"))
 CLIENT_TIMEOUT = int(os.environ.get("STACK_CLIENT_TIMEOUT", "10"))
 UPLOAD_CONNECTIONS = int(os.environ.get("STACK_UPLOAD_CONNECTIONS", "4"))
+# The 429 for an upload beyond UPLOAD_CONNECTIONS asks the client to wait this long.
+RETRY_AFTER = 5
+# nginx takes an instance out for FAIL_TIMEOUT seconds after MAX_FAILS errors within
+# FAIL_TIMEOUT (README: "Several instances").
+MAX_FAILS, FAIL_TIMEOUT = 3, 10
+# gunicorn keeps an idle connection this long, longer than nginx keeps it for reuse
+# (keepalive_timeout 60s in nginx.conf): nginx closes it first, never gunicorn.
+KEEP_ALIVE = 75
 # The same secret key on every instance (sessions and CSRF tokens cross instances); a
 # throwaway one for the loopback stack.
 SECRET_KEY = "stack-on-loopback-not-a-secret"
@@ -86,7 +94,8 @@ def app_servers(instances: int) -> list[cloud.Server]:
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     return [cloud.Server(f"stack-app-{i}", "project.wsgi:application", FIRST_APP_PORT + i, 2,
                          app_env(), gunicorn=gunicorn, chdir=c.ROOT,
-                         extra_args=("--limit-request-line", str(LIMIT_REQUEST_LINE)))
+                         extra_args=("--limit-request-line", str(LIMIT_REQUEST_LINE),
+                                     "--keep-alive", str(KEEP_ALIVE)))
             for i in range(instances)]
 
 
@@ -143,10 +152,12 @@ def nginx_conf(instances: int) -> str:
     values = {
         "prefix": str(prefix),
         "listen": f"{c.HOST}:{NGINX_PORT}",
-        "upstreams": "\n".join(f"        server {c.HOST}:{FIRST_APP_PORT + i};"
+        "upstreams": "\n".join(f"        server {c.HOST}:{FIRST_APP_PORT + i} "
+                               f"max_fails={MAX_FAILS} fail_timeout={FAIL_TIMEOUT}s;"
                                for i in range(instances)),
         "client_timeout": str(CLIENT_TIMEOUT),
         "upload_connections": str(UPLOAD_CONNECTIONS),
+        "retry_after": str(RETRY_AFTER),
         # as root, nginx's workers run as root too here (throwaway files on loopback)
         "user": "user root;" if os.geteuid() == 0 else "",
     }

@@ -42,6 +42,12 @@ DEFAULTS = {
     # and how many namespaces are fetched from Glance at once (per process).
     "METADEFS_CACHE_SECONDS": 60,
     "METADEFS_WORKERS": 8,
+    # A request body the answer did not need (a 401, 404 or 409 to an upload) is read off
+    # the connection before the answer goes, up to this many bytes and seconds, so that
+    # the connection can carry the next request (glance_api.draining); past either, the
+    # server closes it.
+    "DRAIN_MAX_BYTES": 8 * 1024 * 1024,
+    "DRAIN_SECONDS": 5,
     # Most items one list answer gives (and the cap of a client's limit).
     "RESULT_LIMIT": 1000,
 }

@@ -48,6 +48,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # X-OpenStack-Request-ID on every answer, passed to Glance; one JSON log line each.
     "glance_api.requestlog.RequestIdMiddleware",
+    # Reads what an answer left of a request body, so gunicorn keeps the connection for
+    # the next request (glance_api.draining; the app's own views do it without this).
+    "glance_api.draining.DrainRequestBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the browsable API's and Swagger UI/ReDoc's assets under gunicorn too.
     "whitenoise.middleware.WhiteNoiseMiddleware",

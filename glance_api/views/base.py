@@ -5,7 +5,7 @@ from functools import cached_property
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from rest_framework import exceptions, permissions, routers, viewsets
 
-from .. import keystone, services
+from .. import draining, keystone, services
 from ..auth import (
     HorizonSessionAuthentication,
     KeystoneSessionAuthentication,
@@ -24,7 +24,9 @@ MAX_PATH_VALUE = 255
 
 class PrivateAnswersMixin:
     def finalize_response(self, request, response, *args, **kwargs):
-        """Answers are the caller's own: no shared or browser cache keeps them."""
+        """Answers are the caller's own: no shared or browser cache keeps them. What the
+        view left unread of the request body is read first (``glance_api.draining``)."""
+        draining.drain(getattr(request, "_request", request))
         response = super().finalize_response(request, response, *args, **kwargs)
         add_never_cache_headers(response)
         patch_vary_headers(response, ("X-Auth-Token", "Cookie"))

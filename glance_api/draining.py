@@ -1,0 +1,93 @@
+"""The rest of a request body the answer did not need, read off the connection.
+
+A view may answer before it reads the body: a 401, 404 or 409 to an upload, a 413. The
+server must then take the rest off the connection before it can read the next request
+there. gunicorn's threaded worker reads at most 64 KiB of it and, past that, closes the
+connection after an answer that said ``keep-alive``. A proxy that keeps its connections to
+the app (nginx's upstream ``keepalive``) may send the next request down that connection
+before it sees the close, and answers that request 502 and counts an error against the
+instance (issue 21). So the app reads the rest itself before it answers, within
+``DRAIN_MAX_BYTES`` and ``DRAIN_SECONDS``; past either it stops, and the server closes
+the connection as before.
+
+Views of the app do it as they answer (``glance_api.views.base``);
+:class:`DrainRequestBodyMiddleware` does it for the rest of a project (Django's own 404s,
+its admin, the sign-in form).
+"""
+
+import logging
+import socket
+import time
+
+from .conf import settings
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 64 * 1024
+
+
+def _stream(request):
+    """What is left of the body: Django's stream (bounded by Content-Length), or the
+    server's own input where it ends a chunked body itself (gunicorn), else None."""
+    if request.META.get("CONTENT_LENGTH", "").isdigit():
+        return request._stream
+    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if chunked and request.META.get("wsgi.input_terminated"):
+        return request.META["wsgi.input"]
+    return None
+
+
+def drain(request) -> int:
+    """Read and drop what is left of ``request``'s body (a Django request); the bytes read.
+
+    Reads at most ``DRAIN_MAX_BYTES``, for at most ``DRAIN_SECONDS``: where the server
+    gives the app its socket (gunicorn), each read waits no longer than the time left, so
+    a client that trickles its body cannot hold the thread.
+    """
+    if getattr(request, "_body_drained", False):
+        return 0
+    request._body_drained = True
+    stream = _stream(request)
+    if stream is None:
+        return 0
+    sock = request.META.get("gunicorn.socket")
+    sock = sock if isinstance(sock, socket.socket) else None
+    prior = sock.gettimeout() if sock else None
+    deadline = time.monotonic() + settings.DRAIN_SECONDS
+    limit, read = settings.DRAIN_MAX_BYTES, 0
+    try:
+        while read < limit:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if sock:
+                sock.settimeout(left)
+            chunk = stream.read(min(CHUNK, limit - read))
+            if not chunk:
+                return read
+            read += len(chunk)
+    except Exception as exc:  # a time-out, the client gone, a chunk malformed: stop there
+        logger.debug("stopped reading an unread request body: %s", exc)
+        return read
+    finally:
+        if sock:
+            try:
+                sock.settimeout(prior)
+            except OSError:
+                pass
+    logger.info("left %s of a request body unread after %d bytes (DRAIN_MAX_BYTES, "
+                "DRAIN_SECONDS): the server closes the connection",
+                request.META.get("CONTENT_LENGTH") or "the rest", read)
+    return read
+
+
+class DrainRequestBodyMiddleware:
+    """Reads what the answer left of a request body before the answer goes (see above)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        drain(request)
+        return response
