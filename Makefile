@@ -34,7 +34,8 @@ bench: export DJANGO_SECRET_KEY ?= benchmark-only-not-a-secret
 bench: $(PY) up
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
-## load: 50 clients for 5 minutes through nginx and two instances (LOAD_ARGS=--quick)
+## load: 50 clients for 5 minutes through nginx and two instances (LOAD_ARGS=--quick;
+## LOAD_ARGS="--tight" for issue 21's shape, "--one-address" for every client behind one)
 load: export DJANGO_SECRET_KEY ?= load-only-not-a-secret
 load: $(PY)
 	$(PY) -m benchmarks.load $(LOAD_ARGS)
