@@ -66,18 +66,18 @@ def drain(request) -> int:
             if not chunk:
                 return read
             read += len(chunk)
+        reason = "DRAIN_MAX_BYTES" if read >= limit else "DRAIN_SECONDS"
     except Exception as exc:  # a time-out, the client gone, a chunk malformed: stop there
-        logger.debug("stopped reading an unread request body: %s", exc)
-        return read
+        reason = f"{type(exc).__name__}: {exc}"
     finally:
         if sock:
             try:
                 sock.settimeout(prior)
             except OSError:
                 pass
-    logger.info("left %s of a request body unread after %d bytes (DRAIN_MAX_BYTES, "
-                "DRAIN_SECONDS): the server closes the connection",
-                request.META.get("CONTENT_LENGTH") or "the rest", read)
+    logger.info("stopped reading an unneeded request body (Content-Length %s) after %d "
+                "bytes (%s): the server closes the connection",
+                request.META.get("CONTENT_LENGTH") or "none", read, reason)
     return read
 
 

@@ -27,7 +27,7 @@ API = "/api/glance"
 def instances(clouds):
     """The stack, started anew so that the instances serve this checkout's code."""
     stack.down()
-    servers = stack.up(2)
+    stack.up(2)
     yield [stack.app_url(0), stack.app_url(1)]
     stack.down()
 
