@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test bench load up down status reset seed schema clean stack
+.PHONY: run test compat bench load up down status reset seed schema clean stack
 
 $(PY): pyproject.toml
 	mkdir -p var
@@ -28,6 +28,13 @@ test: export DJANGO_SECRET_KEY ?= test-only-not-a-secret-$(shell date +%s%N)
 test: $(PY) up
 	scripts/ensure-chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## compat: the support matrix (noxfile.py): the whole suite on Django 4.2 and on 5.2, and a
+## fresh clone's make run in a private directory; writes the README's support table
+compat: export DJANGO_SECRET_KEY ?= compat-only-not-a-secret-$(shell date +%s%N)
+compat: $(PY) up
+	scripts/ensure-chromium
+	$(PY) -m nox $(NOX_ARGS)
 
 ## bench: the API's cost next to direct glanceclient (table in the README); BENCH_ARGS=--quick
 bench: export DJANGO_SECRET_KEY ?= benchmark-only-not-a-secret
@@ -60,4 +67,5 @@ seed: $(PY)
 	$(PY) -m devcloud seed
 
 clean: down
+	@if [ -x $(PY) ]; then $(PY) -m devcloud reset; fi
 	rm -rf $(VENV) .devcloud var

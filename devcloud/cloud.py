@@ -458,6 +458,7 @@ def _postmaster_pid() -> int | None:
 def reset() -> None:
     """Stop the servers and drop their state (the servers' venv is kept)."""
     down()
+    postgres.drop()
     for folder in (c.STATE, c.LOGS, c.RUN):
         shutil.rmtree(folder, ignore_errors=True)
     c.CLOUDS_YAML.unlink(missing_ok=True)

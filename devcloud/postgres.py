@@ -2,10 +2,17 @@
 
 Installed with apt (as root, or through sudo) when missing; run as the ``postgres``
 system user when this runs as root (PostgreSQL refuses to run as root), else as the
-current user; listens on loopback only, on ``DEVCLOUD_POSTGRES_PORT``.
+current user; listens on loopback only, on ``DEVCLOUD_POSTGRES_PORT``, and on no Unix
+socket (a socket's path has at most 107 bytes, which a deep checkout passes).
+
+As root, the ``postgres`` user must be able to enter the checkout. Where it cannot (a
+checkout in root's home, mode 700), the cluster and its log live in a folder of this
+checkout's own under ``/var/tmp`` instead (:func:`data_dir`); ``devcloud reset`` drops it.
 """
 
+import hashlib
 import os
+import pwd
 import shutil
 import subprocess
 import time
@@ -20,8 +27,33 @@ class PostgresError(RuntimeError):
     pass
 
 
+# Where the cluster goes when the postgres user cannot enter the checkout.
+OUTSIDE = Path("/var/tmp")
+
+
 def data_dir() -> Path:
-    return c.STATE / "postgres"
+    """``.devcloud/state/postgres``, or where the server's user can reach (see above)."""
+    inside = c.STATE / "postgres"
+    if os.geteuid() != 0 or (inside / "PG_VERSION").exists():
+        return inside
+    key = hashlib.sha256(str(c.HOME).encode()).hexdigest()[:12]
+    outside = OUTSIDE / f"glance-api-devcloud-{key}" / "postgres"
+    if (outside / "PG_VERSION").exists() or not _postgres_can_enter(c.HOME):
+        return outside
+    return inside
+
+
+def _postgres_can_enter(folder: Path) -> bool:
+    """Whether the postgres user may enter ``folder`` (or, if missing, its nearest parent)."""
+    while not folder.exists():
+        folder = folder.parent
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:  # not installed yet: asked again once it is
+        return True
+    result = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(folder)],
+                            capture_output=True)
+    return result.returncode == 0
 
 
 def url(database: str) -> str:
@@ -76,7 +108,11 @@ def _owned(path: Path) -> None:
 
 
 def _log_file() -> Path:
-    return c.LOGS / "postgres.log"
+    """The server's log: in the dev cloud's logs, or beside its data when that is outside
+    the checkout (then linked from the logs)."""
+    if data_dir().is_relative_to(c.HOME):
+        return c.LOGS / "postgres.log"
+    return data_dir().parent / "postgres.log"
 
 
 def running() -> bool:
@@ -94,6 +130,10 @@ def start(log) -> None:
     folder = data_dir()
     if not (folder / "PG_VERSION").exists():
         log(f"creating a PostgreSQL cluster in {folder}")
+        if not folder.is_relative_to(c.HOME):
+            log(f"(the postgres user cannot enter {c.HOME}: the cluster lives outside it)")
+            folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _owned(folder.parent)
         folder.mkdir(parents=True, exist_ok=True)
         _owned(folder)
         _run([str(bindir / "initdb"), "-D", str(folder), "-A", "trust", "-U", "postgres",
@@ -103,9 +143,12 @@ def start(log) -> None:
         c.LOGS.mkdir(parents=True, exist_ok=True)
         _log_file().touch()
         _owned(_log_file())
-        options = (f"-p {c.POSTGRES_PORT} -k {folder} -c listen_addresses={c.HOST} "
-                   "-c max_connections=200 -c fsync=off -c synchronous_commit=off "
-                   "-c full_page_writes=off")
+        if _log_file().parent != c.LOGS:
+            (c.LOGS / "postgres.log").unlink(missing_ok=True)
+            (c.LOGS / "postgres.log").symlink_to(_log_file())
+        options = (f"-p {c.POSTGRES_PORT} -c unix_socket_directories= "
+                   f"-c listen_addresses={c.HOST} -c max_connections=200 -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off")
         _run([str(bindir / "pg_ctl"), "-D", str(folder), "-l", str(_log_file()), "-w",
               "-t", "60", "-o", options, "start"], stdin=subprocess.DEVNULL)
     _create_databases(bindir)
@@ -138,3 +181,9 @@ def stop(log) -> bool:
     log("stopping PostgreSQL")
     _run([str(bindir / "pg_ctl"), "-D", str(data_dir()), "-m", "fast", "-w", "stop"])
     return True
+
+
+def drop() -> None:
+    """Remove a cluster kept outside the checkout (the one inside goes with its state)."""
+    if not data_dir().is_relative_to(c.HOME):
+        shutil.rmtree(data_dir().parent, ignore_errors=True)

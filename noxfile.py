@@ -1,0 +1,94 @@
+"""``make compat``: the support matrix, each cell in a venv of its own (nox).
+
+    .venv/bin/python -m nox                # every session, then the table
+    .venv/bin/python -m nox -s "suite(django='4.2')"
+
+Sessions:
+
+- ``suite(django=...)``: the whole test suite (as ``make test`` runs it) on each Django
+  LTS release the app supports, against the dev cloud (started by ``make compat``).
+- ``clone``: the tests marked ``compat`` (a fresh clone's ``make run`` in a private
+  directory whose path has spaces).
+- ``table``: the README's support table, from what the sessions above last wrote under
+  ``compat-results/`` (what passed, and when it ran).
+"""
+
+import datetime
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+RESULTS = ROOT / "compat-results"
+README = ROOT / "README.md"
+DJANGO = {"4.2": "Django>=4.2,<4.3", "5.2": "Django>=5.2,<5.3"}
+TABLE_START, TABLE_END = "<!-- support table: make compat writes it -->", "<!-- end of support table -->"
+
+nox.options.sessions = ["suite", "clone", "table"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+def run_pytest(session: nox.Session, cell: str, *args: str) -> None:
+    """pytest with a JUnit report, then that report's counts in compat-results/<cell>.json
+    (also when the tests fail)."""
+    RESULTS.mkdir(exist_ok=True)
+    report = RESULTS / f"{cell}.xml"
+    try:
+        session.run("python", "-m", "pytest", f"--junitxml={report}", *args, *session.posargs)
+    finally:
+        record(session, cell, report)
+
+
+def record(session: nox.Session, cell: str, report: Path) -> None:
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    if report.exists():
+        suite = ET.parse(report).getroot()
+        suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+        total = int(suite.get("tests", 0))
+        counts["failed"] = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        counts["skipped"] = int(suite.get("skipped", 0))
+        counts["passed"] = total - counts["failed"] - counts["skipped"]
+    versions = session.run("python", "-c", "import django, rest_framework, glanceclient, "
+                           "sys; print(django.__version__, rest_framework.__version__, "
+                           "glanceclient.__version__, sys.version.split()[0])",
+                           silent=True).split()
+    (RESULTS / f"{cell}.json").write_text(json.dumps({
+        "cell": cell, **counts,
+        "when": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "django": versions[0], "djangorestframework": versions[1],
+        "python-glanceclient": versions[2], "python": versions[3],
+    }, indent=2))
+
+
+@nox.session
+@nox.parametrize("django", list(DJANGO))
+def suite(session: nox.Session, django: str) -> None:
+    session.install("-e", ".[test]", DJANGO[django])
+    run_pytest(session, f"django-{django}")
+
+
+@nox.session
+def clone(session: nox.Session) -> None:
+    session.install("-e", ".[test]")
+    run_pytest(session, "fresh-clone", "-m", "compat")
+
+
+@nox.session(python=False)
+def table(session: nox.Session) -> None:
+    """Rewrite the README's support table from compat-results/*.json."""
+    rows = ["| cell | Django | DRF | glanceclient | Python | passed | failed | last run |",
+            "|---|---|---|---|---|---|---|---|"]
+    for path in sorted(RESULTS.glob("*.json")):
+        cell = json.loads(path.read_text())
+        rows.append(f"| {cell['cell']} | {cell['django']} | {cell['djangorestframework']} | "
+                    f"{cell['python-glanceclient']} | {cell['python']} | {cell['passed']} | "
+                    f"{cell['failed']} | {cell['when']} |")
+    text = README.read_text()
+    pattern = re.compile(re.escape(TABLE_START) + ".*?" + re.escape(TABLE_END), re.S)
+    if not pattern.search(text):
+        session.error(f"README.md has no {TABLE_START} ... {TABLE_END} section")
+    README.write_text(pattern.sub(lambda _: "\n".join([TABLE_START, *rows, TABLE_END]), text))
+    session.log(f"README.md: {len(rows) - 2} cells")

@@ -1,0 +1,90 @@
+"""`make run` in a clone where a newcomer might put it: a directory of mode 700 (as root's
+home is) whose path has spaces. PostgreSQL runs as its own user there (as root), which
+cannot enter such a directory: the dev cloud keeps that cluster under /var/tmp instead.
+
+Slow (a clone installs its own venvs, dev cloud and sample images): ``make compat`` runs
+it, ``make test`` does not.
+"""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from benchmarks.common import free_port
+from devcloud.samples import TAG as SAMPLE_TAG
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.compat
+
+
+def first_answer(url: str, deadline: float, process: subprocess.Popen, log: Path) -> int:
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"make run ended ({process.returncode}):\n"
+                                 f"{log.read_text(errors='replace')[-4000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                return answer.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+        except OSError:
+            time.sleep(2)
+    raise AssertionError(f"no answer from {url}:\n{log.read_text(errors='replace')[-4000:]}")
+
+
+def test_make_run_answers_from_a_private_directory_whose_path_has_spaces(tmp_path):
+    private = tmp_path / "a private dir"
+    private.mkdir(mode=0o700)
+    clone = private / "glance api"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    # where the dev cloud keeps the clone's PostgreSQL cluster (devcloud.postgres.data_dir)
+    outside = Path("/var/tmp") / (
+        "glance-api-devcloud-" + hashlib.sha256(str(clone / ".devcloud").encode()).hexdigest()[:12])
+    port = free_port()
+    env = {**os.environ, "PORT": str(port),
+           # a dev cloud of its own beside the one the other tests use
+           **{f"DEVCLOUD_{name}_PORT": str(free_port())
+              for name in ("KEYSTONE", "GLANCE", "POSTGRES", "HORIZON", "HORIZON_DIRECT")}}
+    log = tmp_path / "make-run.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(["make", "run"], cwd=clone, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}/api/glance"
+        assert first_answer(f"{base}/healthz/", time.monotonic() + 900, process, log) == 200
+        auth = yaml.safe_load((clone / ".devcloud" / "clouds.yaml").read_text())
+        demo = auth["clouds"]["devcloud-demo"]["auth"]
+        token_request = urllib.request.Request(
+            f"{demo['auth_url']}/auth/tokens", method="POST",
+            headers={"Content-Type": "application/json"},
+            data=(b'{"auth": {"identity": {"methods": ["password"], "password": {"user": '
+                  b'{"name": "%s", "domain": {"name": "Default"}, "password": "%s"}}}, '
+                  b'"scope": {"project": {"name": "%s", "domain": {"name": "Default"}}}}}'
+                  % (demo["username"].encode(), demo["password"].encode(),
+                     demo["project_name"].encode())))
+        with urllib.request.urlopen(token_request, timeout=30) as answer:
+            token = answer.headers["X-Subject-Token"]
+        listing = urllib.request.Request(f"{base}/images/", headers={"X-Auth-Token": token})
+        with urllib.request.urlopen(listing, timeout=30) as answer:
+            assert answer.status == 200
+            images = json.loads(answer.read())["items"]
+        assert any(SAMPLE_TAG in image.get("tags", []) for image in images), images
+        if os.geteuid() == 0:  # postgres runs as its own user, which cannot enter the clone
+            assert (outside / "postgres" / "PG_VERSION").exists()
+            assert f"{outside}/postgres" in log.read_text(errors="replace")
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        subprocess.run(["make", "clean"], cwd=clone, env=env, capture_output=True)
+    assert not outside.exists()  # make clean drops it too
