@@ -43,14 +43,37 @@ def _bin(name: str) -> str:
 def ensure_venv() -> None:
     """Install Keystone, Glance and gunicorn into their own venv, once per requirements."""
     marker = c.VENV / ".requirements.sha256"
-    wanted = hashlib.sha256(c.REQUIREMENTS.read_bytes()).hexdigest()
+    wanted = hashlib.sha256(c.REQUIREMENTS.read_bytes())
+    if c.RELEASE.uploaded_before:
+        wanted.update(SERVERS_REQUIREMENTS.read_bytes())
+    wanted = wanted.hexdigest()
     if marker.exists() and marker.read_text() == wanted and Path(_bin("gunicorn")).exists():
         return
-    log(f"installing Keystone and Glance into {c.VENV} (about a minute)")
-    if not (c.VENV / "bin" / "python").exists():
-        _run([sys.executable, "-m", "venv", str(c.VENV)])
-    _run([_bin("python"), "-m", "pip", "install", "--quiet", "-r", str(c.REQUIREMENTS)])
+    log(f"installing Keystone and Glance ({c.RELEASE.name}) into {c.VENV} (about a minute)")
+    if c.RELEASE.uploaded_before:
+        _install_as_of(c.RELEASE.uploaded_before)
+    else:
+        if not (c.VENV / "bin" / "python").exists():
+            _run([sys.executable, "-m", "venv", str(c.VENV)])
+        _run([_bin("python"), "-m", "pip", "install", "--quiet", "-r", str(c.REQUIREMENTS)])
     marker.write_text(wanted)
+
+
+SERVERS_REQUIREMENTS = c.REQUIREMENTS.with_name("requirements-servers.txt")
+
+
+def _install_as_of(date: str) -> None:
+    """An older release's packages as PyPI had them on ``date``, with uv's --exclude-newer
+    (pip's --uploaded-prior-to is silently defeated by a local index or find-links, which
+    carry no upload dates), then the servers' gunicorn and driver as of today."""
+    uv = str(Path(sys.executable).with_name("uv"))
+    python = ["--python", _bin("python")]
+    if not (c.VENV / "bin" / "python").exists():
+        _run([uv, "venv", "--quiet", "--python", sys.executable, str(c.VENV)])
+    _run([uv, "pip", "install", "--quiet", *python, "--exclude-newer", date,
+          "-r", str(c.REQUIREMENTS)])
+    _run([uv, "pip", "install", "--quiet", *python,
+          "-r", str(SERVERS_REQUIREMENTS)])
 
 
 def _run(argv: list[str], **kwargs) -> None:
@@ -79,6 +102,9 @@ def glance_conf_dir() -> Path:
 def write_configs() -> None:
     for folder in (c.STATE, c.LOGS, c.RUN, glance_conf_dir()):
         folder.mkdir(parents=True, exist_ok=True)
+    # Glance 28 (2024.1) reads its paste file from its config folder, newer ones need not
+    shutil.copyfile(c.VENV / "etc" / "glance" / "glance-api-paste.ini",
+                    glance_conf_dir() / "glance-api-paste.ini")
     keystone_conf().write_text(
         f"""[DEFAULT]
 use_stderr = true
@@ -374,7 +400,7 @@ def servers() -> tuple[Server, Server]:
     )
     glance = Server(
         "glance",
-        "glance.wsgi.api:application",
+        "devcloud.glance_wsgi:application",
         c.GLANCE_PORT,
         c.GLANCE_WORKERS,
         {"OS_GLANCE_CONFIG_DIR": str(glance_conf_dir())},

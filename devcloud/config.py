@@ -5,22 +5,56 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HOME = Path(os.environ.get("DEVCLOUD_HOME", ROOT / ".devcloud")).resolve()
+
+
+@dataclass(frozen=True)
+class Release:
+    """Which Keystone and Glance the dev cloud runs: its requirements file, the date its
+    packages are taken as of (None: the newest), and how far its ports are moved up from
+    the newest release's, so that the dev clouds of two releases can run side by side."""
+
+    name: str
+    requirements: str
+    uploaded_before: str | None
+    port_offset: int
+
+
+RELEASES = {
+    release.name: release for release in (
+        Release("newest", "requirements.txt", None, 0),
+        # 2024.1 (Caracal, a SLURP release): Keystone 25 and Glance 28, with the packages
+        # PyPI had the day after Glance 28.0.1.
+        Release("2024.1", "requirements-2024.1.txt", "2024-04-10", 10),
+    )
+}
+RELEASE_NAME = os.environ.get("DEVCLOUD_RELEASE", "newest")
+if RELEASE_NAME not in RELEASES:
+    raise SystemExit(f"DEVCLOUD_RELEASE={RELEASE_NAME!r}: not one of {', '.join(RELEASES)}")
+RELEASE = RELEASES[RELEASE_NAME]
+
+# Each release in a folder of its own: the newest in .devcloud/, another in .devcloud/<name>/.
+_BASE = Path(os.environ.get("DEVCLOUD_HOME", ROOT / ".devcloud")).resolve()
+HOME = _BASE if RELEASE.name == "newest" else _BASE / RELEASE.name
 VENV = HOME / "venv"
 STATE = HOME / "state"
 LOGS = HOME / "logs"
 RUN = HOME / "run"
 CLOUDS_YAML = HOME / "clouds.yaml"
-REQUIREMENTS = Path(__file__).resolve().parent / "requirements.txt"
+REQUIREMENTS = Path(__file__).resolve().parent / RELEASE.requirements
+
+
+def _port(name: str, default: int) -> int:
+    return int(os.environ.get(f"DEVCLOUD_{name}_PORT", default + RELEASE.port_offset))
+
 
 HOST = "127.0.0.1"
-KEYSTONE_PORT = int(os.environ.get("DEVCLOUD_KEYSTONE_PORT", "5000"))
-GLANCE_PORT = int(os.environ.get("DEVCLOUD_GLANCE_PORT", "9292"))
+KEYSTONE_PORT = _port("KEYSTONE", 5000)
+GLANCE_PORT = _port("GLANCE", 9292)
 # Horizon 27 with glance_api in place of its /api/glance/ (tests/test_horizon.py): two
 # servers, in the dashboard's legacy and direct upload modes.
-HORIZON_PORT = int(os.environ.get("DEVCLOUD_HORIZON_PORT", "8085"))
-HORIZON_DIRECT_PORT = int(os.environ.get("DEVCLOUD_HORIZON_DIRECT_PORT", "8086"))
-POSTGRES_PORT = int(os.environ.get("DEVCLOUD_POSTGRES_PORT", "55432"))
+HORIZON_PORT = _port("HORIZON", 8085)
+HORIZON_DIRECT_PORT = _port("HORIZON_DIRECT", 8086)
+POSTGRES_PORT = _port("POSTGRES", 55432)
 KEYSTONE_URL = f"http://{HOST}:{KEYSTONE_PORT}/v3"
 GLANCE_URL = f"http://{HOST}:{GLANCE_PORT}"
 # Hosts Glance may fetch from (web-download, http locations); loopback for tests.

@@ -9,6 +9,10 @@ import sys
 
 sys.argv = sys.argv[:1]
 
-from keystone.wsgi.api import application  # noqa: E402
+# keystone.server.wsgi on every release (keystone.wsgi.api, which wraps it, is newer than
+# 2024.1's Keystone 25)
+from keystone.server import wsgi  # noqa: E402
+
+application = wsgi.initialize_public_application()
 
 __all__ = ["application"]
