@@ -36,6 +36,15 @@ class RequestTooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
+class GlanceLacksFeature(exceptions.APIException):
+    """The request needs a newer Glance than the endpoint serving it (its versions
+    document says so: ``glance_api.services.discovery.require_version``)."""
+
+    status_code = status.HTTP_501_NOT_IMPLEMENTED
+    default_detail = "This Glance does not offer what the request needs."
+    default_code = "glance_too_old"
+
+
 class BadGateway(exceptions.APIException):
     status_code = status.HTTP_502_BAD_GATEWAY
     default_detail = "The upstream service failed to answer the request."

@@ -81,6 +81,9 @@ ERRORS = {
     411: OpenApiResponse(ERROR, description="A chunked body this server cannot take"),
     413: OpenApiResponse(ERROR, description="Too large, or over the project's quota"),
     415: OpenApiResponse(ERROR, description="A body of a media type this path does not take"),
+    501: OpenApiResponse(ERROR, description="Needs a newer Glance than the one that serves it "
+                         "(the message names the feature and the API version); nothing was "
+                         "changed"),
     502: OpenApiResponse(ERROR, description="Glance or Keystone failed to answer (their text is "
                          "not passed on)"),
     503: OpenApiResponse(ERROR, description="Glance or Keystone is unreachable"),
@@ -98,7 +101,7 @@ _ALWAYS = (400, 401, 403, 404, 405, 406, 409, 502, 503, 504)
 ERRORS_BY_METHOD = {
     "GET": _ALWAYS,
     "DELETE": _ALWAYS,
-    "POST": (*_ALWAYS, 413, 415),
+    "POST": (*_ALWAYS, 413, 415, 501),
     "PUT": (*_ALWAYS, 413, 415),
     "PATCH": (*_ALWAYS, 413, 415),
 }

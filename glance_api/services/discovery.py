@@ -3,10 +3,11 @@
 from rest_framework import exceptions
 
 from ..clients import GlanceClient, image_schema
-from ..exceptions import glance_errors
-from .metadefs import cached
+from ..exceptions import GlanceLacksFeature, glance_errors
+from .caching import cached
 
-__all__ = ["get_version", "image_schema", "import_info", "stores_info", "usage_info"]
+__all__ = ["get_version", "image_schema", "import_info", "require_version", "stores_info",
+           "supports_version", "usage_info"]
 
 
 def get_version(glance: GlanceClient) -> dict:
@@ -29,6 +30,23 @@ def get_version(glance: GlanceClient) -> dict:
         "current": current["id"].lstrip("v") if current else None,
         "supported": [v["id"].lstrip("v") for v in usable],
     }
+
+
+def supports_version(glance: GlanceClient, version: str) -> bool:
+    """Whether this Glance endpoint offers its API at ``version`` (e.g. ``"2.17"``), as its
+    versions document says (cached per endpoint)."""
+    wanted = _version_key(version)
+    return any(_version_key(v) >= wanted for v in get_version(glance)["supported"])
+
+
+def require_version(glance: GlanceClient, version: str, release: str, feature: str) -> None:
+    """Raise :class:`GlanceLacksFeature` (501) unless this Glance offers API ``version``,
+    which Glance has had since OpenStack ``release``; ``feature`` says what needs it."""
+    if not supports_version(glance, version):
+        newest = max(get_version(glance)["supported"], key=_version_key, default="none")
+        raise GlanceLacksFeature(
+            f"{feature} needs Glance's API v{version} (Glance of OpenStack {release} or "
+            f"later); this Glance offers v{newest} at most. Nothing was changed.")
 
 
 def _version_key(version_id: str) -> tuple[int, ...]:

@@ -14,6 +14,7 @@ from ..conf import settings
 from ..exceptions import UPSTREAM_EXCEPTIONS, GatewayTimeout, UpstreamError, glance_errors
 from ..pagination import Page, PageRequest
 from ..identifiers import is_uuid
+from .discovery import require_version
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,9 @@ def create_image(
     If a step after the creation fails, the new image is deleted again and the error
     (:class:`StepFailed`) says which step it was.
     """
+    if location:  # before anything is created
+        require_version(glance, "2.17", "2024.2",
+                        "Keeping an image URL as the image's location (Glance's locations API)")
     image_schema(glance)
     with glance_errors():
         image = glance.images.create(**attributes)

@@ -1,23 +1,19 @@
 """Metadata definitions: namespaces in full (fetched concurrently, cached), resource types."""
 
 import contextvars
-import hashlib
-import json
 import logging
 import threading
-import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
-from django.core.cache import caches
 from keystoneauth1 import access
 from rest_framework import exceptions
 
-from .. import requestlog
 from ..clients import GlanceClient
 from ..conf import settings
 from ..exceptions import glance_errors
 from ..pagination import Page, PageRequest
+from .caching import cached
 from .images import unknown_marker
 
 logger = logging.getLogger(__name__)
@@ -50,72 +46,6 @@ def _get_json(glance: GlanceClient, path: str, params: dict | None = None) -> di
         _, body = glance.http_client.get(path + query)
     body.pop("self", None)
     return body
-
-
-def cached(key_parts: list, compute):
-    """``compute()``, kept in the shared cache for ``METADEFS_CACHE_SECONDS``: for what
-    changes as rarely as metadata definitions (namespace lists, resource types, Glance's
-    versions). ``key_parts`` say what the value depends on: the Glance endpoint, and the
-    caller's scope where Glance's answer depends on it.
-
-    A request that finds the entry past half its life still gets it at once, and
-    refreshes it in the background (one process at a time), so a value asked for at
-    least once per half-life is never computed while someone waits.
-    """
-    seconds = settings.METADEFS_CACHE_SECONDS
-    if not seconds:
-        return compute()
-    digest = hashlib.sha256(json.dumps(key_parts, sort_keys=True).encode()).hexdigest()
-    key = f"glance_api:metadefs:v2:{digest}"
-    cache = caches[settings.CACHE_ALIAS]
-    entry = cache.get(key)
-    if entry is None:
-        value = compute()
-        cache.set(key, (time.time(), value), seconds)
-        return value
-    stored_at, value = entry
-    if time.time() - stored_at > seconds / 2:
-        _refresh_in_background(key, compute, seconds)
-    return value
-
-
-def _refresh_in_background(key: str, compute, seconds: float) -> None:
-    """Recompute a cache entry in a thread of its own, unless a process already is.
-
-    The thread carries the request's id to Glance (in a request context of its own, so
-    the request's log line does not count its calls). If Glance fails, the entry stays
-    as it is until it expires, and no other refresh is tried for ``TIMEOUT`` seconds.
-    """
-    cache = caches[settings.CACHE_ALIAS]
-    if not cache.add(f"{key}:refreshing", True, settings.TIMEOUT):
-        return
-    request_id = requestlog.request_id() or requestlog.new_request_id()
-
-    def refresh():
-        requestlog.current.set(requestlog.RequestContext(request_id=request_id))
-        try:
-            value = compute()
-        except Exception:  # logged; the old entry serves until it expires
-            logger.warning("Could not refresh a metadefs cache entry", exc_info=True)
-            return
-        cache.set(key, (time.time(), value), seconds)
-        cache.delete(f"{key}:refreshing")
-
-    _refresher().submit(contextvars.copy_context().run, refresh)
-
-
-_refresher_instance: ThreadPoolExecutor | None = None
-
-
-def _refresher() -> ThreadPoolExecutor:
-    """The process's threads for background refreshes (apart from the fetching pool,
-    which a refresh itself uses)."""
-    global _refresher_instance
-    with _pool_lock:
-        if _refresher_instance is None:
-            _refresher_instance = ThreadPoolExecutor(
-                max_workers=2, thread_name_prefix="glance-api-refresh")
-    return _refresher_instance
 
 
 def list_namespaces(
