@@ -23,11 +23,13 @@ run: $(PY) up seed
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## test: every test, against the dev cloud (started here if it is not running), the
-## browser tests in Debian's chromium (installed here if it is missing)
+## browser tests in Debian's chromium (installed here if it is missing); then the oldest
+## combination (noxfile.py: Django 4.2 against the 2024.1 dev cloud, the in-process tests)
 test: export DJANGO_SECRET_KEY ?= test-only-not-a-secret-$(shell date +%s%N)
 test: $(PY) up
 	scripts/ensure-chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m nox -s oldest
 
 ## compat: the support matrix (noxfile.py): the whole suite on Django 4.2 and on 5.2, and a
 ## fresh clone's make run in a private directory; writes the README's support table
@@ -55,7 +57,8 @@ stack: $(PY)
 	$(PY) -m deploy.stack up
 
 down:
-	@if [ -x $(PY) ]; then $(PY) -m deploy.stack down; $(PY) -m devcloud down; fi
+	@if [ -x $(PY) ]; then $(PY) -m deploy.stack down; $(PY) -m devcloud down; \
+		DEVCLOUD_RELEASE=2024.1 $(PY) -m devcloud down; fi
 
 status: $(PY)
 	$(PY) -m devcloud status
@@ -67,5 +70,6 @@ seed: $(PY)
 	$(PY) -m devcloud seed
 
 clean: down
-	@if [ -x $(PY) ]; then $(PY) -m devcloud reset; fi
+	@if [ -x $(PY) ]; then $(PY) -m devcloud reset; \
+		DEVCLOUD_RELEASE=2024.1 $(PY) -m devcloud reset; fi
 	rm -rf $(VENV) .devcloud var

@@ -7,6 +7,11 @@ Sessions:
 
 - ``suite(django=...)``: the whole test suite (as ``make test`` runs it) on each Django
   LTS release the app supports, against the dev cloud (started by ``make compat``).
+- ``release_2024_1``: the whole suite against the dev cloud of OpenStack 2024.1
+  (``DEVCLOUD_RELEASE=2024.1``: Keystone 25, Glance 28).
+- ``oldest``: the oldest combination, which ``make test`` also runs: Django 4.2 against
+  the 2024.1 dev cloud, every test that runs in-process (not the nginx stack, Horizon's
+  browser tests, the benchmarks and schemathesis).
 - ``clone``: the tests marked ``compat`` (a fresh clone's ``make run`` in a private
   directory whose path has spaces).
 - ``table``: the README's support table, from what the sessions above last wrote under
@@ -27,7 +32,11 @@ README = ROOT / "README.md"
 DJANGO = {"4.2": "Django>=4.2,<4.3", "5.2": "Django>=5.2,<5.3"}
 TABLE_START, TABLE_END = "<!-- support table: make compat writes it -->", "<!-- end of support table -->"
 
-nox.options.sessions = ["suite", "clone", "table"]
+nox.options.sessions = ["suite", "release_2024_1", "clone", "table"]
+# What ``oldest`` leaves out: the tests that start servers of their own (nginx and two
+# instances, Horizon, the benchmarks' servers) and schemathesis; make compat runs them.
+SERVER_TESTS = ["tests/test_stack.py", "tests/test_horizon.py", "tests/test_benchmarks.py",
+                "tests/test_schemathesis.py", "tests/test_browser.py"]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -56,7 +65,7 @@ def record(session: nox.Session, cell: str, report: Path) -> None:
                            "glanceclient.__version__, sys.version.split()[0])",
                            silent=True).split()
     (RESULTS / f"{cell}.json").write_text(json.dumps({
-        "cell": cell, **counts,
+        "cell": cell, **counts, "devcloud": session.env.get("DEVCLOUD_RELEASE", "newest"),
         "when": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "django": versions[0], "djangorestframework": versions[1],
         "python-glanceclient": versions[2], "python": versions[3],
@@ -71,6 +80,21 @@ def suite(session: nox.Session, django: str) -> None:
 
 
 @nox.session
+def release_2024_1(session: nox.Session) -> None:
+    session.install("-e", ".[test]")
+    session.env["DEVCLOUD_RELEASE"] = "2024.1"
+    run_pytest(session, "devcloud-2024.1")
+
+
+@nox.session
+def oldest(session: nox.Session) -> None:
+    session.install("-e", ".[test]", DJANGO["4.2"])
+    session.env["DEVCLOUD_RELEASE"] = "2024.1"
+    run_pytest(session, "oldest-django-4.2-devcloud-2024.1",
+               *(f"--deselect={path}" for path in SERVER_TESTS))
+
+
+@nox.session
 def clone(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     run_pytest(session, "fresh-clone", "-m", "compat")
@@ -79,11 +103,12 @@ def clone(session: nox.Session) -> None:
 @nox.session(python=False)
 def table(session: nox.Session) -> None:
     """Rewrite the README's support table from compat-results/*.json."""
-    rows = ["| cell | Django | DRF | glanceclient | Python | passed | failed | last run |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = ["| cell | dev cloud | Django | DRF | glanceclient | Python | passed | failed | "
+            "last run |", "|---|---|---|---|---|---|---|---|---|"]
     for path in sorted(RESULTS.glob("*.json")):
         cell = json.loads(path.read_text())
-        rows.append(f"| {cell['cell']} | {cell['django']} | {cell['djangorestframework']} | "
+        rows.append(f"| {cell['cell']} | {cell.get('devcloud', 'newest')} | {cell['django']} | "
+                    f"{cell['djangorestframework']} | "
                     f"{cell['python-glanceclient']} | {cell['python']} | {cell['passed']} | "
                     f"{cell['failed']} | {cell['when']} |")
     text = README.read_text()
