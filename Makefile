@@ -20,7 +20,8 @@ run: $(PY) up seed
 	$(PY) manage.py migrate --noinput
 	@$(PY) -m devcloud credentials
 	@echo "Serving http://$(HOST):$(PORT)/api/glance/ (docs: /api/docs/, sign in: /api-auth/login/)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	GLANCE_API_KEYSTONE_URL="$${GLANCE_API_KEYSTONE_URL:-$$($(PY) -c 'from devcloud import config; print(config.KEYSTONE_URL)')}" \
+		$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## test: every test, against the dev cloud (started here if it is not running), the
 ## browser tests in Debian's chromium (installed here if it is missing); then the oldest

@@ -12,8 +12,6 @@ Sessions:
 - ``oldest``: the oldest combination, which ``make test`` also runs: Django 4.2 against
   the 2024.1 dev cloud, every test that runs in-process (not the nginx stack, Horizon's
   browser tests, the benchmarks and schemathesis).
-- ``clone``: the tests marked ``compat`` (a fresh clone's ``make run`` in a private
-  directory whose path has spaces).
 - ``table``: the README's support table, from what the sessions above last wrote under
   ``compat-results/`` (what passed, and when it ran).
 """
@@ -32,7 +30,7 @@ README = ROOT / "README.md"
 DJANGO = {"4.2": "Django>=4.2,<4.3", "5.2": "Django>=5.2,<5.3"}
 TABLE_START, TABLE_END = "<!-- support table: make compat writes it -->", "<!-- end of support table -->"
 
-nox.options.sessions = ["suite", "release_2024_1", "clone", "table"]
+nox.options.sessions = ["suite", "release_2024_1", "table"]
 # What ``oldest`` leaves out: the tests that start servers of their own (nginx and two
 # instances, Horizon, the benchmarks' servers) and schemathesis; make compat runs them.
 SERVER_TESTS = ["tests/test_stack.py", "tests/test_horizon.py", "tests/test_benchmarks.py",
@@ -92,12 +90,6 @@ def oldest(session: nox.Session) -> None:
     session.env["DEVCLOUD_RELEASE"] = "2024.1"
     run_pytest(session, "oldest-django-4.2-devcloud-2024.1",
                *(f"--deselect={path}" for path in SERVER_TESTS))
-
-
-@nox.session
-def clone(session: nox.Session) -> None:
-    session.install("-e", ".[test]")
-    run_pytest(session, "fresh-clone", "-m", "compat")
 
 
 @nox.session(python=False)

@@ -2,8 +2,8 @@
 home is) whose path has spaces. PostgreSQL runs as its own user there (as root), which
 cannot enter such a directory: the dev cloud keeps that cluster under /var/tmp instead.
 
-Slow (a clone installs its own venvs, dev cloud and sample images): ``make compat`` runs
-it, ``make test`` does not.
+A clone installs its own venvs, dev cloud (on ports of its own) and sample images: about
+two minutes.
 """
 
 import hashlib
@@ -16,15 +16,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import pytest
 import yaml
 
 from benchmarks.common import free_port
 from devcloud.samples import TAG as SAMPLE_TAG
 
 ROOT = Path(__file__).resolve().parent.parent
-
-pytestmark = pytest.mark.compat
 
 
 def first_answer(url: str, deadline: float, process: subprocess.Popen, log: Path) -> int:
