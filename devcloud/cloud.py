@@ -457,7 +457,11 @@ def _leave_sqlite() -> None:
 def down() -> None:
     from .horizon import servers as horizon_servers
 
+    from . import memcached
+
     stopped = [server.name for server in (*horizon_servers(), *servers()) if server.stop()]
+    if memcached.stop(log):
+        stopped.append("memcached")
     if postgres.stop(log):
         stopped.append("postgres")
     log(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")

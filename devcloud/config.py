@@ -55,6 +55,8 @@ GLANCE_PORT = _port("GLANCE", 9292)
 HORIZON_PORT = _port("HORIZON", 8085)
 HORIZON_DIRECT_PORT = _port("HORIZON_DIRECT", 8086)
 POSTGRES_PORT = _port("POSTGRES", 55432)
+# memcached, as deployments give Horizon (devcloud/memcached.py)
+MEMCACHED_PORT = _port("MEMCACHED", 11311)
 KEYSTONE_URL = f"http://{HOST}:{KEYSTONE_PORT}/v3"
 GLANCE_URL = f"http://{HOST}:{GLANCE_PORT}"
 # Hosts Glance may fetch from (web-download, http locations); loopback for tests.

@@ -1,4 +1,13 @@
-"""A shared cache that a Redis server going down does not turn into errors.
+"""The app's cache, which a cache server's failure does not turn into errors.
+
+:func:`app_cache` is how the app uses its cache (``CACHE_ALIAS``), whatever the backend
+is: a host project's, such as Horizon's memcached (``PyMemcacheCache``), included. A
+failure of the cache server is a miss or a dropped write, logged (once per
+``WARN_EVERY`` seconds), never the request's failure: memcached down, or a value over
+its item size (1 MiB by default: a namespace list of a cloud with many large custom
+namespaces can be larger), which is then not cached and computed again each time.
+
+:class:`RedisCache`, for several instances sharing Redis:
 
 Django's own Redis backend raises when Redis is unreachable, so every request would fail
 while the token validations, namespace lists, upload URLs and sessions it holds are only
@@ -16,11 +25,55 @@ import functools
 import logging
 import time
 
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+
+from .conf import settings
 
 logger = logging.getLogger(__name__)
 
 WARN_EVERY = 30
+_last_warning = {"at": -WARN_EVERY}
+
+
+def _warn(action: str, exc: Exception) -> None:
+    now = time.monotonic()
+    if now - _last_warning["at"] >= WARN_EVERY:
+        _last_warning["at"] = now
+        logger.warning("The cache failed to %s (%s: %s): going on without it", action,
+                       type(exc).__name__, exc)
+
+
+class TolerantCache:
+    """The methods of a Django cache the app uses, each of which a failure of the cache
+    server turns into a miss (``get``, ``add``) or a dropped write (``set``, ``delete``)."""
+
+    def __init__(self, cache):
+        self._cache = cache
+
+    def get(self, key: str, default=None):
+        return self._call("read", default, "get", key, default)
+
+    def add(self, key: str, value, timeout) -> bool:
+        return self._call("write", False, "add", key, value, timeout)
+
+    def set(self, key: str, value, timeout) -> None:
+        self._call("write", None, "set", key, value, timeout)
+
+    def delete(self, key: str) -> bool:
+        return self._call("delete", False, "delete", key)
+
+    def _call(self, action: str, failed, method: str, *args):
+        try:
+            return getattr(self._cache, method)(*args)
+        except Exception as exc:  # the cache server's failure, not the request's
+            _warn(action, exc)
+            return failed
+
+
+def app_cache() -> TolerantCache:
+    """The app's cache (``CACHE_ALIAS``; Django's connection for this thread)."""
+    return TolerantCache(caches[settings.CACHE_ALIAS])
 TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 
 

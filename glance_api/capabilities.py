@@ -10,9 +10,9 @@ it removes it: a second use, an altered or an expired URL finds nothing.
 import hashlib
 import secrets
 
-from django.core.cache import caches
 from django.views.decorators.debug import sensitive_variables
 
+from .cache import app_cache
 from .conf import settings
 
 PREFIX = "glance_api:upload:"
@@ -26,7 +26,7 @@ def _key(secret: str) -> str:
 def issue(token: str, user_id: str, image_id: str) -> str:
     """A new secret for one upload of ``image_id`` by the holder of ``token``."""
     secret = secrets.token_urlsafe(32)
-    caches[settings.CACHE_ALIAS].set(
+    app_cache().set(
         _key(secret), {"token": token, "user_id": user_id, "image_id": image_id},
         settings.UPLOAD_URL_SECONDS,
     )
@@ -37,7 +37,7 @@ def issue(token: str, user_id: str, image_id: str) -> str:
 def redeem(secret: str) -> dict | None:
     """What the secret grants (token, user id, image id), once; None if unknown, used or
     expired."""
-    cache = caches[settings.CACHE_ALIAS]
+    cache = app_cache()
     key = _key(secret)
     if not cache.add(key + ":used", True, settings.UPLOAD_URL_SECONDS):
         return None  # redeemed already, by this request's twin

@@ -19,6 +19,7 @@ from keystoneauth1.identity import v3
 from rest_framework import exceptions
 
 from . import requestlog
+from .cache import TolerantCache
 from .clients import access_body, access_from_body, shared_session
 from .conf import settings
 from .exceptions import UPSTREAM_EXCEPTIONS, upstream_errors
@@ -95,7 +96,7 @@ def _shared_cache():
     """The cache, and whether other processes share it (a local-memory cache they do not:
     each process then forgets for itself)."""
     cache = caches[settings.CACHE_ALIAS]
-    return cache, not isinstance(cache, LocMemCache)
+    return TolerantCache(cache), not isinstance(cache, LocMemCache)
 
 
 @sensitive_variables()

@@ -10,9 +10,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from django.core.cache import caches
-
 from .. import requestlog
+from ..cache import app_cache
 from ..conf import settings
 
 logger = logging.getLogger(__name__)
@@ -35,7 +34,7 @@ def cached(key_parts: list, compute):
         return compute()
     digest = hashlib.sha256(json.dumps(key_parts, sort_keys=True).encode()).hexdigest()
     key = f"glance_api:metadefs:v2:{digest}"
-    cache = caches[settings.CACHE_ALIAS]
+    cache = app_cache()
     entry = cache.get(key)
     if entry is None:
         value = compute()
@@ -54,7 +53,7 @@ def _refresh_in_background(key: str, compute, seconds: float) -> None:
     the request's log line does not count its calls). If Glance fails, the entry stays
     as it is until it expires, and no other refresh is tried for ``TIMEOUT`` seconds.
     """
-    cache = caches[settings.CACHE_ALIAS]
+    cache = app_cache()
     if not cache.add(f"{key}:refreshing", True, settings.TIMEOUT):
         return
     request_id = requestlog.request_id() or requestlog.new_request_id()
