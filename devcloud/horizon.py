@@ -3,7 +3,9 @@
 Set up exactly as the README tells an operator: the app installed into Horizon's venv
 (``.devcloud/horizon/venv``, editable, so it serves this checkout), the app's enabled file
 copied into ``openstack_dashboard/local/enabled/``, and ``ROOT_URLCONF =
-"glance_api.horizon.urls"`` in ``local_settings.py``, plus ordinary settings. Two gunicorn
+"glance_api.horizon.urls"`` in ``local_settings.py``, plus ordinary settings: its cache
+and sessions in memcached (Debian's, pymemcache), as Kolla-Ansible, OpenStack-Ansible and
+the distributions' packages set Horizon up, so the app shares that cache. Two gunicorn
 servers on loopback: the dashboard's legacy upload mode and its direct one.
 """
 
@@ -14,11 +16,14 @@ import sys
 from pathlib import Path
 
 from . import config as c
+from . import memcached
 from .cloud import DevCloudError, Server, _run, log
 
 HOME = c.HOME / "horizon"
 VENV = HOME / "venv"
-REQUIREMENTS = ["horizon==27.0.0", "gunicorn==27.0.1", "setproctitle"]  # setproctitle: gunicorn names its processes (see Server.pid)
+# setproctitle: gunicorn names its processes (see Server.pid); pymemcache: Django's
+# memcached backend, which deployments install beside Horizon
+REQUIREMENTS = ["horizon==27.0.0", "gunicorn==27.0.1", "setproctitle", "pymemcache"]
 ENABLED = c.ROOT / "glance_api" / "horizon" / "enabled" / "_9100_glance_api.py"
 
 LOCAL_SETTINGS = f'''"""Horizon's settings for the dev cloud (written by devcloud/horizon.py)."""
@@ -30,8 +35,8 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 OPENSTACK_HOST = "{c.HOST}"
 OPENSTACK_KEYSTONE_URL = "{c.KEYSTONE_URL}"
 SESSION_ENGINE = "django.contrib.sessions.backends.cache"
-CACHES = {{"default": {{"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                      "OPTIONS": {{"MAX_ENTRIES": 100000}}}}}}
+CACHES = {{"default": {{"BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+                      "LOCATION": "{memcached.LOCATION}"}}}}
 IMAGES_ALLOW_LOCATION = True
 HORIZON_IMAGES_UPLOAD_MODE = os.environ.get("DEVCLOUD_HORIZON_UPLOAD_MODE", "legacy")
 
@@ -87,6 +92,7 @@ def servers() -> list[Server]:
 def up() -> list[Server]:
     """Horizon in both upload modes, on the running dev cloud; reused if they run."""
     ensure_installed()
+    memcached.start(log)
     running = servers()
     for server in running:
         if server.pid() and server.answers() and server.is_current():
