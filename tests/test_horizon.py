@@ -173,6 +173,16 @@ def test_create_image_from_a_url(panel, glance_demo, file_server):
     page.page.fill("#imageForm-image_url", url)
     page.page.select_option("#imageForm-format", label="Raw")
     page.page.click(".modal-dialog label:has-text('Private')")
+    if not any(v["id"] == "v2.17" for v in glance_demo.versions.list()):
+        # A Glance before 2024.2 has no locations API: the dashboard's URL create (a
+        # location, on Glance v2) is a 501 that says so, the dialog stays, nothing is made.
+        with page.page.expect_response(lambda r: r.request.method == "PUT"  # the create
+                                       and r.url.endswith("/api/glance/images/")) as answer:
+            page.page.click(".modal-footer button:has-text('Create Image')")
+        assert answer.value.status == 501
+        assert "v2.17" in answer.value.json()["detail"]
+        assert not list(glance_demo.images.list(filters={"name": name}))
+        return
     page.submit("Create Image")
     page.page.wait_for_selector(f"text={name}")
     (created,) = glance_demo.images.list(filters={"name": name})
