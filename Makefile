@@ -71,6 +71,6 @@ seed: $(PY)
 	$(PY) -m devcloud seed
 
 clean: down
-	@if [ -x $(PY) ]; then $(PY) -m devcloud reset; \
-		DEVCLOUD_RELEASE=2024.1 $(PY) -m devcloud reset; fi
+	@if [ -x $(PY) ]; then $(PY) -m devcloud purge; \
+		DEVCLOUD_RELEASE=2024.1 $(PY) -m devcloud purge; fi
 	rm -rf $(VENV) .devcloud var

@@ -14,6 +14,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("down", help="stop the servers this dev cloud started")
     commands.add_parser("status", help="show whether each server runs and answers")
     commands.add_parser("reset", help="stop the servers and drop their state")
+    commands.add_parser("purge", help="reset, and drop the servers' venv and what lives "
+                                      "outside the checkout (/var/tmp)")
     commands.add_parser("seed", help="upload the sample images (after up)")
     commands.add_parser("credentials", help="print the sample sign-in credentials")
     args = parser.parse_args(argv)
@@ -28,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if all(s["answers"] and s["pid"] for s in report.values()) else 3
         elif args.command == "reset":
             cloud.reset()
+        elif args.command == "purge":
+            cloud.purge()
         elif args.command == "seed":
             from .samples import seed
 

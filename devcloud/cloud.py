@@ -495,6 +495,14 @@ def reset() -> None:
     log(f"state dropped under {c.HOME}")
 
 
+def purge() -> None:
+    """Stop the servers and drop everything of this release's, outside the checkout too
+    (``make clean``)."""
+    reset()
+    shutil.rmtree(c.OUTSIDE, ignore_errors=True)
+    shutil.rmtree(c.VENV, ignore_errors=True)
+
+
 def write_clouds_yaml() -> None:
     """clouds.yaml in the os-client-config format, one cloud per account."""
     clouds = {

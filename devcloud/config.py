@@ -1,5 +1,6 @@
 """Where the dev cloud lives, which ports it uses, and its throwaway credentials."""
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,15 @@ RELEASE = RELEASES[RELEASE_NAME]
 # Each release in a folder of its own: the newest in .devcloud/, another in .devcloud/<name>/.
 _BASE = Path(os.environ.get("DEVCLOUD_HOME", ROOT / ".devcloud")).resolve()
 HOME = _BASE if RELEASE.name == "newest" else _BASE / RELEASE.name
-VENV = HOME / "venv"
+# What must live outside the checkout, one folder per release of it: PostgreSQL's cluster
+# where its user cannot enter the checkout (devcloud/postgres.py), and the servers' venv
+# of a release that cannot run from a path with spaces (below).
+OUTSIDE = Path("/var/tmp") / ("glance-api-devcloud-"
+                              + hashlib.sha256(str(HOME).encode()).hexdigest()[:12])
+# 2024.1's Keystone joins the paths of its database migrations with spaces (alembic's
+# version_locations), so from a path with spaces its db_sync finds none and creates no
+# table: its venv then lives outside the checkout.
+VENV = OUTSIDE / "venv" if RELEASE.name == "2024.1" and " " in str(HOME) else HOME / "venv"
 STATE = HOME / "state"
 LOGS = HOME / "logs"
 RUN = HOME / "run"

@@ -10,7 +10,6 @@ checkout in root's home, mode 700), the cluster and its log live in a folder of 
 checkout's own under ``/var/tmp`` instead (:func:`data_dir`); ``devcloud reset`` drops it.
 """
 
-import hashlib
 import os
 import pwd
 import shutil
@@ -27,17 +26,12 @@ class PostgresError(RuntimeError):
     pass
 
 
-# Where the cluster goes when the postgres user cannot enter the checkout.
-OUTSIDE = Path("/var/tmp")
-
-
 def data_dir() -> Path:
     """``.devcloud/state/postgres``, or where the server's user can reach (see above)."""
     inside = c.STATE / "postgres"
     if os.geteuid() != 0 or (inside / "PG_VERSION").exists():
         return inside
-    key = hashlib.sha256(str(c.HOME).encode()).hexdigest()[:12]
-    outside = OUTSIDE / f"glance-api-devcloud-{key}" / "postgres"
+    outside = c.OUTSIDE / "postgres"
     if (outside / "PG_VERSION").exists() or not _postgres_can_enter(c.HOME):
         return outside
     return inside
@@ -186,4 +180,5 @@ def stop(log) -> bool:
 def drop() -> None:
     """Remove a cluster kept outside the checkout (the one inside goes with its state)."""
     if not data_dir().is_relative_to(c.HOME):
-        shutil.rmtree(data_dir().parent, ignore_errors=True)
+        shutil.rmtree(data_dir(), ignore_errors=True)
+        (data_dir().parent / "postgres.log").unlink(missing_ok=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from benchmarks.common import free_port
+from devcloud.config import RELEASE
 from devcloud.samples import TAG as SAMPLE_TAG
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,8 +46,9 @@ def test_make_run_answers_from_a_private_directory_whose_path_has_spaces(tmp_pat
     clone = private / "glance api"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     # where the dev cloud keeps the clone's PostgreSQL cluster (devcloud.postgres.data_dir)
+    home = clone / ".devcloud" / ("" if RELEASE.name == "newest" else RELEASE.name)
     outside = Path("/var/tmp") / (
-        "glance-api-devcloud-" + hashlib.sha256(str(clone / ".devcloud").encode()).hexdigest()[:12])
+        "glance-api-devcloud-" + hashlib.sha256(str(home).rstrip("/").encode()).hexdigest()[:12])
     port = free_port()
     env = {**os.environ, "PORT": str(port),
            # a dev cloud of its own beside the one the other tests use
@@ -60,7 +62,7 @@ def test_make_run_answers_from_a_private_directory_whose_path_has_spaces(tmp_pat
     try:
         base = f"http://127.0.0.1:{port}/api/glance"
         assert first_answer(f"{base}/healthz/", time.monotonic() + 900, process, log) == 200
-        auth = yaml.safe_load((clone / ".devcloud" / "clouds.yaml").read_text())
+        auth = yaml.safe_load((home / "clouds.yaml").read_text())
         demo = auth["clouds"]["devcloud-demo"]["auth"]
         token_request = urllib.request.Request(
             f"{demo['auth_url']}/auth/tokens", method="POST",
