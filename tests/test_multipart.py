@@ -214,3 +214,46 @@ def test_data_that_is_not_the_format_sent_first_is_400_and_leaves_nothing(admin_
     assert response.status_code == 400, response.content
     assert "not qcow2" in response.json()["detail"]
     assert image_ids(glance_admin) == before
+
+
+# --- an oslo.utils without the format inspector (before 7.3: 2024.1's, as Horizon 24 pins) ---
+
+@pytest.fixture
+def no_format_inspector(monkeypatch):
+    """The app as it runs where oslo.utils is 7.1 (OpenStack 2024.1's upper constraints)."""
+    from glance_api.services import image_data
+    monkeypatch.setattr(image_data, "format_inspector", None)
+
+
+@pytest.mark.parametrize("kind", ["raw", "qcow2"])
+def test_without_the_inspector_the_dashboards_file_waits_for_its_formats(
+        admin_client, glance_admin, cleanup_images, no_format_inspector, kind):
+    """The file comes first: kept aside until the formats after it are read, then the image
+    is created with them and its data uploaded, as Horizon's own legacy upload does."""
+    data = os.urandom(3 * 1024 * 1024) if kind == "raw" else qcow2_image(1024 * 1024)
+    name = f"multipart-{uuid.uuid4().hex[:8]}"
+    response = post(admin_client, dashboard_parts(data, dashboard_fields(name, kind, os_distro="y")))
+    assert response.status_code == 201, response.content
+    cleanup_images.append(response.json()["id"])
+    held = glance_admin.images.get(response.json()["id"])
+    assert (held["disk_format"], held["container_format"], held["status"]) == (
+        kind, "bare", "active")
+    assert held["os_hash_value"] == hashlib.sha512(data).hexdigest()
+    assert held["name"] == name and held["os_distro"] == "y"
+
+
+def test_without_the_inspector_a_bad_form_after_the_file_leaves_nothing(
+        admin_client, glance_admin, no_format_inspector):
+    before = image_ids(glance_admin)
+    fields = dashboard_fields(f"multipart-{uuid.uuid4().hex[:8]}", "raw", visibility="galactic")
+    response = post(admin_client, dashboard_parts(os.urandom(10_000), fields))
+    assert response.status_code == 400 and "visibility" in response.json(), response.content
+    assert image_ids(glance_admin) == before
+
+
+def test_without_the_inspector_manage_py_check_says_so(no_format_inspector):
+    from glance_api import checks
+
+    warnings = checks.check_format_inspector(None)
+    assert [w.id for w in warnings] == ["glance_api.W002"]
+    assert "7.3" in warnings[0].msg

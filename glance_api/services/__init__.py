@@ -36,11 +36,18 @@ from .sharing import (
     remove_tag,
     update_member,
 )
-from .streaming import StreamedUpload, complete_streamed_image, detect_disk_format
+from .image_data import can_inspect_formats
+from .streaming import (
+    SpooledUpload,
+    StreamedUpload,
+    complete_streamed_image,
+    detect_disk_format,
+)
 
 __all__ = [
     "CountingReader", "GlanceClient", "ImageData", "IncompleteBody", "StepFailed",
-    "StreamedUpload", "complete_streamed_image", "detect_disk_format",
+    "SpooledUpload", "StreamedUpload", "can_inspect_formats", "complete_streamed_image",
+    "detect_disk_format",
     "add_member", "add_tag", "client_for", "create_image", "deactivate_image", "delete_image",
     "download_image", "get_image", "get_member", "get_namespace", "get_version",
     "image_schema", "import_image", "import_info", "list_images", "list_members",

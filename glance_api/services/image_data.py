@@ -6,14 +6,26 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
-from oslo_utils.imageutils import format_inspector
 from rest_framework import exceptions
 
 from ..clients import GlanceClient
 from ..exceptions import GlanceConflict, glance_errors
 from .images import get_image
 
+try:  # oslo.utils 7.3 and later (OpenStack 2024.2 on)
+    from oslo_utils.imageutils import format_inspector
+except ImportError:  # 2024.1's oslo.utils 7.1, as Horizon 24 pins it: see can_inspect_formats
+    format_inspector = None
+
 logger = logging.getLogger(__name__)
+
+
+def can_inspect_formats() -> bool:
+    """Whether oslo.utils has Glance's format inspector (7.3 and later). Without it an
+    upload is not checked against its disk format before Glance keeps it, and a multipart
+    create whose formats come after its file keeps the file aside until they come
+    (:class:`glance_api.services.streaming.SpooledUpload`); ``manage.py check`` says so."""
+    return format_inspector is not None
 
 
 class IncompleteBody(Exception):
@@ -158,7 +170,8 @@ def upload_image(
     GlanceConflict if the image already has data.
     """
     image = _require_queued(glance, image_id, "data")
-    if image.get("container_format") == "bare" and image.get("disk_format"):
+    if can_inspect_formats() and image.get("container_format") == "bare" and image.get(
+            "disk_format"):
         reader = FormatCheckingReader(stream, size, image["disk_format"])
     else:
         reader = CountingReader(stream, size)

@@ -15,15 +15,17 @@ import contextvars
 import io
 import logging
 import queue
+import tempfile
 import threading
 
-from oslo_utils.imageutils import format_inspector
+from django.conf import settings as django_settings
 from rest_framework import exceptions
 
 from ..clients import GlanceClient
 from ..exceptions import glance_errors
+from . import image_data
 from .image_data import CountingReader, FormatCheckingReader, IncompleteBody, send_image_data
-from .images import discard_new_image, get_image
+from .images import create_image, discard_new_image, get_image
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ _END = object()
 def detect_disk_format(head: bytes) -> str:
     """The disk format oslo.utils' inspector sees in a file's first bytes (``raw`` when it
     knows none, or when several match, except an ISO with a GPT in front, as Glance)."""
+    format_inspector = image_data.format_inspector
     wrapper = format_inspector.InspectWrapper(io.BytesIO(head))
     while wrapper.read(HEAD_BYTES):
         pass
@@ -81,7 +84,7 @@ class StreamedUpload:
             image = glance.images.create(disk_format=disk_format,
                                          container_format=container_format)
         self.image_id = image["id"]
-        if container_format == "bare":
+        if container_format == "bare" and image_data.can_inspect_formats():
             reader = FormatCheckingReader(self.pipe, None, disk_format)
         else:
             reader = CountingReader(self.pipe, None)
@@ -144,11 +147,49 @@ class StreamedUpload:
             raise exceptions.APIException("The upload to Glance did not finish.")
 
 
-def complete_streamed_image(upload: StreamedUpload, attributes: dict) -> dict:
+class SpooledUpload:
+    """A multipart create's file kept aside until the rest of the body is read, as Horizon's
+    own legacy upload does: where its formats come after it and this oslo.utils has no
+    format inspector to tell them from its first bytes (before 7.3). In memory up to
+    Django's ``FILE_UPLOAD_MAX_MEMORY_SIZE``, then in a temporary file in
+    ``FILE_UPLOAD_TEMP_DIR``. The image is created, with the body's formats, and its data
+    uploaded by :func:`complete_streamed_image`. The same methods as :class:`StreamedUpload`.
+    """
+
+    formats = None  # not known until the body's fields after the file are read
+
+    def __init__(self, glance: GlanceClient):
+        self.glance = glance
+        self.file = tempfile.SpooledTemporaryFile(
+            max_size=django_settings.FILE_UPLOAD_MAX_MEMORY_SIZE,
+            dir=django_settings.FILE_UPLOAD_TEMP_DIR)
+        self.size = 0
+
+    def send(self, chunk: bytes) -> None:
+        self.file.write(chunk)
+        self.size += len(chunk)
+
+    def finish(self) -> None:
+        self.file.seek(0)
+
+    def abort(self, cause: BaseException) -> None:
+        self.file.close()
+
+    def discard(self) -> None:
+        self.file.close()
+
+
+def complete_streamed_image(upload: StreamedUpload | SpooledUpload, attributes: dict) -> dict:
     """Set the rest of a streamed image's attributes once its body was read; the image.
 
-    The formats were fixed when its data began; the body's must be the same.
+    The formats were fixed when its data began; the body's must be the same. A spooled
+    file's image is created now, with the body's attributes, and its data uploaded.
     """
+    if isinstance(upload, SpooledUpload):
+        try:
+            return create_image(upload.glance, attributes, data=upload.file, size=upload.size)
+        finally:
+            upload.file.close()
     rest = {k: v for k, v in attributes.items()
             if k not in ("disk_format", "container_format")}
     if rest:

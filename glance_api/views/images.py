@@ -88,6 +88,11 @@ class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
         if self.action != "create":
             raise ParseError("This endpoint takes no file.")
         serializer = ImageCreateSerializer(context=self.image_context())
+        if "disk_format" not in fields and not services.can_inspect_formats():
+            # no inspector to tell the format from the file: it waits for the fields after it
+            given = {name: fields.get(name) for name in fields}  # a QueryDict's last values
+            serializer.upload_formats({**given, "disk_format": "raw"}, lambda: "raw")
+            return services.SpooledUpload(self.glance)
         disk, container = serializer.upload_formats(
             fields, lambda: services.detect_disk_format(head))
         return services.StreamedUpload(self.glance, disk, container)
@@ -149,7 +154,8 @@ class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
             serializer = ImageCreateSerializer(data=data, context=self.image_context())
             serializer.is_valid(raise_exception=True)
             if streamed is not None:
-                serializer.check_upload_formats(streamed.formats)
+                if streamed.formats is not None:  # None: kept aside, created only now
+                    serializer.check_upload_formats(streamed.formats)
                 image = services.complete_streamed_image(streamed,
                                                          serializer.glance_attributes())
             else:
