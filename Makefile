@@ -24,12 +24,14 @@ run: $(PY) up seed
 		$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## test: every test, against the dev cloud (started here if it is not running), the
-## browser tests in Debian's chromium (installed here if it is missing); then the oldest
-## combination (noxfile.py: Django 4.2 against the 2024.1 dev cloud, the in-process tests)
+## browser tests in Debian's chromium (installed here if it is missing); Horizon 24.0.0's
+## browser tests; then the oldest combination (noxfile.py: Django 4.2 against the 2024.1
+## dev cloud, the in-process tests and Horizon 24.0.0's browser tests)
 test: export DJANGO_SECRET_KEY ?= test-only-not-a-secret-$(shell date +%s%N)
 test: $(PY) up
 	scripts/ensure-chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+	DEVCLOUD_HORIZON=24.0.0 $(PY) -m pytest tests/test_horizon.py
 	$(PY) -m nox -s oldest
 
 ## compat: the support matrix (noxfile.py): the whole suite on Django 4.2 and on 5.2, and a

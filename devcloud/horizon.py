@@ -10,6 +10,7 @@ servers on loopback: the dashboard's legacy upload mode and its direct one.
 """
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -19,11 +20,22 @@ from . import config as c
 from . import memcached
 from .cloud import DevCloudError, Server, _run, log
 
-HOME = c.HOME / "horizon"
+# Which Horizon (DEVCLOUD_HORIZON): the newest, or an older release with the packages PyPI
+# had in its day (uv --exclude-newer) and the pins OpenStack's constraints then set.
+HORIZONS = {
+    "27.0.0": (None, []),
+    # 2024.1 (Caracal); with XStatic-Font-Awesome 6 every page is a 500
+    "24.0.0": ("2024-04-10", ["XStatic-Font-Awesome==4.7.0.0", "setuptools<70"]),
+}
+VERSION = os.environ.get("DEVCLOUD_HORIZON", "27.0.0")
+if VERSION not in HORIZONS:
+    raise SystemExit(f"DEVCLOUD_HORIZON={VERSION!r}: not one of {', '.join(HORIZONS)}")
+HOME = c.HOME / ("horizon" if VERSION == "27.0.0" else f"horizon-{VERSION}")
 VENV = HOME / "venv"
 # setproctitle: gunicorn names its processes (see Server.pid); pymemcache: Django's
 # memcached backend, which deployments install beside Horizon
-REQUIREMENTS = ["horizon==27.0.0", "gunicorn==27.0.1", "setproctitle", "pymemcache"]
+SERVERS = ["gunicorn==27.0.1", "setproctitle", "pymemcache"]
+REQUIREMENTS = [f"horizon=={VERSION}", *HORIZONS[VERSION][1], *SERVERS]
 ENABLED = c.ROOT / "glance_api" / "horizon" / "enabled" / "_9100_glance_api.py"
 
 LOCAL_SETTINGS = f'''"""Horizon's settings for the dev cloud (written by devcloud/horizon.py)."""
@@ -62,10 +74,21 @@ def ensure_installed() -> None:
     marker = VENV / ".installed.sha256"
     wanted = hashlib.sha256(" ".join(REQUIREMENTS).encode()).hexdigest()
     if not (marker.exists() and marker.read_text() == wanted):
-        log(f"installing Horizon 27 into {VENV} (about a minute)")
-        if not (VENV / "bin" / "python").exists():
-            _run([sys.executable, "-m", "venv", str(VENV)])
-        _run([_python(), "-m", "pip", "install", "--quiet", *REQUIREMENTS, "-e", str(c.ROOT)])
+        log(f"installing Horizon {VERSION} into {VENV} (about a minute)")
+        date = HORIZONS[VERSION][0]
+        if date is None:
+            if not (VENV / "bin" / "python").exists():
+                _run([sys.executable, "-m", "venv", str(VENV)])
+            _run([_python(), "-m", "pip", "install", "--quiet", *REQUIREMENTS, "-e",
+                  str(c.ROOT)])
+        else:  # Horizon as of its day, then the servers and the app (which change none of it)
+            uv = str(Path(sys.executable).with_name("uv"))
+            if not (VENV / "bin" / "python").exists():
+                _run([uv, "venv", "--quiet", "--python", sys.executable, str(VENV)])
+            python = ["--python", _python()]
+            _run([uv, "pip", "install", "--quiet", *python, "--exclude-newer", date,
+                  f"horizon=={VERSION}", *HORIZONS[VERSION][1]])
+            _run([uv, "pip", "install", "--quiet", *python, *SERVERS, "-e", str(c.ROOT)])
         marker.write_text(wanted)
     local = dashboard_dir() / "local"
     shutil.copy(ENABLED, local / "enabled" / ENABLED.name)  # the README's second step

@@ -127,8 +127,16 @@ def create_image(
 
 def _add_location(glance: GlanceClient, image_id: str, url: str) -> None:
     """Glance's v2.17 locations API: Glance reads the URL in a task of its own, then the
-    image turns active; if it cannot, the task ends and the image stays queued."""
-    glance.images.add_image_location(image_id, url)
+    image turns active; if it cannot, the task ends and the image stays queued.
+
+    glanceclient before 4.7 (2024.1's 4.5, as a Horizon 24 venv pins it) has no call for
+    it: the same request is then made with its HTTP client, as the newer call does.
+    """
+    if hasattr(glance.images, "add_image_location"):
+        glance.images.add_image_location(image_id, url)
+    else:
+        glance.http_client.post(f"/v2/images/{quote(image_id, safe='')}/locations",
+                                data={"url": url, "validation_data": {}})
     deadline = time.monotonic() + settings.TIMEOUT
     while True:
         image = glance.images.get(image_id)
