@@ -10,8 +10,10 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from django.core.cache import caches
+
 from .. import requestlog
-from ..cache import app_cache
+from ..cache import TolerantCache, app_cache
 from ..conf import settings
 
 logger = logging.getLogger(__name__)
@@ -65,8 +67,16 @@ def _refresh_in_background(key: str, compute, seconds: float) -> None:
         except Exception:  # logged; the old entry serves until it expires
             logger.warning("Could not refresh a metadefs cache entry", exc_info=True)
             return
-        cache.set(key, (time.time(), value), seconds)
-        cache.delete(f"{key}:refreshing")
+        # A connection of this thread's own: the request's (which the copied context
+        # would give too) is not thread-safe with every backend (pymemcache's is not),
+        # and Django closes it when the request ends, maybe while this thread uses it.
+        connection = caches.create_connection(settings.CACHE_ALIAS)
+        try:
+            own = TolerantCache(connection)
+            own.set(key, (time.time(), value), seconds)
+            own.delete(f"{key}:refreshing")
+        finally:
+            connection.close()
 
     _refresher().submit(contextvars.copy_context().run, refresh)
 
