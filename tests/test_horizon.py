@@ -277,3 +277,21 @@ def test_delete_image(panel, make_image, glance_demo):
         m == "DELETE" and image["id"] in url and status == 204
         for m, url, status, _ in page.answers)
     page.check_answers()
+
+
+def test_manage_py_check_in_horizons_venv_says_whether_uploads_are_inspected(dashboards):
+    """In Horizon's own venv (27's oslo.utils has the format inspector; 24's, 7.1, has not:
+    then the legacy upload above went through the app's SpooledUpload, for real), the app's
+    system check warns exactly when the inspector is missing (glance_api.W002)."""
+    import subprocess
+
+    python = str(horizon.VENV / "bin" / "python")
+    has_inspector = subprocess.run(
+        [python, "-c", "from oslo_utils.imageutils import format_inspector"],
+        capture_output=True).returncode == 0
+    checked = subprocess.run(
+        [python, "manage.py", "check"], cwd=devcloud.ROOT, capture_output=True, text=True,
+        env={**os.environ, "DJANGO_SECRET_KEY": "check-only", "DJANGO_DEBUG": "0"})
+    assert checked.returncode == 0, checked.stderr
+    assert ("glance_api.W002" in checked.stdout + checked.stderr) == (not has_inspector)
+    assert has_inspector == (horizon.VERSION != "24.0.0")
