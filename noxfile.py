@@ -9,6 +9,10 @@ Sessions:
   LTS release the app supports, against the dev cloud (started by ``make compat``).
 - ``release_2024_1``: the whole suite against the dev cloud of OpenStack 2024.1
   (``DEVCLOUD_RELEASE=2024.1``: Keystone 25, Glance 28).
+- ``horizon(version=...)``: Horizon's browser tests (``tests/test_horizon.py``) on each
+  Horizon release the dev cloud installs (``devcloud.horizon.HORIZONS``: 2024.1's 24.0.0
+  to 27.0.0), each in a venv of its own with the packages of its day, the app installed
+  into it; the versions in the table are that venv's.
 - ``oldest``: the oldest combination, which ``make test`` also runs: Django 4.2 against
   the 2024.1 dev cloud, every test that runs in-process, and Horizon 24.0.0's browser
   tests (Horizon with the packages of its day; not the nginx stack, the benchmarks,
@@ -20,19 +24,23 @@ Sessions:
 import datetime
 import json
 import re
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import nox
 
 ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+from devcloud.horizon import HORIZONS, home_of  # noqa: E402
+
 RESULTS = ROOT / "compat-results"
 README = ROOT / "README.md"
 DJANGO = {"4.2": "Django>=4.2,<4.3", "5.2": "Django>=5.2,<5.3"}
 TABLE_START = "<!-- support table: make compat writes it -->"
 TABLE_END = "<!-- end of support table -->"
 
-nox.options.sessions = ["suite", "release_2024_1", "table"]
+nox.options.sessions = ["suite", "release_2024_1", "horizon", "table"]
 # What ``oldest`` leaves out: the tests that start servers of their own (nginx and two
 # instances, the benchmarks' servers, a fresh clone's dev cloud) and schemathesis; make
 # compat runs them.
@@ -42,7 +50,7 @@ SERVER_TESTS = ["tests/test_stack.py", "tests/test_benchmarks.py",
 nox.options.reuse_existing_virtualenvs = True
 
 
-def run_pytest(session: nox.Session, cell: str, *args: str) -> None:
+def run_pytest(session: nox.Session, cell: str, *args: str, python: str = "python") -> None:
     """pytest with a JUnit report, then that report's counts in compat-results/<cell>.json
     (also when the tests fail)."""
     RESULTS.mkdir(exist_ok=True)
@@ -50,10 +58,11 @@ def run_pytest(session: nox.Session, cell: str, *args: str) -> None:
     try:
         session.run("python", "-m", "pytest", f"--junitxml={report}", *args, *session.posargs)
     finally:
-        record(session, cell, report)
+        record(session, cell, report, python)
 
 
-def record(session: nox.Session, cell: str, report: Path) -> None:
+def record(session: nox.Session, cell: str, report: Path, python: str) -> None:
+    """The cell's counts, and the versions ``python`` (the tests', or Horizon's) has."""
     counts = {"passed": 0, "failed": 0, "skipped": 0}
     if report.exists():
         suite = ET.parse(report).getroot()
@@ -62,12 +71,13 @@ def record(session: nox.Session, cell: str, report: Path) -> None:
         counts["failed"] = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
         counts["skipped"] = int(suite.get("skipped", 0))
         counts["passed"] = total - counts["failed"] - counts["skipped"]
-    versions = session.run("python", "-c", "import django, rest_framework, glanceclient, "
+    versions = session.run(python, "-c", "import django, rest_framework, glanceclient, "
                            "sys; print(django.__version__, rest_framework.__version__, "
                            "glanceclient.__version__, sys.version.split()[0])",
-                           silent=True).split()
+                           silent=True, external=True).split()
     (RESULTS / f"{cell}.json").write_text(json.dumps({
         "cell": cell, **counts, "devcloud": session.env.get("DEVCLOUD_RELEASE", "newest"),
+        "horizon": session.env.get("DEVCLOUD_HORIZON", "27.0.0"),
         "when": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "django": versions[0], "djangorestframework": versions[1],
         "python-glanceclient": versions[2], "python": versions[3],
@@ -89,6 +99,15 @@ def release_2024_1(session: nox.Session) -> None:
 
 
 @nox.session
+@nox.parametrize("version", list(HORIZONS))
+def horizon(session: nox.Session, version: str) -> None:
+    session.install("-e", ".[test]")
+    session.env["DEVCLOUD_HORIZON"] = version
+    run_pytest(session, f"horizon-{version}", "tests/test_horizon.py",
+               python=str(home_of(version) / "venv" / "bin" / "python"))
+
+
+@nox.session
 def oldest(session: nox.Session) -> None:
     session.install("-e", ".[test]", DJANGO["4.2"])
     session.env["DEVCLOUD_RELEASE"] = "2024.1"
@@ -100,11 +119,12 @@ def oldest(session: nox.Session) -> None:
 @nox.session(python=False)
 def table(session: nox.Session) -> None:
     """Rewrite the README's support table from compat-results/*.json."""
-    rows = ["| cell | dev cloud | Django | DRF | glanceclient | Python | passed | failed | "
-            "last run |", "|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| cell | dev cloud | Horizon | Django | DRF | glanceclient | Python | passed | "
+            "failed | last run |", "|---|---|---|---|---|---|---|---|---|---|"]
     for path in sorted(RESULTS.glob("*.json")):
         cell = json.loads(path.read_text())
-        rows.append(f"| {cell['cell']} | {cell.get('devcloud', 'newest')} | {cell['django']} | "
+        rows.append(f"| {cell['cell']} | {cell.get('devcloud', 'newest')} | "
+                    f"{cell.get('horizon', '27.0.0')} | {cell['django']} | "
                     f"{cell['djangorestframework']} | "
                     f"{cell['python-glanceclient']} | {cell['python']} | {cell['passed']} | "
                     f"{cell['failed']} | {cell['when']} |")

@@ -26,11 +26,24 @@ HORIZONS = {
     "27.0.0": (None, []),
     # 2024.1 (Caracal); with XStatic-Font-Awesome 6 every page is a 500
     "24.0.0": ("2024-04-10", ["XStatic-Font-Awesome==4.7.0.0", "setuptools<70"]),
+    "25.1.0": ("2024-09-20", ["XStatic-Font-Awesome==4.7.0.0", "setuptools<70"]),  # 2024.2
+    "25.3.0": ("2025-03-25", ["XStatic-Font-Awesome==4.7.0.0", "setuptools<70"]),  # 2025.1
+    "25.5.0": ("2025-09-20", ["XStatic-Font-Awesome==4.7.0.0", "setuptools<70"]),  # 2025.2
+    # 26.0.0 came out before oslo.policy 6 (2026-07-08), with which its panels answer 403
+    "26.0.0": ("2026-07-04", []),
 }
 VERSION = os.environ.get("DEVCLOUD_HORIZON", "27.0.0")
 if VERSION not in HORIZONS:
     raise SystemExit(f"DEVCLOUD_HORIZON={VERSION!r}: not one of {', '.join(HORIZONS)}")
-HOME = c.HOME / ("horizon" if VERSION == "27.0.0" else f"horizon-{VERSION}")
+VERSION_TUPLE = tuple(int(part) for part in VERSION.split("."))
+
+
+def home_of(version: str) -> Path:
+    """Where a Horizon release's venv and settings are."""
+    return c.HOME / ("horizon" if version == "27.0.0" else f"horizon-{version}")
+
+
+HOME = home_of(VERSION)
 VENV = HOME / "venv"
 # setproctitle: gunicorn names its processes (see Server.pid); pymemcache: Django's
 # memcached backend, which deployments install beside Horizon
@@ -47,8 +60,11 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 OPENSTACK_HOST = "{c.HOST}"
 OPENSTACK_KEYSTONE_URL = "{c.KEYSTONE_URL}"
 SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+# One memcached for every Horizon of the dev cloud, so a prefix for each install:
+# django-compressor keeps in the cache where its output is, and another Horizon, or this
+# one's venv before a reinstall, would serve a file only that one had (a page without CSS).
 CACHES = {{"default": {{"BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
-                      "LOCATION": "{memcached.LOCATION}"}}}}
+                      "LOCATION": "{memcached.LOCATION}", "KEY_PREFIX": "@CACHE_PREFIX@"}}}}
 IMAGES_ALLOW_LOCATION = True
 HORIZON_IMAGES_UPLOAD_MODE = os.environ.get("DEVCLOUD_HORIZON_UPLOAD_MODE", "legacy")
 
@@ -58,8 +74,25 @@ GLANCE_API = {{"KEYSTONE_URL": OPENSTACK_KEYSTONE_URL, "ALLOW_IMAGE_LOCATION": T
 '''
 
 
+PACKAGES = HOME / "horizon-packages.txt"
+
+
 def _python() -> str:
     return str(VENV / "bin" / "python")
+
+
+def _freeze() -> str:
+    """The venv's packages, ``name==version`` a line (uv's pip freeze)."""
+    uv = str(Path(sys.executable).with_name("uv"))
+    return subprocess.run([uv, "pip", "freeze", "--python", _python()], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def installed() -> tuple[dict[str, str], dict[str, str]]:
+    """What Horizon's venv has now, and what it had before the app: name -> version."""
+    def parse(text: str) -> dict[str, str]:
+        return dict(line.split("==", 1) for line in text.splitlines() if "==" in line)
+    return parse(_freeze()), parse(PACKAGES.read_text())
 
 
 def dashboard_dir() -> Path:
@@ -70,34 +103,39 @@ def dashboard_dir() -> Path:
 
 
 def ensure_installed() -> None:
-    """Horizon and gunicorn in a venv of their own, with this checkout's app, once."""
+    """Horizon in a venv of its own, as of its day; then, as an operator would add them, the
+    servers and this checkout's app (editable). What Horizon had before the app came is kept
+    in ``horizon-packages.txt`` beside the venv, for the test that nothing changed."""
     marker = VENV / ".installed.sha256"
-    wanted = hashlib.sha256(" ".join(REQUIREMENTS).encode()).hexdigest()
+    date, pins = HORIZONS[VERSION]
+    wanted = hashlib.sha256(" ".join([str(date), *REQUIREMENTS]).encode()).hexdigest()
     if not (marker.exists() and marker.read_text() == wanted):
         log(f"installing Horizon {VERSION} into {VENV} (about a minute)")
-        date = HORIZONS[VERSION][0]
-        if date is None:
-            if not (VENV / "bin" / "python").exists():
-                _run([sys.executable, "-m", "venv", str(VENV)])
-            _run([_python(), "-m", "pip", "install", "--quiet", *REQUIREMENTS, "-e",
-                  str(c.ROOT)])
-        else:  # Horizon as of its day, then the servers and the app (which change none of it)
-            uv = str(Path(sys.executable).with_name("uv"))
-            if not (VENV / "bin" / "python").exists():
-                _run([uv, "venv", "--quiet", "--python", sys.executable, str(VENV)])
-            python = ["--python", _python()]
-            _run([uv, "pip", "install", "--quiet", *python, "--exclude-newer", date,
-                  f"horizon=={VERSION}", *HORIZONS[VERSION][1]])
-            _run([uv, "pip", "install", "--quiet", *python, *SERVERS, "-e", str(c.ROOT)])
+        shutil.rmtree(VENV, ignore_errors=True)  # a changed recipe starts anew
+        uv = str(Path(sys.executable).with_name("uv"))
+        _run([uv, "venv", "--quiet", "--python", sys.executable, str(VENV)])
+        python = ["--python", _python()]
+        newer = ["--exclude-newer", date] if date else []
+        _run([uv, "pip", "install", "--quiet", *python, *newer, f"horizon=={VERSION}", *pins])
+        PACKAGES.write_text(_freeze())
+        _run([uv, "pip", "install", "--quiet", *python, *SERVERS, "-e", str(c.ROOT)])
         marker.write_text(wanted)
     local = dashboard_dir() / "local"
     shutil.copy(ENABLED, local / "enabled" / ENABLED.name)  # the README's second step
     settings = HOME / "local_settings.py"
-    settings.write_text(LOCAL_SETTINGS)
+    prefix = f"horizon-{VERSION}-{marker.read_text()[:12]}-{int(marker.stat().st_mtime)}"
+    settings.write_text(LOCAL_SETTINGS.replace("@CACHE_PREFIX@", prefix))
     link = local / "local_settings.py"
     if link.is_symlink() or link.exists():
         link.unlink()
     link.symlink_to(settings)
+
+
+def check() -> subprocess.CompletedProcess:
+    """``pip check`` of Horizon's venv (uv's)."""
+    uv = str(Path(sys.executable).with_name("uv"))
+    return subprocess.run([uv, "pip", "check", "--python", _python()], capture_output=True,
+                          text=True)
 
 
 def servers() -> list[Server]:

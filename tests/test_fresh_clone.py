@@ -1,14 +1,20 @@
 """`make run` in a clone where a newcomer might put it: a directory of mode 700 (as root's
-home is) whose path has spaces. PostgreSQL runs as its own user there (as root), which
-cannot enter such a directory: the dev cloud keeps that cluster under /var/tmp instead.
+and most users' homes are) whose path has spaces, as root and as an ordinary user.
+
+As root, PostgreSQL runs as its own user, which cannot enter such a directory: the dev cloud
+keeps that cluster under /var/tmp instead. As an ordinary user (a user of its own, made
+here when the tests run as root; else the tests' own user), everything runs as that user,
+with Debian's python3 and nothing of root's: no pip cache, no sudo.
 
 A clone installs its own venvs, dev cloud (on ports of its own) and sample images: about
-two minutes.
+two minutes as root, more as a user whose pip cache is empty.
 """
 
 import hashlib
 import json
 import os
+import pwd
+import shutil
 import signal
 import subprocess
 import time
@@ -16,6 +22,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 import yaml
 
 from benchmarks.common import free_port
@@ -40,23 +47,62 @@ def first_answer(url: str, deadline: float, process: subprocess.Popen, log: Path
     raise AssertionError(f"no answer from {url}:\n{log.read_text(errors='replace')[-4000:]}")
 
 
-def test_make_run_answers_from_a_private_directory_whose_path_has_spaces(tmp_path):
-    private = tmp_path / "a private dir"
-    private.mkdir(mode=0o700)
+NEWCOMER = "glance-api-newcomer"
+# as root: root, then an ordinary user; as an ordinary user, that user
+WHO = ["root", "ordinary user"] if os.geteuid() == 0 else ["ordinary user"]
+
+
+@pytest.fixture
+def newcomer():
+    """An ordinary user with a home of mode 700, made for the test and removed after it;
+    None when the tests already run as an ordinary user."""
+    if os.geteuid() != 0:
+        yield None
+        return
+    subprocess.run(["userdel", "-r", NEWCOMER], capture_output=True)  # a leftover
+    subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", NEWCOMER], check=True)
+    home = Path(pwd.getpwnam(NEWCOMER).pw_dir)
+    home.chmod(0o700)
+    try:
+        yield home
+    finally:
+        subprocess.run(["pkill", "-KILL", "-u", NEWCOMER], capture_output=True)
+        subprocess.run(["userdel", "-r", NEWCOMER], capture_output=True)
+
+
+@pytest.mark.parametrize("who", WHO)
+def test_make_run_answers_from_a_private_directory_whose_path_has_spaces(tmp_path, who,
+                                                                          request):
+    as_user: list[str] = []
+    if who == "root" or os.geteuid() != 0:
+        private = tmp_path / "a private dir"
+        private.mkdir(mode=0o700)
+    else:
+        user_home = request.getfixturevalue("newcomer")
+        private = user_home / "my projects"
+        private.mkdir(mode=0o700)
+        as_user = ["runuser", "-u", NEWCOMER, "--"]
     clone = private / "glance api"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    if as_user:
+        shutil.chown(private, NEWCOMER, NEWCOMER)
+        subprocess.run(["chown", "-R", f"{NEWCOMER}:{NEWCOMER}", str(clone)], check=True)
     # where the dev cloud keeps the clone's PostgreSQL cluster (devcloud.postgres.data_dir)
     home = clone / ".devcloud" / ("" if RELEASE.name == "newest" else RELEASE.name)
     outside = Path("/var/tmp") / (
         "glance-api-devcloud-" + hashlib.sha256(str(home).rstrip("/").encode()).hexdigest()[:12])
     port = free_port()
-    env = {**os.environ, "PORT": str(port),
+    # an ordinary user's login environment: nothing of root's (its pyenv, venv, caches)
+    base_env = dict(os.environ) if not as_user else {
+        "HOME": str(user_home), "USER": NEWCOMER, "LOGNAME": NEWCOMER, "LANG": "C.UTF-8",
+        "PATH": "/usr/local/bin:/usr/bin:/bin"}
+    env = {**base_env, "PORT": str(port),
            # a dev cloud of its own beside the one the other tests use
            **{f"DEVCLOUD_{name}_PORT": str(free_port())
               for name in ("KEYSTONE", "GLANCE", "POSTGRES", "HORIZON", "HORIZON_DIRECT")}}
     log = tmp_path / "make-run.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen(["make", "run"], cwd=clone, env=env, stdout=out,
+        process = subprocess.Popen([*as_user, "make", "run"], cwd=clone, env=env, stdout=out,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True)
     try:
@@ -79,11 +125,11 @@ def test_make_run_answers_from_a_private_directory_whose_path_has_spaces(tmp_pat
             assert answer.status == 200
             images = json.loads(answer.read())["items"]
         assert any(SAMPLE_TAG in image.get("tags", []) for image in images), images
-        if os.geteuid() == 0:  # postgres runs as its own user, which cannot enter the clone
+        if who == "root":  # postgres runs as its own user, which cannot enter the clone
             assert (outside / "postgres" / "PG_VERSION").exists()
             assert f"{outside}/postgres" in log.read_text(errors="replace")
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
-        subprocess.run(["make", "clean"], cwd=clone, env=env, capture_output=True)
+        subprocess.run([*as_user, "make", "clean"], cwd=clone, env=env, capture_output=True)
     assert not outside.exists()  # make clean drops it too

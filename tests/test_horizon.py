@@ -8,6 +8,7 @@ logs no console error but the ones Horizon 27 logs on its own views too (``HORIZ
 
 import hashlib
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -84,8 +85,13 @@ class Panel:
         page.wait_for_selector(".modal-dialog", state="detached")
 
     def row_action(self, image_name: str, action: str):
-        """Open an image row's action menu and choose ``action``."""
+        """Choose ``action`` of an image row: its first button, or else from its menu."""
         row = self.page.locator("tr", has_text=image_name).first
+        first = row.locator("button:not(.dropdown-toggle)").filter(
+            has_text=re.compile(rf"^\s*{re.escape(action)}\s*$"))
+        if first.count() and first.first.is_visible():
+            first.first.click()
+            return
         row.locator("button.dropdown-toggle").click()
         row.locator(".dropdown-menu").get_by_text(action, exact=True).click()
 
@@ -277,6 +283,48 @@ def test_delete_image(panel, make_image, glance_demo):
         m == "DELETE" and image["id"] in url and status == 204
         for m, url, status, _ in page.answers)
     page.check_answers()
+
+
+def test_deactivate_and_reactivate_where_the_panel_offers_them(panel, make_image, glance_admin):
+    """Horizon 25.3 (2025.1) and later offer Deactivate Image and Reactivate Image (admins;
+    POST ``images/<id>/actions/deactivate``, no trailing slash); older ones do not."""
+    name = f"horizon-deact-{uuid.uuid4().hex[:6]}"
+    image = make_image(data=b"a" * 1024, name=name)
+    page = panel("legacy")
+    page.sign_in(devcloud.ADMIN)
+    page.images()
+    row = page.page.locator("tr", has_text=name).first
+    row.locator("button.dropdown-toggle").click()
+    offered = row.locator(".dropdown-menu").get_by_text("Deactivate Image", exact=True)
+    if horizon.VERSION_TUPLE < (25, 3):
+        assert offered.count() == 0
+        row.locator("button.dropdown-toggle").click()
+        page.check_answers()
+        return
+    offered.click()
+    page.submit("Deactivate Image")
+    page.page.wait_for_selector(f"text=Deactivated Image: {name}")
+    assert glance_admin.images.get(image["id"])["status"] == "deactivated"
+    page.row_action(name, "Reactivate Image")
+    page.submit("Reactivate Image")
+    page.page.wait_for_selector(f"text=Reactivated Image: {name}")
+    assert glance_admin.images.get(image["id"])["status"] == "active"
+    assert [(m, status) for m, url, status, _ in page.answers if "/actions/" in url] == [
+        ("POST", 204), ("POST", 204)]
+    page.check_answers()
+
+
+def test_installing_the_app_changed_none_of_horizons_packages(dashboards):
+    """The README's first step, in Horizon's venv as of its day: the app and its
+    dependencies came in beside Horizon's packages and changed none of them (Django
+    included), and pip check is clean."""
+    now, before = horizon.installed()
+    assert "horizon" in {name.lower() for name in before}
+    changed = {name: (version, now.get(name)) for name, version in before.items()
+               if now.get(name) != version}
+    assert changed == {}
+    check = horizon.check()
+    assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_manage_py_check_in_horizons_venv_says_whether_uploads_are_inspected(dashboards):
