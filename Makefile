@@ -2,21 +2,24 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# The venv's stamp: $(PY) is a symlink to the system's python, which touch would change
+# (as root) or fail on (as anyone else), and whose time make would read.
+INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
 .PHONY: run test compat bench load up down status reset seed schema clean stack
 
-$(PY): pyproject.toml
+$(INSTALLED): pyproject.toml
 	mkdir -p var
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
-	touch $(PY)
+	touch $(INSTALLED)
 
 ## run: the API on http://$(HOST):$(PORT)/api/glance/ against the dev cloud, with sample images
 run: export DJANGO_DEBUG ?= 1
-run: $(PY) up seed
+run: $(INSTALLED) up seed
 	$(PY) manage.py migrate --noinput
 	@$(PY) -m devcloud credentials
 	@echo "Serving http://$(HOST):$(PORT)/api/glance/ (docs: /api/docs/, sign in: /api-auth/login/)"
@@ -28,7 +31,7 @@ run: $(PY) up seed
 ## browser tests; then the oldest combination (noxfile.py: Django 4.2 against the 2024.1
 ## dev cloud, the in-process tests and Horizon 24.0.0's browser tests)
 test: export DJANGO_SECRET_KEY ?= test-only-not-a-secret-$(shell date +%s%N)
-test: $(PY) up
+test: $(INSTALLED) up
 	scripts/ensure-chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 	DEVCLOUD_HORIZON=24.0.0 $(PY) -m pytest tests/test_horizon.py
@@ -37,39 +40,39 @@ test: $(PY) up
 ## compat: the support matrix (noxfile.py): the whole suite on Django 4.2 and on 5.2, and a
 ## fresh clone's make run in a private directory; writes the README's support table
 compat: export DJANGO_SECRET_KEY ?= compat-only-not-a-secret-$(shell date +%s%N)
-compat: $(PY) up
+compat: $(INSTALLED) up
 	scripts/ensure-chromium
 	$(PY) -m nox $(NOX_ARGS)
 
 ## bench: the API's cost next to direct glanceclient (table in the README); BENCH_ARGS=--quick
 bench: export DJANGO_SECRET_KEY ?= benchmark-only-not-a-secret
-bench: $(PY) up
+bench: $(INSTALLED) up
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 ## load: 50 clients for 5 minutes through nginx and two instances (LOAD_ARGS=--quick;
 ## LOAD_ARGS="--tight" for issue 21's shape, "--one-address" for every client behind one)
 load: export DJANGO_SECRET_KEY ?= load-only-not-a-secret
-load: $(PY)
+load: $(INSTALLED)
 	$(PY) -m benchmarks.load $(LOAD_ARGS)
 
-up: $(PY)
+up: $(INSTALLED)
 	$(PY) -m devcloud up
 
 ## stack: the production set-up on loopback: nginx on :8090 in front of two instances, Redis
-stack: $(PY)
+stack: $(INSTALLED)
 	$(PY) -m deploy.stack up
 
 down:
 	@if [ -x $(PY) ]; then $(PY) -m deploy.stack down; $(PY) -m devcloud down; \
 		DEVCLOUD_RELEASE=2024.1 $(PY) -m devcloud down; fi
 
-status: $(PY)
+status: $(INSTALLED)
 	$(PY) -m devcloud status
 
-reset: $(PY)
+reset: $(INSTALLED)
 	$(PY) -m devcloud reset
 
-seed: $(PY)
+seed: $(INSTALLED)
 	$(PY) -m devcloud seed
 
 clean: down
