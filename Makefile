@@ -37,8 +37,9 @@ test: $(INSTALLED) up
 	DEVCLOUD_HORIZON=24.0.0 $(PY) -m pytest tests/test_horizon.py
 	$(PY) -m nox -s oldest
 
-## compat: the support matrix (noxfile.py): the whole suite on Django 4.2 and on 5.2, and a
-## fresh clone's make run in a private directory; writes the README's support table
+## compat: the support matrix (noxfile.py): the whole suite on Django 4.2 and on 5.2, and
+## against the 2024.1 dev cloud; Horizon's browser tests on each Horizon release from 24.0.0
+## (2024.1) to 27.0.0; writes the README's support table
 compat: export DJANGO_SECRET_KEY ?= compat-only-not-a-secret-$(shell date +%s%N)
 compat: $(INSTALLED) up
 	scripts/ensure-chromium

@@ -5,10 +5,17 @@ dashboard's direct upload) can send the bytes to this API with no Keystone token
 own. The URL holds only an unguessable secret; the caller's token and the image id stay
 server side, in the cache, under a hash of the secret, for ``UPLOAD_URL_SECONDS``. Redeeming
 it removes it: a second use, an altered or an expired URL finds nothing.
+
+The token is kept encrypted (Fernet, from ``cryptography``) with a key derived from the
+secret, which only the URL holds: the cache (a shared Redis, say) alone does not give the
+token away.
 """
 
+import base64
 import hashlib
 import secrets
+
+from cryptography.fernet import Fernet, InvalidToken
 
 from django.views.decorators.debug import sensitive_variables
 
@@ -23,11 +30,20 @@ def _key(secret: str) -> str:
 
 
 @sensitive_variables()
+def _fernet(secret: str) -> Fernet:
+    """The cipher of a grant's token: a key derived from the secret, apart from its key
+    in the cache (a hash of the secret alone)."""
+    key = hashlib.blake2b(secret.encode(), key=b"glance_api upload grant", digest_size=32)
+    return Fernet(base64.urlsafe_b64encode(key.digest()))
+
+
+@sensitive_variables()
 def issue(token: str, user_id: str, image_id: str) -> str:
     """A new secret for one upload of ``image_id`` by the holder of ``token``."""
     secret = secrets.token_urlsafe(32)
     app_cache().set(
-        _key(secret), {"token": token, "user_id": user_id, "image_id": image_id},
+        _key(secret), {"sealed_token": _fernet(secret).encrypt(token.encode()).decode(),
+                       "user_id": user_id, "image_id": image_id},
         settings.UPLOAD_URL_SECONDS,
     )
     return secret
@@ -39,8 +55,13 @@ def redeem(secret: str) -> dict | None:
     expired."""
     cache = app_cache()
     key = _key(secret)
-    if not cache.add(key + ":used", True, settings.UPLOAD_URL_SECONDS):
-        return None  # redeemed already, by this request's twin
     grant = cache.get(key)
-    cache.delete(key)
-    return grant
+    # Nothing is written for an unknown secret (guesses cannot fill the cache), and of two
+    # requests with the same secret only the one whose delete removed the grant has it.
+    if grant is None or not cache.delete(key):
+        return None
+    try:
+        token = _fernet(secret).decrypt(grant["sealed_token"].encode()).decode()
+    except (InvalidToken, KeyError, TypeError, AttributeError):
+        return None  # not a grant this code wrote
+    return {"token": token, "user_id": grant["user_id"], "image_id": grant["image_id"]}

@@ -13,6 +13,8 @@ from drf_spectacular.plumbing import build_parameter_type
 from drf_spectacular.views import SpectacularAPIView
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.settings import api_settings
 from rest_framework.response import Response
 
 
@@ -183,6 +185,19 @@ class SchemaView(SpectacularAPIView):
 
     _lock = threading.Lock()
     _schemas: dict = {}
+
+    def _get_version_parameter(self, request):
+        """``?version=`` names a version DRF allows, or the answer is a 404: drf-spectacular
+        takes any value when no versions are set, and each would be a schema built and
+        kept (memory without bound, for anyone: the schema needs no token)."""
+        version = request.query_params.get("version")
+        if version is None:
+            return None
+        allowed = api_settings.ALLOWED_VERSIONS or ()
+        if version not in allowed:
+            raise NotFound(f"No API version {version[:40]!r}: this API has "
+                           + (f"versions {', '.join(allowed)}." if allowed else "no versions."))
+        return version
 
     def _get_schema_response(self, request):
         version = self.api_version or request.version or self._get_version_parameter(request)

@@ -305,6 +305,10 @@ def test_deactivate_and_reactivate_where_the_panel_offers_them(panel, make_image
     page.submit("Deactivate Image")
     page.page.wait_for_selector(f"text=Deactivated Image: {name}")
     assert glance_admin.images.get(image["id"])["status"] == "deactivated"
+    # the row is drawn again with its new status, and its actions
+    expect(page.page.locator("tr", has_text=name).first).to_contain_text("Deactivated")
+    expect(page.page.locator("tr", has_text=name).first.locator(
+        "button:not(.dropdown-toggle)", has_text="Reactivate Image")).to_be_visible()
     page.row_action(name, "Reactivate Image")
     page.submit("Reactivate Image")
     page.page.wait_for_selector(f"text=Reactivated Image: {name}")

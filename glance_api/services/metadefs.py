@@ -12,6 +12,7 @@ from rest_framework import exceptions
 from ..clients import GlanceClient
 from ..conf import settings
 from ..exceptions import glance_errors
+from .paths import segment
 from ..pagination import Page, PageRequest
 from .caching import cached
 from .images import unknown_marker
@@ -117,7 +118,7 @@ def get_namespace(glance: GlanceClient, name: str, resource_type: str | None = N
     """One namespace with its properties, objects and tags. Raises NotFound."""
     params = {"resource_type": resource_type} if resource_type else None
     return _get_json(
-        glance, f"/v2/metadefs/namespaces/{urllib.parse.quote(name, safe='')}", params
+        glance, f"/v2/metadefs/namespaces/{segment(name, 'namespace')}", params
     )
 
 

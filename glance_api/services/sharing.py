@@ -1,27 +1,22 @@
 """Sharing and labelling an image: its members (projects) and its tags.
 
-glanceclient pastes tags and member ids into its URLs as they are: each is quoted here as
-one path segment, so that no value changes which Glance endpoint is called.
+glanceclient pastes tags and member ids into its URLs as they are: each goes as one path
+segment (:func:`.paths.segment`), so that no value changes which Glance endpoint is called.
 """
-
-import urllib.parse
 
 from ..clients import GlanceClient
 from ..exceptions import glance_errors
-
-
-def _segment(value: str) -> str:
-    return urllib.parse.quote(value, safe="")
+from .paths import segment
 
 
 def add_tag(glance: GlanceClient, image_id: str, tag: str) -> None:
     with glance_errors():
-        glance.image_tags.update(image_id, _segment(tag))
+        glance.image_tags.update(image_id, segment(tag, "tag"))
 
 
 def remove_tag(glance: GlanceClient, image_id: str, tag: str) -> None:
     with glance_errors():
-        glance.image_tags.delete(image_id, _segment(tag))
+        glance.image_tags.delete(image_id, segment(tag, "tag"))
 
 
 def list_members(glance: GlanceClient, image_id: str) -> list[dict]:
@@ -31,7 +26,7 @@ def list_members(glance: GlanceClient, image_id: str) -> list[dict]:
 
 def get_member(glance: GlanceClient, image_id: str, member_id: str) -> dict:
     with glance_errors():
-        return dict(glance.image_members.get(image_id, _segment(member_id)))
+        return dict(glance.image_members.get(image_id, segment(member_id, "member_id")))
 
 
 def add_member(glance: GlanceClient, image_id: str, member_id: str) -> dict:
@@ -42,9 +37,9 @@ def add_member(glance: GlanceClient, image_id: str, member_id: str) -> dict:
 
 def update_member(glance: GlanceClient, image_id: str, member_id: str, status: str) -> dict:
     with glance_errors():
-        return dict(glance.image_members.update(image_id, _segment(member_id), status))
+        return dict(glance.image_members.update(image_id, segment(member_id, "member_id"), status))
 
 
 def remove_member(glance: GlanceClient, image_id: str, member_id: str) -> None:
     with glance_errors():
-        glance.image_members.delete(image_id, _segment(member_id))
+        glance.image_members.delete(image_id, segment(member_id, "member_id"))
