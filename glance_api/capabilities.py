@@ -25,6 +25,7 @@ from .conf import settings
 PREFIX = "glance_api:upload:"
 
 
+@sensitive_variables()
 def _key(secret: str) -> str:
     return PREFIX + hashlib.sha256(secret.encode()).hexdigest()
 

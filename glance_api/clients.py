@@ -17,6 +17,7 @@ import time
 import glanceclient
 import requests
 import warlock
+from django.views.decorators.debug import sensitive_variables
 from glanceclient.v2 import schemas as glance_schemas
 from glanceclient.v2.client import Client as GlanceClient
 from keystoneauth1 import access
@@ -106,6 +107,7 @@ def access_body(access_info: access.AccessInfoV3) -> dict:
     return access_info._data
 
 
+@sensitive_variables()
 def access_from_body(body: dict, token: str) -> access.AccessInfoV3:
     return access.create(body=body, auth_token=token)
 

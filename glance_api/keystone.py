@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 MAX_TOKEN_LENGTH = 8192
 
 
+@sensitive_variables()
 def _cache_key(token: str) -> str:
     return "glance_api:token:" + hashlib.sha256(token.encode()).hexdigest()
 
@@ -116,6 +117,7 @@ def _token_url() -> str:
     return settings.KEYSTONE_URL.rstrip("/") + "/auth/tokens"
 
 
+@sensitive_variables()
 def _self_headers(token: str) -> dict[str, str]:
     return {"X-Auth-Token": token, "X-Subject-Token": token}
 

@@ -1,5 +1,7 @@
-"""Parsers: JSON that never answers 500, and bodies that are streamed, never parsed or kept."""
+"""Parsers: JSON, forms and multipart bodies whose every error is a 4xx, never a 500, and
+bodies that are streamed, never parsed or kept."""
 
+import codecs
 import io
 
 from django.conf import settings
@@ -10,6 +12,8 @@ from django.core.files.uploadhandler import StopUpload
 from django.http import HttpRequest, QueryDict
 from django.http.multipartparser import MultiPartParser as DjangoMultiPartParser
 from django.http.multipartparser import MultiPartParserError
+from django.utils.http import parse_header_parameters
+from django.views.decorators.debug import sensitive_variables
 from rest_framework import exceptions, parsers
 from rest_framework.parsers import BaseParser
 
@@ -23,6 +27,21 @@ def get_encoding(parser_context) -> str:
     return parser_context.get("encoding", settings.DEFAULT_CHARSET)
 
 
+def text_encoding(encoding: str, media_type: str | None = None) -> str:
+    """``encoding``, or the ``charset`` ``media_type`` names, if it is a text encoding
+    Python knows; else a 415 that names it (``bz2_codec`` is a codec, not a charset: Django
+    would fail on it with a LookupError, a 500)."""
+    charset = parse_header_parameters(media_type or "")[1].get("charset") or encoding
+    try:
+        known = codecs.lookup(charset)._is_text_encoding
+    except LookupError:
+        known = False
+    if not known:
+        raise exceptions.UnsupportedMediaType(
+            media_type or charset, f"Unsupported charset {charset[:40]!r}: not a text encoding.")
+    return charset
+
+
 class JSONParser(parsers.JSONParser):
     """DRF's JSON parser; JSON nested too deeply for Python's parser is a 400, not a 500.
 
@@ -31,10 +50,21 @@ class JSONParser(parsers.JSONParser):
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
+        parser_context = parser_context or {}
+        encoding = text_encoding(get_encoding(parser_context), media_type)
         try:
-            return super().parse(stream, media_type, parser_context)
+            return super().parse(stream, media_type, {**parser_context, "encoding": encoding})
         except RecursionError as exc:
             raise exceptions.ParseError("JSON parse error - nested too deeply.") from exc
+
+
+class FormParser(parsers.FormParser):
+    """DRF's form parser, for a charset that is a text encoding only (else a 415)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        parser_context = parser_context or {}
+        encoding = text_encoding(get_encoding(parser_context), media_type)
+        return super().parse(stream, media_type, {**parser_context, "encoding": encoding})
 
 
 class OctetStreamParser(BaseParser):
@@ -181,15 +211,17 @@ class MultiPartParser(parsers.MultiPartParser):
     """DRF's multipart parser, with the file streamed to Glance (:class:`GlanceUploadHandler`):
     no temporary file, no file in memory."""
 
+    @sensitive_variables()
     def parse(self, stream, media_type=None, parser_context=None):
         request, view = parser_context["request"], parser_context.get("view")
         meta = {**request.META, "CONTENT_TYPE": media_type}
         handler = GlanceUploadHandler(request, getattr(view, "start_multipart_upload", None),
                                       lambda: parser.fields_so_far())
-        parser = _FieldsVisibleParser(meta, stream, [handler], get_encoding(parser_context))
         try:
+            parser = _FieldsVisibleParser(meta, stream, [handler], text_encoding(
+                get_encoding(parser_context), media_type))
             data, files = parser.parse()
-        except MultiPartParserError as exc:
+        except (MultiPartParserError, UnicodeDecodeError) as exc:
             handler.abort(exc)
             raise exceptions.ParseError(f"Multipart form parse error - {exc}") from exc
         except BaseException as exc:
@@ -198,4 +230,4 @@ class MultiPartParser(parsers.MultiPartParser):
         return parsers.DataAndFiles(data, files)
 
 
-PARSERS = [JSONParser, parsers.FormParser, MultiPartParser]
+PARSERS = [JSONParser, FormParser, MultiPartParser]

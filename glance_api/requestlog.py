@@ -18,6 +18,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from django.views.decorators.debug import sensitive_variables
+
 HEADER = "X-OpenStack-Request-ID"
 _VALID = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -100,6 +102,7 @@ class RequestIdMiddleware:
         }
 
 
+@sensitive_variables()
 def _loggable_path(request) -> str:
     """The path, with an upload URL's secret left out (it is a credential)."""
     match = getattr(request, "resolver_match", None)

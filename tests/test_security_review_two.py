@@ -1,16 +1,23 @@
 """The second security review (issue 23): each finding, as a test that fails without its
 fix. Against the real dev cloud, in-process; nginx's part is in ``test_stack.py``."""
 
+import ast
+import io
 import secrets
+import sys
+from pathlib import Path
 
 import pytest
 from django.core.cache import caches
+from django.views.debug import ExceptionReporter
 
 from devcloud.cloud import GLANCE_ACCESS_LOG
 from glance_api import capabilities
 from glance_api.conf import settings as app_settings
+from glance_api.parsers import MultiPartParser
 from glance_api.schema import SchemaView
 
+ROOT = Path(__file__).resolve().parent.parent
 IMAGES = "/api/glance/images/"
 NAMESPACES = "/api/glance/metadefs/namespaces/"
 
@@ -90,3 +97,81 @@ def test_a_member_or_namespace_of_dots_is_400(admin_client, make_image, dots):
     assert response.status_code == 400 and "member_id" in response.json()
     response = admin_client.get(f"{NAMESPACES}{dots}/")
     assert response.status_code == 400 and "namespace" in response.json()
+
+
+# --- 7. every parse error a JSON 4xx; the token no local of a debug report ------------
+
+
+def _multipart(fields: dict, boundary: str = "XB") -> bytes:
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+             for name, value in fields.items()]
+    return ("".join(parts) + f"--{boundary}--\r\n").encode()
+
+
+@pytest.mark.parametrize("content_type, body", [
+    ("multipart/form-data; boundary=XB; charset=bz2_codec", _multipart({"name": "x"})),
+    ("multipart/form-data; boundary=XB; charset=no-such-charset", _multipart({"name": "x"})),
+    ("multipart/form-data", _multipart({"name": "x"})),
+    ("multipart/form-data; boundary=", _multipart({"name": "x"})),
+    ("multipart/form-data; boundary=XB",
+     _multipart({"name": "x", "$$originalJSON": "[" * 100_000})),
+    ("application/json; charset=bz2_codec", b'{"name": "x"}'),
+    ("application/x-www-form-urlencoded; charset=bz2_codec", b"name=x"),
+])
+def test_a_body_that_cannot_be_parsed_is_a_json_400(admin_client, glance_admin, content_type,
+                                                    body, caplog):
+    before = {image["id"] for image in glance_admin.images.list()}
+    response = admin_client.generic("POST", IMAGES, body, content_type=content_type)
+    assert response.status_code in (400, 415), response.content[:300]
+    assert response["Content-Type"].startswith("application/json"), response.content[:300]
+    assert response.json()
+    assert "Traceback" not in caplog.text
+    assert {image["id"] for image in glance_admin.images.list()} == before
+
+
+def _binds_a_secret(function) -> list[str]:
+    names = {a.arg for a in function.args.args + function.args.kwonlyargs}
+    names |= {node.id for node in ast.walk(function)
+              if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    return sorted(n for n in names
+                  if n in ("token", "secret", "meta", "headers") or n.endswith("_token"))
+
+
+def test_every_function_with_a_token_or_secret_in_its_locals_hides_them_from_reports():
+    """Django's error pages, e-mails and trackers show each frame's locals, but not those
+    of a function marked ``sensitive_variables``: every function of the app that binds a
+    token, an upload secret, request headers or META is marked."""
+    unmarked = []
+    for path in sorted((ROOT / "glance_api").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _binds_a_secret(
+                    node) and not any("sensitive_variables" in ast.unparse(decorator)
+                                      for decorator in node.decorator_list):
+                unmarked.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: "
+                                f"{_binds_a_secret(node)}")
+    assert unmarked == []
+
+
+def test_a_debug_report_of_a_failing_multipart_parse_shows_no_token(rf):
+    """The report Django would mail (or show with DEBUG) for an error inside the multipart
+    parser: the caller's token, in the request's META and the parser's copy of it, is
+    hidden."""
+    token = "gAAAA-secret-token-" + secrets.token_hex(8)
+    body = _multipart({"name": "x"})
+    request = rf.post(IMAGES, data=body, content_type="multipart/form-data; boundary=XB",
+                      HTTP_X_AUTH_TOKEN=token)
+
+    class Broken(io.BytesIO):
+        def read(self, *args):
+            raise OSError("the connection broke")
+
+    try:
+        MultiPartParser().parse(Broken(body), "multipart/form-data; boundary=XB",
+                                {"request": request, "view": None, "encoding": "utf-8"})
+    except OSError:
+        kind, error, trace = sys.exc_info()  # the test's own frame left out
+        report = ExceptionReporter(request, kind, error, trace.tb_next).get_traceback_html()
+    else:
+        raise AssertionError("the parse did not fail")
+    assert "the connection broke" in report and "Local vars" in report
+    assert token not in report

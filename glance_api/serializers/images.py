@@ -265,6 +265,9 @@ class ImageCreateSerializer(ImageFieldsSerializer):
             typed = json.loads(data[ORIGINAL_JSON])
         except (TypeError, ValueError) as exc:
             raise serializers.ValidationError({ORIGINAL_JSON: ["Not valid JSON."]}) from exc
+        except RecursionError as exc:
+            raise serializers.ValidationError(
+                {ORIGINAL_JSON: ["JSON nested too deeply."]}) from exc
         if not isinstance(typed, dict):
             raise serializers.ValidationError({ORIGINAL_JSON: ["Must be a JSON object."]})
         typed = {key: value for key, value in typed.items() if key != "data"}

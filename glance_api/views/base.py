@@ -3,6 +3,7 @@
 from functools import cached_property
 
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.views.decorators.debug import sensitive_variables
 from rest_framework import exceptions, permissions, routers, viewsets
 
 from .. import draining, keystone, services
@@ -47,6 +48,7 @@ class KeystoneAPIMixin(PrivateAnswersMixin):
     def get_exception_handler(self):
         return exception_handler
 
+    @sensitive_variables()
     def handle_exception(self, exc):
         """A token Glance or Keystone refused is validated again on its next use: its
         cached validation is dropped (the next request with it is a 401 too)."""

@@ -5,6 +5,7 @@ their own modules (``image_data``, ``sharing``).
 """
 
 from django.urls import NoReverseMatch, reverse
+from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -146,6 +147,7 @@ class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
             }),
         ],
     )
+    @sensitive_variables()
     def create(self, request):
         """Create an image from a URL, a multipart file, or for a later upload (file-direct)."""
         data = request.data  # a multipart body's file goes to Glance as it is read

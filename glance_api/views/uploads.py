@@ -6,6 +6,7 @@ direct upload sends neither): the secret in the URL is the capability (see
 caller who created the image.
 """
 
+from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, permissions
@@ -40,6 +41,7 @@ class UploadView(PrivateAnswersMixin, APIView):
         responses={200: ImageDetailSerializer,
                    404: OpenApiResponse(description="Unknown, used or expired upload URL")},
     )
+    @sensitive_variables()
     def put(self, request, secret=None):
         """Upload the bytes of the image a file-direct create made; the URL works once."""
         grant = capabilities.redeem(secret)
