@@ -18,7 +18,8 @@ def test_readyz_checks_keystone_the_cache_and_the_glance_in_use(anon_client, adm
     assert response.status_code == 200, response.content
     checks = response.json()["checks"]
     assert checks["cache"] == checks["keystone"] == "ok"
-    assert checks[f"glance {devcloud.GLANCE_URL}"] == "ok"
+    assert checks["glance"] == "ok"
+    assert "http" not in response.content.decode()  # no URL given away
 
 
 def test_readyz_names_keystone_when_it_is_down(anon_client, settings, closed_port):
@@ -30,13 +31,34 @@ def test_readyz_names_keystone_when_it_is_down(anon_client, settings, closed_por
     assert body["checks"]["cache"] == "ok"
 
 
-def test_readyz_names_glance_when_it_is_down(anon_client, settings, closed_port):
+def test_readyz_names_glance_when_it_is_down_and_logs_its_url(anon_client, settings,
+                                                              closed_port, caplog):
     settings.GLANCE_API = {"KEYSTONE_URL": devcloud.KEYSTONE_URL,
                            "GLANCE_URL": f"http://127.0.0.1:{closed_port}"}
     response = anon_client.get("/api/glance/readyz/")
     assert response.status_code == 503
-    assert response.json()["checks"][f"glance http://127.0.0.1:{closed_port}"].startswith(
-        "unreachable")
+    assert response.json()["checks"]["glance"] == (
+        "unreachable (ConnectFailure) (1 of 1 endpoints)")
+    assert str(closed_port) not in response.content.decode()
+    assert f"Glance at http://127.0.0.1:{closed_port} is unreachable" in caplog.text
+
+
+def test_readyz_probes_once_per_few_seconds_whoever_asks(anon_client, admin_client,
+                                                         monkeypatch):
+    """No token is needed: many callers cost one probe per READINESS_SECONDS."""
+    from glance_api import health
+
+    admin_client.get("/api/glance/version/")
+    health._last["at"] = None
+    probes = []
+    real = health._reachable
+    monkeypatch.setattr(health, "_reachable", lambda url: probes.append(url) or real(url))
+    for _ in range(10):
+        assert anon_client.get("/api/glance/readyz/").status_code == 200
+    assert len(probes) == 2  # Keystone and Glance, once
+    health._last["at"] -= health.READINESS_SECONDS
+    anon_client.get("/api/glance/readyz/")
+    assert len(probes) == 4
 
 
 def test_readyz_names_the_cache_when_it_fails(anon_client, settings, tmp_path):
