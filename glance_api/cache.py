@@ -54,6 +54,9 @@ class TolerantCache:
     def get(self, key: str, default=None):
         return self._call("read", default, "get", key, default)
 
+    def get_many(self, keys: list[str]) -> dict:
+        return self._call("read", {}, "get_many", keys)
+
     def add(self, key: str, value, timeout) -> bool:
         return self._call("write", False, "add", key, value, timeout)
 

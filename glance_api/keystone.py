@@ -51,20 +51,27 @@ class _LocalValidations:
         self.size, self.entries, self.lock = size, {}, threading.Lock()
 
     def get(self, key: str) -> access.AccessInfoV3 | None:
+        entry = self.get_entry(key)
+        return entry[0] if entry else None
+
+    def get_entry(self, key: str) -> tuple[access.AccessInfoV3, float] | None:
+        """The validation, and when Keystone gave it (``time.time()``)."""
         entry = self.entries.get(key)
         if entry is None:
             return None
-        deadline, access_info = entry
+        deadline, access_info, fetched_at = entry
         if time.monotonic() >= deadline:
             self.entries.pop(key, None)
             return None
-        return access_info
+        return access_info, fetched_at
 
-    def set(self, key: str, access_info: access.AccessInfoV3, seconds: int) -> None:
+    def set(self, key: str, access_info: access.AccessInfoV3, seconds: int,
+            fetched_at: float | None = None) -> None:
         with self.lock:
             while len(self.entries) >= self.size:
                 self.entries.pop(next(iter(self.entries)), None)
-            self.entries[key] = (time.monotonic() + seconds, access_info)
+            self.entries[key] = (time.monotonic() + seconds, access_info,
+                                 time.time() if fetched_at is None else fetched_at)
 
     def delete(self, key: str) -> None:
         self.entries.pop(key, None)
@@ -76,17 +83,23 @@ class _LocalValidations:
 local_validations = _LocalValidations()
 
 
-def _remember(access_info: access.AccessInfoV3) -> None:
+def _remember(access_info: access.AccessInfoV3, fetched_at: float | None = None) -> None:
+    """Keep a validation Keystone gave at ``fetched_at`` (``time.time()``; now if None).
+
+    It is kept with that time: a mark that forgets the token (see :func:`forget_token`)
+    made after it voids it, wherever it is kept, and is never removed here. (A validation
+    that was on its way when the token was forgotten, by a sign-out in another process,
+    say, is then not kept again over the mark.)
+    """
+    fetched_at = time.time() if fetched_at is None else fetched_at
     ttl = cache_seconds(
         access_info.expires, datetime.now(timezone.utc), settings.TOKEN_CACHE_SECONDS
     )
     if ttl > 0:
         key = _cache_key(access_info.auth_token)
-        cache, shared = _shared_cache()
-        cache.set(key, access_body(access_info), ttl)
-        if shared:  # Keystone vouched for it again: no longer forgotten
-            cache.delete(_forgotten_key(key))
-        local_validations.set(key, access_info, ttl)
+        cache, _ = _shared_cache()
+        cache.set(key, {"body": access_body(access_info), "at": fetched_at}, ttl)
+        local_validations.set(key, access_info, ttl, fetched_at)
 
 
 def _forgotten_key(key: str) -> str:
@@ -101,16 +114,29 @@ def _shared_cache():
 
 
 @sensitive_variables()
-def forget_token(token: str) -> None:
+def forget_token(token: str, refused: bool = False) -> None:
     """Drop the token's cached validation, so that it is validated by Keystone again on
     its next use, in every process: the shared entry goes, and a mark in the shared cache
-    makes the other processes drop their own copies (which live no longer than the mark)."""
+    (the time it was made) voids every copy made before it, the other processes' own
+    included (which live no longer than the mark).
+
+    ``refused``: Keystone refused the token. The mark says so, and for as long as it lives
+    (``TOKEN_CACHE_SECONDS``) the token is refused without asking Keystone again: a token
+    Keystone refused never becomes valid, and a caller repeating a bad token costs one
+    Keystone call, not one per request.
+    """
     key = _cache_key(token)
     cache, shared = _shared_cache()
     cache.delete(key)
-    if shared and settings.TOKEN_CACHE_SECONDS > 0:
-        cache.set(_forgotten_key(key), True, settings.TOKEN_CACHE_SECONDS)
     local_validations.delete(key)
+    if (shared or refused) and settings.TOKEN_CACHE_SECONDS > 0:
+        cache.set(_forgotten_key(key), {"at": time.time(), "refused": refused},
+                  settings.TOKEN_CACHE_SECONDS)
+
+
+def _voids(mark, fetched_at: float) -> bool:
+    """Whether a forgetting mark voids a validation Keystone gave at ``fetched_at``."""
+    return isinstance(mark, dict) and mark.get("at", 0) >= fetched_at
 
 
 def _token_url() -> str:
@@ -138,19 +164,26 @@ def validate_token(token: str) -> access.AccessInfoV3:
     cache, shared = _shared_cache()
     if settings.TOKEN_CACHE_SECONDS > 0:
         # A local entry never outlives the token (see _remember): no expiry check here.
-        known = local_validations.get(key)
+        known = local_validations.get_entry(key)
         if known is not None:
-            if not (shared and cache.get(_forgotten_key(key))):
-                return known
+            if not (shared and _voids(cache.get(_forgotten_key(key)), known[1])):
+                return known[0]
             local_validations.delete(key)  # another process forgot it (a logout, a 401)
-    body = cache.get(key)
-    fetched = body is None
+    kept = cache.get_many([key, _forgotten_key(key)]) if settings.TOKEN_CACHE_SECONDS else {}
+    entry, mark = kept.get(key), kept.get(_forgotten_key(key))
+    if isinstance(mark, dict) and mark.get("refused"):
+        raise exceptions.AuthenticationFailed(_INVALID_TOKEN.detail)  # refused a moment ago
+    fetched = not (isinstance(entry, dict) and "body" in entry) or _voids(mark, entry["at"])
     if fetched:
+        fetched_at = time.time()
         try:
             body = _fetch_token(token)
         except exceptions.AuthenticationFailed:
-            forget_token(token)  # other processes may still hold it: they drop it too
+            # other processes may still hold it: they drop it too
+            forget_token(token, refused=True)
             raise
+    else:
+        body, fetched_at = entry["body"], entry["at"]
     access_info = access_from_body(body, token)
     if access_info.will_expire_soon(stale_duration=0):
         forget_token(token)
@@ -158,10 +191,11 @@ def validate_token(token: str) -> access.AccessInfoV3:
     if not access_info.project_scoped:
         raise exceptions.AuthenticationFailed("The token is not scoped to a project.")
     if fetched:
-        _remember(access_info)
+        _remember(access_info, fetched_at)
     elif settings.TOKEN_CACHE_SECONDS > 0:  # from the shared cache: keep a local copy
         local_validations.set(_cache_key(token), access_info, cache_seconds(
-            access_info.expires, datetime.now(timezone.utc), settings.TOKEN_CACHE_SECONDS))
+            access_info.expires, datetime.now(timezone.utc), settings.TOKEN_CACHE_SECONDS),
+            fetched_at)
     return access_info
 
 
@@ -234,11 +268,14 @@ def _first_project(unscoped: access.AccessInfoV3, session: ks_session.Session) -
 
 @sensitive_variables()
 def revoke_token(token: str) -> None:
-    """Revoke a token in Keystone, as signing out should; failures are only logged."""
-    forget_token(token)
+    """Revoke a token in Keystone, as signing out should; failures are only logged.
+
+    Keystone first, then the caches: a validation made in between (by another process)
+    is older than the mark that forgets the token, so it is not served again."""
     try:
         shared_session().delete(
             _token_url(), headers=_self_headers(token), authenticated=False, raise_exc=False
         )
     except UPSTREAM_EXCEPTIONS as exc:  # signing out goes on: the session is gone anyway
         logger.warning("Could not revoke a token on sign-out: %s", type(exc).__name__)
+    forget_token(token)

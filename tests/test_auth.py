@@ -248,14 +248,13 @@ def test_a_token_forgotten_by_another_process_is_refused_here_at_once(
     anon_client.credentials(HTTP_X_AUTH_TOKEN=fresh_demo_token)
     assert anon_client.get("/api/glance/version/").status_code == 200
     key = keystone._cache_key(fresh_demo_token)
-    kept_here = keystone.local_validations.get(key)
-    assert kept_here is not None
+    kept_here = keystone.local_validations.entries[key]  # with when Keystone gave it
     # Another process signs out: Keystone revokes the token, that process forgets it...
     demo_session.delete(f"{devcloud.KEYSTONE_URL}/auth/tokens",
                         headers={"X-Subject-Token": fresh_demo_token})
     keystone.forget_token(fresh_demo_token)
     # ...and this process still holds its own copy of the validation.
-    keystone.local_validations.set(key, kept_here, 60)
+    keystone.local_validations.entries[key] = kept_here
     response = anon_client.get("/api/glance/version/")
     assert response.status_code == 401 and "revoked" in response.json()["detail"]
 

@@ -5,6 +5,7 @@ import ast
 import io
 import secrets
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,70 @@ def test_a_debug_report_of_a_failing_multipart_parse_shows_no_token(rf):
         raise AssertionError("the parse did not fail")
     assert "the connection broke" in report and "Local vars" in report
     assert token not in report
+
+
+# --- 9 and 10. tokens: a refused one costs Keystone once; a revocation sticks ---------
+
+
+@pytest.fixture
+def keystone_calls(monkeypatch):
+    """Each token validation Keystone was asked for (the real call, counted)."""
+    from glance_api import keystone
+
+    calls = []
+    real = keystone._fetch_token
+    monkeypatch.setattr(keystone, "_fetch_token", lambda token: calls.append(1) or real(token))
+    return calls
+
+
+@pytest.fixture
+def shared_cache(settings, tmp_path):
+    """A cache that processes share (a file cache here; Redis or memcached in production)."""
+    settings.CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(tmp_path / "shared")}}
+
+
+@pytest.mark.parametrize("cache", ["local memory", "shared"])
+def test_a_token_keystone_refused_is_refused_again_without_asking(anon_client, keystone_calls,
+                                                                  request, cache):
+    if cache == "shared":
+        request.getfixturevalue("shared_cache")
+    bogus = "gAAAAB" + secrets.token_urlsafe(120)
+    for _ in range(5):
+        response = anon_client.get("/api/glance/version/", HTTP_X_AUTH_TOKEN=bogus)
+        assert response.status_code == 401 and "invalid" in response.json()["detail"]
+    assert len(keystone_calls) == 1
+
+
+def test_a_validation_older_than_a_revocation_is_never_served(shared_cache, keystone_calls,
+                                                               demo_session, fresh_demo_token):
+    """Another process validated the token just before it was revoked and forgotten, and
+    keeps its validation just after: that validation is older than the mark, so the token
+    is asked about again (and refused), not served from the cache."""
+    from glance_api import keystone
+    from glance_api.clients import access_from_body
+    from rest_framework.exceptions import AuthenticationFailed
+
+    before = time.time()
+    body = keystone._fetch_token(fresh_demo_token)  # that process's validation, on its way
+    keystone.revoke_token(fresh_demo_token)  # a sign-out: Keystone, then the mark
+    keystone._remember(access_from_body(body, fresh_demo_token), before)  # ...kept late
+    with pytest.raises(AuthenticationFailed):
+        keystone.validate_token(fresh_demo_token)
+    assert len(keystone_calls) == 2
+
+
+def test_revoking_asks_keystone_before_forgetting(monkeypatch, fresh_demo_token):
+    from glance_api import keystone
+
+    order = []
+    real_forget = keystone.forget_token
+    monkeypatch.setattr(keystone, "forget_token",
+                        lambda token, **kw: order.append("forget") or real_forget(token, **kw))
+    session = keystone.shared_session()
+    real_delete = session.delete
+    monkeypatch.setattr(session, "delete",
+                        lambda *a, **kw: order.append("keystone") or real_delete(*a, **kw))
+    keystone.revoke_token(fresh_demo_token)
+    assert order == ["keystone", "forget"]
