@@ -63,6 +63,16 @@ class TolerantCache:
     def set(self, key: str, value, timeout) -> None:
         self._call("write", None, "set", key, value, timeout)
 
+    def incr(self, key: str) -> int | None:
+        """Add one to a number the cache holds (None if the cache failed, or it is gone)."""
+        try:
+            return self._cache.incr(key)
+        except ValueError:  # expired since it was read
+            return None
+        except Exception as exc:  # the cache server's failure, not the request's
+            _warn("write", exc)
+            return None
+
     def delete(self, key: str) -> bool:
         return self._call("delete", False, "delete", key)
 

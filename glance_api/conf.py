@@ -48,6 +48,11 @@ DEFAULTS = {
     # server closes it.
     "DRAIN_MAX_BYTES": 8 * 1024 * 1024,
     "DRAIN_SECONDS": 5,
+    # The sign-in form: after this many failed sign-ins of one user (username and domain)
+    # within SIGN_IN_WINDOW_SECONDS, it refuses that user's sign-ins, without asking
+    # Keystone, until the window has passed; a successful sign-in starts anew.
+    "SIGN_IN_ATTEMPTS": 5,
+    "SIGN_IN_WINDOW_SECONDS": 300,
     # Most items one list answer gives (and the cap of a client's limit).
     "RESULT_LIMIT": 1000,
 }

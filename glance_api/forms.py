@@ -1,4 +1,8 @@
-"""The sign-in form: Django's, plus the Keystone project and domain."""
+"""The sign-in form: Django's, plus the Keystone project and domain, and a limit on
+failed sign-ins per user (``SIGN_IN_ATTEMPTS`` per ``SIGN_IN_WINDOW_SECONDS``), so that
+password guesses do not go on to Keystone at the rate they come."""
+
+import hashlib
 
 from django import forms
 from django.contrib.auth import authenticate
@@ -7,7 +11,13 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 from rest_framework.exceptions import APIException
 
+from .cache import app_cache
 from .conf import settings
+
+
+def _failures_key(username: str, domain: str) -> str:
+    who = f"{domain.lower()}\0{username.lower()}".encode()
+    return "glance_api:sign-in-failures:" + hashlib.sha256(who).hexdigest()
 
 
 class KeystoneAuthenticationForm(AuthenticationForm):
@@ -33,6 +43,13 @@ class KeystoneAuthenticationForm(AuthenticationForm):
         username = self.cleaned_data.get("username")
         password = self.cleaned_data.get("password")
         if username and password:
+            cache = app_cache()
+            failures = _failures_key(username, self.cleaned_data.get("domain")
+                                     or settings.DEFAULT_DOMAIN)
+            if (cache.get(failures) or 0) >= settings.SIGN_IN_ATTEMPTS:
+                raise forms.ValidationError(
+                    "Too many failed sign-ins for this user: try again in a few minutes.",
+                    code="throttled")
             try:
                 self.user_cache = authenticate(
                     self.request,
@@ -45,6 +62,9 @@ class KeystoneAuthenticationForm(AuthenticationForm):
             except APIException as exc:  # Keystone down or failing: say so, in the form
                 raise forms.ValidationError(str(exc.detail), code=exc.default_code) from exc
             if self.user_cache is None:
+                if not cache.add(failures, 1, settings.SIGN_IN_WINDOW_SECONDS):
+                    cache.incr(failures)
                 raise self.get_invalid_login_error()
+            cache.delete(failures)
             self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data

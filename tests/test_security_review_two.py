@@ -243,3 +243,43 @@ def test_revoking_asks_keystone_before_forgetting(monkeypatch, fresh_demo_token)
                         lambda *a, **kw: order.append("keystone") or real_delete(*a, **kw))
     keystone.revoke_token(fresh_demo_token)
     assert order == ["keystone", "forget"]
+
+
+def _sign_in(client, password: str):
+    from django.urls import reverse
+    from devcloud import config as devcloud
+
+    return client.post(reverse("rest_framework:login"), {
+        "username": devcloud.DEMO.username, "password": password,
+        "project": devcloud.DEMO.project})
+
+
+@pytest.mark.django_db
+def test_failed_sign_ins_of_a_user_are_limited_without_asking_keystone(client, monkeypatch):
+    from devcloud import config as devcloud
+    from glance_api import keystone
+
+    asked = []
+    real = keystone.password_login
+    monkeypatch.setattr(keystone, "password_login",
+                        lambda *a, **kw: asked.append(1) or real(*a, **kw))
+    for _ in range(app_settings.SIGN_IN_ATTEMPTS):
+        response = _sign_in(client, "a wrong guess")
+        assert response.status_code == 200 and b"enter a correct" in response.content.lower()
+    response = _sign_in(client, devcloud.DEMO.password)  # right, but the limit is reached
+    assert response.status_code == 200 and b"Too many failed sign-ins" in response.content
+    assert len(asked) == app_settings.SIGN_IN_ATTEMPTS
+    caches["default"].clear()  # the window has passed
+    assert _sign_in(client, devcloud.DEMO.password).status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_successful_sign_in_starts_the_count_anew(client):
+    from devcloud import config as devcloud
+
+    for _ in range(app_settings.SIGN_IN_ATTEMPTS - 1):
+        _sign_in(client, "a wrong guess")
+    assert _sign_in(client, devcloud.DEMO.password).status_code == 302
+    for _ in range(app_settings.SIGN_IN_ATTEMPTS - 1):
+        _sign_in(client, "a wrong guess")
+    assert _sign_in(client, devcloud.DEMO.password).status_code == 302
