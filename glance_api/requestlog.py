@@ -92,6 +92,10 @@ class RequestIdMiddleware:
             "request_id": context.request_id,
             "user_id": getattr(user, "id", None) if getattr(user, "project_id", None) else None,
             "project_id": getattr(user, "project_id", None),
+            # the address that connected (a proxy's, behind one) and, if a proxy said
+            # whom it forwards, that (as it came: the proxy is to be trusted to set it)
+            "client": request.META.get("REMOTE_ADDR"),
+            "forwarded_for": request.META.get("HTTP_X_FORWARDED_FOR", "")[:200] or None,
             "method": request.method,
             "path": _loggable_path(request),
             "status": response.status_code,
@@ -100,6 +104,24 @@ class RequestIdMiddleware:
             "glance_ms": round(context.glance_seconds * 1000, 1),
             "keystone_calls": context.keystone_calls,
         }
+
+
+UPLOAD_SECRET = re.compile(r"(/uploads/)[^/\s?\"]+")
+
+
+class HideUploadSecrets(logging.Filter):
+    """A logging filter that writes ``<secret>`` for an upload URL's secret in a record's
+    message and arguments: for the development server's request log (``django.server``)
+    and any other log of request lines. (An upload URL is a credential: it stays usable
+    until it is used, or for ``UPLOAD_URL_SECONDS``.)"""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = UPLOAD_SECRET.sub(r"\1<secret>", record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(UPLOAD_SECRET.sub(r"\1<secret>", arg)
+                                if isinstance(arg, str) else arg for arg in record.args)
+        return True
 
 
 @sensitive_variables()

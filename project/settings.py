@@ -163,9 +163,18 @@ GLANCE_API = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # the development server's request lines (django.server) as Django writes them, with
+    # an upload URL's secret left out
+    "filters": {"upload_secrets": {"()": "glance_api.requestlog.HideUploadSecrets"}},
+    "formatters": {"django.server": {"()": "django.utils.log.ServerFormatter",
+                                     "format": "[{server_time}] {message}", "style": "{"}},
+    "handlers": {"console": {"class": "logging.StreamHandler"},
+                 "django.server": {"class": "logging.StreamHandler",
+                                   "formatter": "django.server"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "glance_api": {"level": os.environ.get("GLANCE_API_LOG_LEVEL", "INFO")},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False,
+                          "filters": ["upload_secrets"]},
     },
 }

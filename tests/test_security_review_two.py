@@ -121,13 +121,16 @@ def _multipart(fields: dict, boundary: str = "XB") -> bytes:
 ])
 def test_a_body_that_cannot_be_parsed_is_a_json_400(admin_client, glance_admin, content_type,
                                                     body, caplog):
-    before = {image["id"] for image in glance_admin.images.list()}
+    name = f"unparsed-{secrets.token_hex(4)}"
+    body = body.replace(b"name=x", f"name={name}".encode()).replace(
+        b'"name": "x"', f'"name": "{name}"'.encode()).replace(b"\r\n\r\nx\r\n",
+                                                           f"\r\n\r\n{name}\r\n".encode())
     response = admin_client.generic("POST", IMAGES, body, content_type=content_type)
     assert response.status_code in (400, 415), response.content[:300]
     assert response["Content-Type"].startswith("application/json"), response.content[:300]
     assert response.json()
     assert "Traceback" not in caplog.text
-    assert {image["id"] for image in glance_admin.images.list()} == before
+    assert list(glance_admin.images.list(filters={"name": name})) == []
 
 
 def _binds_a_secret(function) -> list[str]:
@@ -283,3 +286,36 @@ def test_a_successful_sign_in_starts_the_count_anew(client):
     for _ in range(app_settings.SIGN_IN_ATTEMPTS - 1):
         _sign_in(client, "a wrong guess")
     assert _sign_in(client, devcloud.DEMO.password).status_code == 302
+
+
+# --- 11 and 12. logs: no upload secret in request lines; the client's address ----------
+
+
+def test_the_development_servers_request_log_hides_upload_secrets():
+    """runserver logs each request line through ``django.server``: the project's LOGGING
+    writes <secret> for an upload URL's secret there."""
+    import logging
+
+    secret = secrets.token_urlsafe(32)
+    server_log = logging.getLogger("django.server")
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)  # beside the project's own
+    server_log.addHandler(handler)
+    try:
+        server_log.info('"%s" %s %s', f"PUT /api/glance/uploads/{secret}/ HTTP/1.1", "204", "0")
+    finally:
+        server_log.removeHandler(handler)
+    written = written.getvalue()
+    assert secret not in written and "/api/glance/uploads/<secret>/ HTTP/1.1" in written
+
+
+def test_the_json_request_log_has_the_client_address(anon_client, caplog):
+    import json
+    import logging
+
+    caplog.set_level(logging.INFO, logger="glance_api.requests")
+    anon_client.get("/api/glance/healthz/", REMOTE_ADDR="192.0.2.7",
+                    HTTP_X_FORWARDED_FOR="198.51.100.3")
+    (line,) = [json.loads(r.getMessage()) for r in caplog.records
+               if r.name == "glance_api.requests"]
+    assert (line["client"], line["forwarded_for"]) == ("192.0.2.7", "198.51.100.3")
