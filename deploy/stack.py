@@ -31,6 +31,13 @@ CLIENT_TIMEOUT = int(os.environ.get("STACK_CLIENT_TIMEOUT", "10"))
 UPLOAD_CONNECTIONS = int(os.environ.get("STACK_UPLOAD_CONNECTIONS", "4"))
 # The 429 for an upload beyond UPLOAD_CONNECTIONS asks the client to wait this long.
 RETRY_AFTER = 5
+# Requests per second per client address (nginx's limit_req; 429 beyond a burst of twice
+# as many): the API as a whole, and uploads started. The loopback stack's are high, as
+# make load's clients all come from one address; README: production values.
+API_RATE = int(os.environ.get("STACK_API_RATE", "1000"))
+UPLOAD_RATE = int(os.environ.get("STACK_UPLOAD_RATE", "100"))
+# Who may ask readyz/ (it probes Keystone and Glance): the load balancer's addresses.
+READYZ_ALLOW = os.environ.get("STACK_READYZ_ALLOW", "127.0.0.1 ::1").split()
 # nginx takes an instance out for FAIL_TIMEOUT seconds after MAX_FAILS errors within
 # FAIL_TIMEOUT (README: "Several instances").
 MAX_FAILS, FAIL_TIMEOUT = 3, 10
@@ -40,7 +47,28 @@ KEEP_ALIVE = 75
 # The same secret key on every instance (sessions and CSRF tokens cross instances); a
 # throwaway one for the loopback stack.
 SECRET_KEY = "stack-on-loopback-not-a-secret"
-REDIS_URL = f"redis://{c.HOST}:{REDIS_PORT}/0"
+# Redis: the default user off; the instances sign in as REDIS_USER, with a password made
+# for each stack (HOME/redis.conf and HOME/redis-password, mode 600): tokens' validations,
+# sessions and upload grants are in Redis, and Django unpickles what Redis gives it.
+REDIS_USER = "glance-api"
+REDIS_ADDRESS = f"redis://{c.HOST}:{REDIS_PORT}/0"  # no password: for messages
+
+
+def redis_password() -> str:
+    """This stack's Redis password, made on first use (mode 600)."""
+    import secrets
+
+    path = HOME / "redis-password"
+    if not path.exists():
+        HOME.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def redis_url() -> str:
+    return f"redis://{REDIS_USER}:{redis_password()}@{c.HOST}:{REDIS_PORT}/0"
+
 PACKAGES = {"nginx": "nginx-light", "redis-server": "redis-server"}
 
 
@@ -78,7 +106,7 @@ def app_env() -> dict[str, str]:
         "DJANGO_ALLOWED_HOSTS": f"{c.HOST},localhost",
         "DJANGO_DB_PATH": "none",  # no SQL database: sessions live in Redis
         "DJANGO_CACHE_BACKEND": "glance_api.cache.RedisCache",
-        "DJANGO_CACHE_LOCATION": REDIS_URL,
+        "DJANGO_CACHE_LOCATION": redis_url(),
         "DJANGO_SESSION_ENGINE": "django.contrib.sessions.backends.cache",
         "GLANCE_API_KEYSTONE_URL": c.KEYSTONE_URL,
         "GLANCE_API_TRUST_ENV": "false",
@@ -110,11 +138,22 @@ def _pid(name: str) -> int | None:
     return pid
 
 
+def _redis_conf() -> str:
+    return ("user default off\n"  # no access without signing in
+            f"user {REDIS_USER} on >{redis_password()} ~* &* +@all -@admin\n")
+
+
 def start_redis() -> None:
+    conf = HOME / "redis.conf"
     if _pid("redis"):
-        return
-    log(f"starting Redis on {REDIS_URL}")
-    subprocess.run([_which("redis-server"), "--port", str(REDIS_PORT), "--bind", c.HOST,
+        if conf.exists() and conf.read_text() == _redis_conf():
+            return
+        stop_redis()  # one of an older stack, without this configuration
+    log(f"starting Redis on {REDIS_ADDRESS} (user {REDIS_USER})")
+    conf.touch(mode=0o600)
+    conf.write_text(_redis_conf())
+    subprocess.run([_which("redis-server"), str(conf), "--port", str(REDIS_PORT),
+                    "--bind", c.HOST,
                     "--save", "", "--appendonly", "no", "--daemonize", "yes",
                     "--pidfile", str(HOME / "redis.pid"), "--dir", str(HOME),
                     "--logfile", str(HOME / "redis.log")], check=True)
@@ -126,8 +165,8 @@ def _redis_answers() -> bool:
 
     try:
         with socket.create_connection((c.HOST, REDIS_PORT), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
+            sock.sendall(b"PING\r\n")  # answered, with NOAUTH, before signing in
+            return sock.recv(16).startswith((b"+PONG", b"-NOAUTH"))
     except OSError:
         return False
 
@@ -158,6 +197,9 @@ def nginx_conf(instances: int) -> str:
         "client_timeout": str(CLIENT_TIMEOUT),
         "upload_connections": str(UPLOAD_CONNECTIONS),
         "retry_after": str(RETRY_AFTER),
+        "api_rate": str(API_RATE), "api_burst": str(2 * API_RATE),
+        "upload_rate": str(UPLOAD_RATE), "upload_burst": str(2 * UPLOAD_RATE),
+        "readyz_allow": "\n".join(f"            allow {address};" for address in READYZ_ALLOW),
         # as root, nginx's workers run as root too here (throwaway files on loopback)
         "user": "user root;" if os.geteuid() == 0 else "",
     }
@@ -223,7 +265,7 @@ def up(instances: int = 2) -> list[cloud.Server]:
         server.wait()
     start_nginx(instances)
     log(f"up: nginx {NGINX_URL}/api/glance/ in front of "
-        f"{', '.join(s.url for s in servers)}; Redis {REDIS_URL}")
+        f"{', '.join(s.url for s in servers)}; Redis {REDIS_ADDRESS} (user {REDIS_USER})")
     return servers
 
 

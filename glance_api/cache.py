@@ -63,15 +63,19 @@ class TolerantCache:
     def set(self, key: str, value, timeout) -> None:
         self._call("write", None, "set", key, value, timeout)
 
-    def incr(self, key: str) -> int | None:
-        """Add one to a number the cache holds (None if the cache failed, or it is gone)."""
+    def incr(self, key: str, delta: int = 1) -> int | None:
+        """Add ``delta`` to a number the cache holds (atomically in Redis, memcached and
+        the local-memory cache); None if the cache failed, or the number is gone."""
         try:
-            return self._cache.incr(key)
+            return self._cache.incr(key, delta)
         except ValueError:  # expired since it was read
             return None
         except Exception as exc:  # the cache server's failure, not the request's
             _warn("write", exc)
             return None
+
+    def decr(self, key: str) -> int | None:
+        return self.incr(key, -1)
 
     def delete(self, key: str) -> bool:
         return self._call("delete", False, "delete", key)

@@ -51,6 +51,16 @@ def issue(token: str, user_id: str, image_id: str) -> str:
 
 
 @sensitive_variables()
+def peek(secret: str) -> dict | None:
+    """Whose upload the secret grants (``user_id``, ``image_id``), leaving it unused; None
+    if unknown, used or expired. Writes nothing."""
+    grant = app_cache().get(_key(secret))
+    if not isinstance(grant, dict) or "user_id" not in grant:
+        return None
+    return {"user_id": grant["user_id"], "image_id": grant["image_id"]}
+
+
+@sensitive_variables()
 def redeem(secret: str) -> dict | None:
     """What the secret grants (token, user id, image id), once; None if unknown, used or
     expired."""

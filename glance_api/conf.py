@@ -36,6 +36,9 @@ DEFAULTS = {
     "ALLOW_IMAGE_LOCATION": False,
     # How long the upload URL that a file-direct create answers with stays usable (once).
     "UPLOAD_URL_SECONDS": 900,
+    # Uploads of image data one user may have running at a time (across the instances
+    # that share the cache); beyond, a 429 with Retry-After. 0: no limit.
+    "UPLOADS_PER_USER": 4,
     # Images per page with paginate=true.
     "PAGE_SIZE": 20,
     # Metadata definitions: how long a caller's namespace list is cached (0: not at all),

@@ -80,6 +80,9 @@ ERRORS = {
     405: OpenApiResponse(ERROR, description="Not a method of this path"),
     406: OpenApiResponse(ERROR, description="No answer in a media type the Accept header allows"),
     409: OpenApiResponse(ERROR, description="Conflicts with the resource's state"),
+    429: OpenApiResponse(ERROR, description="Too many requests: more uploads at a time than "
+                         "UPLOADS_PER_USER, or over a proxy's rate; Retry-After says when to "
+                         "try again"),
     411: OpenApiResponse(ERROR, description="A chunked body this server cannot take"),
     413: OpenApiResponse(ERROR, description="Too large, or over the project's quota"),
     415: OpenApiResponse(ERROR, description="A body of a media type this path does not take"),
@@ -98,7 +101,7 @@ URI_TOO_LONG = {
                    "server itself, as an HTML page)",
     "content": {"text/html": {"schema": {"type": "string"}}},
 }
-_ALWAYS = (400, 401, 403, 404, 405, 406, 409, 502, 503, 504)
+_ALWAYS = (400, 401, 403, 404, 405, 406, 409, 429, 502, 503, 504)
 # Which errors each method can give, beyond what an operation declares itself.
 ERRORS_BY_METHOD = {
     "GET": _ALWAYS,

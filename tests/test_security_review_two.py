@@ -319,3 +319,52 @@ def test_the_json_request_log_has_the_client_address(anon_client, caplog):
     (line,) = [json.loads(r.getMessage()) for r in caplog.records
                if r.name == "glance_api.requests"]
     assert (line["client"], line["forwarded_for"]) == ("192.0.2.7", "198.51.100.3")
+
+
+# --- 5. uploads: a few at a time per user, wherever they come in ----------------------
+
+
+def test_uploads_beyond_the_users_limit_are_429_before_their_body_is_read(
+        admin_client, anon_client, admin_token, make_image, glance_admin, settings):
+    """With UPLOADS_PER_USER uploads of a user running (their slots held here), one more,
+    by any way in, is refused with Retry-After, and its image stays as it was; another
+    user is not limited, and a slot that comes free is taken again."""
+    from glance_api import keystone, uploadslots
+
+    settings.GLANCE_API = {**settings.GLANCE_API, "UPLOADS_PER_USER": 2}
+    user_id = keystone.validate_token(admin_token).user_id
+    image = make_image(name="limited")
+    direct = admin_client.post(IMAGES, {"name": "limited-direct", "source_type": "file-direct",
+                                        "disk_format": "raw", "visibility": "private",
+                                        "protected": False}, format="json").json()
+    try:
+        with uploadslots.upload_slot(user_id), uploadslots.upload_slot(user_id):
+            refused = [
+                admin_client.put(f"{IMAGES}{image['id']}/file/", data=b"x" * 1000,
+                                 content_type="application/octet-stream"),
+                admin_client.put(f"{IMAGES}{image['id']}/stage/", data=b"x" * 1000,
+                                 content_type="application/octet-stream"),
+                anon_client.put(direct["upload_url"], data=b"x" * 1000,
+                                content_type="application/octet-stream"),
+                admin_client.generic("POST", IMAGES, _multipart(
+                    {"name": "limited-multipart", "source_type": "file-legacy",
+                     "disk_format": "raw", "visibility": "private", "protected": "false"}),
+                    content_type="multipart/form-data; boundary=XB"),
+            ]
+            for answer in refused:
+                assert answer.status_code == 429, answer.content
+                assert answer["Retry-After"] == str(uploadslots.RETRY_AFTER)
+                assert "uploads at a time per user" in answer.json()["detail"]
+            assert glance_admin.images.get(image["id"])["status"] == "queued"
+            with uploadslots.upload_slot("someone-else"):
+                pass
+        # free again: the upload URL was left usable, and the image takes its data
+        answer = anon_client.put(direct["upload_url"], data=b"y" * 1000,
+                                 content_type="application/octet-stream")
+        assert answer.status_code == 200, answer.content
+        answer = admin_client.put(f"{IMAGES}{image['id']}/file/", data=b"x" * 1000,
+                                  content_type="application/octet-stream")
+        assert answer.status_code == 200, answer.content
+    finally:
+        glance_admin.images.delete(direct["id"])
+    assert list(glance_admin.images.list(filters={"name": "limited-multipart"})) == []

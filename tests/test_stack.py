@@ -87,7 +87,7 @@ def test_a_token_keystone_refuses_on_one_instance_is_refused_by_the_other(
     # The shared validation expires before the second instance's own copy (as here, where
     # it is deleted), so the first instance asks Keystone, which refuses the token...
     token_key = "glance_api:token:" + hashlib.sha256(fresh_demo_token.encode()).hexdigest()
-    redis.Redis.from_url(stack.REDIS_URL).delete(f":1:{token_key}")
+    redis.Redis.from_url(stack.redis_url()).delete(f":1:{token_key}")
     assert requests.get(f"{instances[0]}{API}/version/", headers=headers).status_code == 401
     # ...and the second instance, which still had it, refuses it on its next request.
     refused = requests.get(f"{instances[1]}{API}/version/", headers=headers)
@@ -383,3 +383,97 @@ def test_the_multipart_create_streams_through_nginx_and_a_large_json_body_does_n
     too_large = requests.post(f"{stack.NGINX_URL}{API}/images/", headers=headers, json={
         "name": "x" * (2 * 1024 * 1024)})
     assert too_large.status_code == 413
+
+
+# --- issue 23: what the second security review found in the production set-up ----------
+
+
+def test_a_direct_upload_through_nginx_keeps_its_port(instances, demo_token, glance_demo):
+    """The upload URL a file-direct create answers with through nginx names nginx's port
+    (nginx passes the Host the client sent, port included): with ``Host $host`` it was
+    http://127.0.0.1/..., port 80, where whatever listens would get the secret and the
+    bytes."""
+    created = requests.post(f"{stack.NGINX_URL}{API}/images/", json={
+        "name": f"stack-port-{uuid.uuid4().hex[:6]}", "source_type": "file-direct",
+        "disk_format": "raw", "visibility": "private", "protected": False},
+        headers={"X-Auth-Token": demo_token})
+    assert created.status_code == 201, created.text
+    created = created.json()
+    try:
+        assert created["upload_url"].startswith(f"{stack.NGINX_URL}{API}/uploads/")
+        data = os.urandom(100_000)
+        put = requests.put(created["upload_url"], data=data,
+                           headers={"Content-Type": "application/octet-stream"})
+        assert put.status_code == 200, put.text
+        assert put.json()["os_hash_value"] == hashlib.sha512(data).hexdigest()
+        secret = created["upload_url"].rstrip("/").rsplit("/", 1)[1]
+        access_log = stack.HOME / "nginx" / "access.log"
+        assert f"{API}/uploads/<secret>/" in access_log.read_text()
+        assert secret not in access_log.read_text()
+    finally:
+        glance_demo.images.delete(created["id"])
+
+
+def test_redis_wants_the_stacks_user_and_password(instances):
+    anonymous = redis.Redis(host=devcloud.HOST, port=stack.REDIS_PORT)
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        anonymous.get("anything")
+    guessing = redis.Redis.from_url(f"redis://default:guess@{devcloud.HOST}:{stack.REDIS_PORT}/0")
+    with pytest.raises((redis.exceptions.AuthenticationError, redis.exceptions.ResponseError)):
+        guessing.get("anything")
+    assert redis.Redis.from_url(stack.redis_url()).ping()
+    assert oct((stack.HOME / "redis-password").stat().st_mode)[-3:] == "600"
+    assert stack.redis_password() not in " ".join(
+        open(f"/proc/{int((stack.HOME / 'redis.pid').read_text())}/cmdline").read().split("\0"))
+
+
+def test_nginx_names_no_version(instances):
+    answer = requests.get(f"{stack.NGINX_URL}/no-such-path-at-all")
+    assert answer.headers.get("Server") == "nginx"
+
+
+@pytest.fixture
+def nginx_with(instances, monkeypatch):
+    """nginx reloaded with other stack values, then as it was."""
+    def reload(**values):
+        for name, value in values.items():
+            monkeypatch.setattr(stack, name, value)
+        stack.start_nginx(len(instances))
+    yield reload
+    monkeypatch.undo()
+    stack.start_nginx(len(instances))
+
+
+def test_readyz_answers_only_the_allowed_addresses(nginx_with):
+    assert requests.get(f"{stack.NGINX_URL}{API}/readyz/").status_code == 200
+    nginx_with(READYZ_ALLOW=["192.0.2.1"])
+    refused = requests.get(f"{stack.NGINX_URL}{API}/readyz/")
+    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
+    assert requests.get(f"{stack.NGINX_URL}{API}/healthz/").status_code == 200
+
+
+def test_a_client_over_the_request_rate_gets_429_with_retry_after(nginx_with, demo_token):
+    nginx_with(API_RATE=5)
+    answers = [requests.get(f"{stack.NGINX_URL}{API}/version/",
+                            headers={"X-Auth-Token": demo_token}) for _ in range(40)]
+    statuses = [answer.status_code for answer in answers]
+    assert 200 in statuses and 429 in statuses, statuses
+    refused = next(answer for answer in answers if answer.status_code == 429)
+    assert refused.headers["Retry-After"] == str(stack.RETRY_AFTER)
+    assert refused.json()["code"] == "throttled"
+    other = requests.Session()
+    other.mount("http://", load.FromAddress("127.0.0.2"))
+    assert other.get(f"{stack.NGINX_URL}{API}/healthz/").status_code == 200
+
+
+def test_password_sign_ins_are_limited_per_address(instances):
+    statuses = []
+    for _ in range(12):
+        http = requests.Session()
+        http.mount("http://", load.FromAddress("127.0.0.3"))  # no other test's address
+        http.get(f"{stack.NGINX_URL}/api-auth/login/")
+        statuses.append(http.post(f"{stack.NGINX_URL}/api-auth/login/", data={
+            "username": f"nobody-{uuid.uuid4().hex[:6]}", "password": "a guess",
+            "csrfmiddlewaretoken": http.cookies.get("csrftoken", "")},
+            headers={"Referer": f"{stack.NGINX_URL}/api-auth/login/"}).status_code)
+    assert 429 in statuses and statuses[0] == 200, statuses

@@ -15,6 +15,7 @@ from .. import services
 from ..parsers import OctetStreamParser
 from ..renderers import RENDERERS, OctetStreamRenderer
 from ..serializers import ImageDetailSerializer, ImageImportSerializer
+from ..uploadslots import upload_slot
 
 NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
 BYTES_RENDERERS = [*RENDERERS, OctetStreamRenderer]
@@ -98,8 +99,9 @@ class ImageDataActions:
         os_hash headers (also as ``Repr-Digest``, RFC 9530).
         """
         if request.method == "PUT":
-            image = services.upload_image(self.glance, pk, request_body(request),
-                                          size=content_length(request))
+            with upload_slot(request.auth.user_id):
+                image = services.upload_image(self.glance, pk, request_body(request),
+                                              size=content_length(request))
             return Response(ImageDetailSerializer(image).data)
         data = services.download_image(self.glance, pk)
         if data.chunks is None:
@@ -115,8 +117,9 @@ class ImageDataActions:
     @action(detail=True, methods=["put"], parser_classes=[OctetStreamParser])
     def stage(self, request, pk=None):
         """Stage the image's data for a glance-direct import, streamed as it arrives."""
-        image = services.stage_image(self.glance, pk, request_body(request),
-                                     size=content_length(request))
+        with upload_slot(request.auth.user_id):
+            image = services.stage_image(self.glance, pk, request_body(request),
+                                         size=content_length(request))
         return Response(ImageDetailSerializer(image).data)
 
     @extend_schema(request=ImageImportSerializer,

@@ -30,6 +30,7 @@ from ..serializers import (
     MemberStatusSerializer,
     custom_properties,
 )
+from ..uploadslots import upload_slot
 from .base import GlanceViewSet
 from .image_data import ImageDataActions
 from .sharing import ImageSharingActions
@@ -150,6 +151,13 @@ class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
     @sensitive_variables()
     def create(self, request):
         """Create an image from a URL, a multipart file, or for a later upload (file-direct)."""
+        if request.content_type.startswith("multipart/"):  # an upload: a slot for it
+            with upload_slot(request.auth.user_id):
+                return self._create(request)
+        return self._create(request)
+
+    @sensitive_variables()
+    def _create(self, request):
         data = request.data  # a multipart body's file goes to Glance as it is read
         streamed = getattr(request.FILES.get(FILE_FIELD), "upload", None)
         try:

@@ -19,6 +19,7 @@ from ..parsers import OctetStreamParser
 from ..renderers import RENDERERS
 from ..schema import GlanceAutoSchema
 from ..serializers import ImageDetailSerializer
+from ..uploadslots import upload_slot
 from .base import PrivateAnswersMixin
 from .image_data import content_length, request_body
 
@@ -44,9 +45,18 @@ class UploadView(PrivateAnswersMixin, APIView):
     @sensitive_variables()
     def put(self, request, secret=None):
         """Upload the bytes of the image a file-direct create made; the URL works once."""
+        waiting = capabilities.peek(secret)  # whose it is, leaving it usable if refused
+        if waiting is None:
+            raise exceptions.NotFound("This upload URL is unknown, used or expired.")
+        with upload_slot(waiting["user_id"]):
+            return self._upload(secret)
+
+    @sensitive_variables()
+    def _upload(self, secret: str) -> Response:
         grant = capabilities.redeem(secret)
         if grant is None:
             raise exceptions.NotFound("This upload URL is unknown, used or expired.")
+        request = self.request
         try:
             access_info = keystone.validate_token(grant["token"])
         except exceptions.AuthenticationFailed as exc:
