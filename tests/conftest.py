@@ -9,6 +9,7 @@ import glanceclient
 import pytest
 import yaml
 from django.core.cache import caches
+from django.core.signals import got_request_exception
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 from rest_framework.test import APIClient
@@ -34,6 +35,21 @@ def clouds() -> dict:
     """The dev cloud, brought up (or reused) once per run; its clouds.yaml entries."""
     cloud.up()
     return yaml.safe_load(devcloud.CLOUDS_YAML.read_text())["clouds"]
+
+
+@pytest.fixture(autouse=True)
+def no_request_fails_unhandled():
+    """No request of any test may end in an exception Django has to answer (a 500 and a
+    traceback), whatever the test expects: every error is the app's own 4xx or 5xx."""
+    failed = []
+
+    def record(sender, request=None, **kwargs):
+        failed.append(f"{request.method} {request.path}" if request is not None else "?")
+
+    got_request_exception.connect(record)
+    yield
+    got_request_exception.disconnect(record)
+    assert failed == [], f"unhandled exception (a 500) answering {failed}"
 
 
 @pytest.fixture(autouse=True)

@@ -28,8 +28,17 @@ def instances(clouds):
     """The stack, started anew so that the instances serve this checkout's code."""
     stack.down()
     stack.up(2)
+    logs = [devcloud.LOGS / f"stack-app-{i}.log" for i in range(2)]
+    start = [log.stat().st_size if log.exists() else 0 for log in logs]
     yield [stack.app_url(0), stack.app_url(1)]
     stack.down()
+    # whatever the tests did to them, the instances answered no request with a 500
+    for log, offset in zip(logs, start):
+        with open(log, "rb") as text:
+            text.seek(offset)
+            written = text.read().decode(errors="replace")
+        assert "Internal Server Error" not in written and "Traceback" not in written, (
+            f"{log}: {written[written.find('Traceback') - 2000:][:6000]}")
 
 
 def signed_in(base: str) -> requests.Session:
@@ -89,10 +98,11 @@ def test_a_token_keystone_refuses_on_one_instance_is_refused_by_the_other(
     token_key = "glance_api:token:" + hashlib.sha256(fresh_demo_token.encode()).hexdigest()
     redis.Redis.from_url(stack.redis_url()).delete(f":1:{token_key}")
     assert requests.get(f"{instances[0]}{API}/version/", headers=headers).status_code == 401
-    # ...and the second instance, which still had it, refuses it on its next request.
+    # ...and the second instance, which still had it, refuses it on its next request,
+    # without asking Keystone: the first one's mark in Redis says Keystone refused it.
     refused = requests.get(f"{instances[1]}{API}/version/", headers=headers)
     assert refused.status_code == 401
-    assert log_line(1, refused.headers["X-OpenStack-Request-ID"])["keystone_calls"] == 1
+    assert log_line(1, refused.headers["X-OpenStack-Request-ID"])["keystone_calls"] == 0
 
 
 def test_an_upload_url_made_on_one_instance_is_used_on_the_other(instances, demo_token,
@@ -329,7 +339,8 @@ class Trickle:
 
 
 def test_only_image_data_counts_against_the_per_address_limit(instances, demo_token,
-                                                              make_image, glance_demo):
+                                                              admin_token, make_image,
+                                                              glance_demo):
     headers = {"X-Auth-Token": demo_token}
     queued = [make_image(as_demo=True) for _ in range(stack.UPLOAD_CONNECTIONS + 1)]
     trickle = Trickle([f"{API}/images/{image['id']}/file/" for image in queued[:-1]],
@@ -355,11 +366,12 @@ def test_only_image_data_counts_against_the_per_address_limit(instances, demo_to
             created.append(answer.json()["id"])
         assert requests.get(f"{stack.NGINX_URL}{API}/images/{queued[-1]['id']}/file/",
                             headers=headers).status_code == 204
-        # another address is not limited
+        # another address is not limited by nginx (another user: the app limits uploads
+        # per user too, and demo has UPLOADS_PER_USER running)
         other = requests.Session()
         other.mount("http://", load.FromAddress("127.0.0.2"))
         put = other.put(f"{stack.NGINX_URL}{API}/images/{queued[-1]['id']}/file/",
-                        data=b"z" * 1000, headers={**headers,
+                        data=b"z" * 1000, headers={"X-Auth-Token": admin_token,
                                                    "Content-Type": "application/octet-stream"})
         assert put.status_code == 200, put.text
     finally:
@@ -444,16 +456,31 @@ def nginx_with(instances, monkeypatch):
     stack.start_nginx(len(instances))
 
 
+def eventually(check, timeout: float = 10):
+    """``check()``'s value once it is true (nginx's reload takes effect as its old workers
+    finish)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
 def test_readyz_answers_only_the_allowed_addresses(nginx_with):
     assert requests.get(f"{stack.NGINX_URL}{API}/readyz/").status_code == 200
     nginx_with(READYZ_ALLOW=["192.0.2.1"])
-    refused = requests.get(f"{stack.NGINX_URL}{API}/readyz/")
+    refused = eventually(lambda: (lambda answer: answer if answer.status_code == 403 else None)(
+        requests.get(f"{stack.NGINX_URL}{API}/readyz/")))
+    assert refused is not None
     assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
     assert requests.get(f"{stack.NGINX_URL}{API}/healthz/").status_code == 200
 
 
 def test_a_client_over_the_request_rate_gets_429_with_retry_after(nginx_with, demo_token):
     nginx_with(API_RATE=5)
+    eventually(lambda: f"rate={5}r/s" in (stack.HOME / "nginx" / "nginx.conf").read_text())
+    time.sleep(1)  # the reload's new workers
     answers = [requests.get(f"{stack.NGINX_URL}{API}/version/",
                             headers={"X-Auth-Token": demo_token}) for _ in range(40)]
     statuses = [answer.status_code for answer in answers]
