@@ -6,12 +6,12 @@ import io
 from django.http import StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from .. import services
+from .. import ranges, services
 from ..parsers import OctetStreamParser
 from ..renderers import RENDERERS, OctetStreamRenderer
 from ..serializers import ImageDetailSerializer, ImageImportSerializer
@@ -55,11 +55,23 @@ def request_body(request):
     return io.BytesIO(b"")
 
 
-def image_file_response(image: dict, chunks) -> StreamingHttpResponse:
-    """A streaming download of an image's bytes, with its size, name and hashes."""
-    response = StreamingHttpResponse(chunks, content_type="application/octet-stream")
-    if image.get("size") is not None:
-        response["Content-Length"] = str(image["size"])
+def image_file_response(image: dict, chunks, byte_range: tuple[int, int] | None = None,
+                        head: bool = False) -> StreamingHttpResponse:
+    """A streaming download of an image's bytes (or of ``byte_range`` of them, a 206), with
+    its size, name, hashes and ETag; with ``head``, the same headers and no body."""
+    response = StreamingHttpResponse([] if head else chunks,
+                                     content_type="application/octet-stream")
+    size = image.get("size")
+    if byte_range is not None:
+        first, last = byte_range
+        response.status_code = status.HTTP_206_PARTIAL_CONTENT
+        response["Content-Range"] = f"bytes {first}-{last}/{size}"
+        response["Content-Length"] = str(last - first + 1)
+    elif size is not None:
+        response["Content-Length"] = str(size)
+    response["Accept-Ranges"] = "bytes"
+    if ranges.file_etag(image):
+        response["ETag"] = ranges.file_etag(image)
     name = (image.get("name") or image["id"]).replace("/", "_").replace("\\", "_")
     response["Content-Disposition"] = content_disposition_header(True, name)
     if image.get("checksum"):
@@ -88,7 +100,23 @@ class ImageDataActions:
     @extend_schema(
         methods=["GET"],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
-                   204: OpenApiResponse(description="The image has no data"), 404: NOT_FOUND},
+                   (206, "application/octet-stream"): OpenApiResponse(
+                       OpenApiTypes.BINARY, description="The single range asked for (Range), "
+                       "with Content-Range"),
+                   204: OpenApiResponse(description="The image has no data"),
+                   304: OpenApiResponse(description="If-None-Match names the file's ETag"),
+                   404: NOT_FOUND,
+                   416: OpenApiResponse(description="The range starts past the image's end "
+                                        "(Content-Range: bytes */<size>)")},
+        parameters=[
+            OpenApiParameter("Range", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                             description="One range: bytes=a-b, bytes=a- or bytes=-n; "
+                             "several ranges get the whole image"),
+            OpenApiParameter("If-Range", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                             description="The file's ETag: the range only while it matches"),
+            OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                             description="The file's ETag: a 304 while it matches"),
+        ],
     )
     @action(detail=True, methods=["get", "put"], parser_classes=[OctetStreamParser],
             renderer_classes=BYTES_RENDERERS)
@@ -103,10 +131,26 @@ class ImageDataActions:
                 image = services.upload_image(self.glance, pk, request_body(request),
                                               size=content_length(request))
             return Response(ImageDetailSerializer(image).data)
-        data = services.download_image(self.glance, pk)
+        image = services.get_image(self.glance, pk)
+        etag = ranges.file_etag(image)
+        if ranges.matches(request.headers.get("If-None-Match"), etag):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        if request.method == "HEAD":  # the headers only: no data is read from Glance
+            if image.get("size") is None:
+                return Response(status=status.HTTP_204_NO_CONTENT)
+            return image_file_response(image, None, head=True)
+        try:
+            wanted = ranges.requested(request.headers.get("Range"),
+                                      request.headers.get("If-Range"), etag, image.get("size"))
+        except ranges.Unsatisfiable:
+            return Response({"detail": f"The range is outside the image's {image['size']} "
+                             "bytes.", "code": "range_not_satisfiable"},
+                            status=status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE,
+                            headers={"Content-Range": f"bytes */{image['size']}"})
+        data = services.download_image(self.glance, pk, image=image, byte_range=wanted)
         if data.chunks is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return image_file_response(data.image, data.chunks)
+        return image_file_response(data.image, data.chunks, data.byte_range)
 
     @extend_schema(
         request={"application/octet-stream": OpenApiTypes.BINARY},

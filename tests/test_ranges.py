@@ -1,0 +1,102 @@
+"""Ranged and conditional downloads of an image's file, and HEAD (issue 24), against the
+dev cloud's file store, which reads byte ranges."""
+
+import hashlib
+import os
+import subprocess
+
+import pytest
+
+from devcloud.cloud import GLANCE_ACCESS_LOG
+from glance_api import ranges
+
+IMAGES = "/api/glance/images/"
+DATA = os.urandom(300_000)
+
+
+@pytest.fixture
+def image(make_image):
+    return make_image(data=DATA, name="ranged")
+
+
+def _get(client, image, **headers):
+    return client.get(f"{IMAGES}{image['id']}/file/", HTTP_ACCEPT="application/octet-stream",
+                      **{f"HTTP_{name.upper().replace('-', '_')}": value
+                         for name, value in headers.items()})
+
+
+def _body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+@pytest.mark.parametrize("header, first, last", [
+    ("bytes=0-99", 0, 99),
+    ("bytes=1000-", 1000, len(DATA) - 1),
+    ("bytes=-500", len(DATA) - 500, len(DATA) - 1),
+    ("bytes=299990-400000", 299_990, len(DATA) - 1),
+])
+def test_a_single_range_is_a_206_with_exactly_those_bytes(admin_client, image, header, first,
+                                                          last):
+    response = _get(admin_client, image, Range=header)
+    assert response.status_code == 206, response
+    assert response["Content-Range"] == f"bytes {first}-{last}/{len(DATA)}"
+    assert response["Content-Length"] == str(last - first + 1)
+    assert _body(response) == DATA[first:last + 1]
+    assert response["ETag"] == f'"{hashlib.sha512(DATA).hexdigest()}"'
+
+
+def test_a_range_past_the_end_is_416_with_the_size(admin_client, image):
+    response = _get(admin_client, image, Range=f"bytes={len(DATA)}-")
+    assert response.status_code == 416
+    assert response["Content-Range"] == f"bytes */{len(DATA)}"
+
+
+@pytest.mark.parametrize("header", ["bytes=0-9,20-29", "items=0-9", "bytes=9-2", "nonsense"])
+def test_several_ranges_or_no_valid_range_get_the_whole_image(admin_client, image, header):
+    response = _get(admin_client, image, Range=header)
+    assert response.status_code == 200 and _body(response) == DATA
+
+
+def test_if_range_with_a_stale_etag_gets_the_whole_image(admin_client, image):
+    response = _get(admin_client, image, Range="bytes=0-9", If_Range='"stale"')
+    assert response.status_code == 200 and _body(response) == DATA
+    etag = ranges.file_etag(image)
+    response = _get(admin_client, image, Range="bytes=0-9", If_Range=etag)
+    assert response.status_code == 206 and _body(response) == DATA[:10]
+
+
+def test_if_none_match_with_the_files_etag_is_304(admin_client, image):
+    etag = _get(admin_client, image)["ETag"]
+    response = _get(admin_client, image, If_None_Match=etag)
+    assert response.status_code == 304 and response["ETag"] == etag
+    assert _get(admin_client, image, If_None_Match='"other"').status_code == 200
+
+
+def test_head_gives_the_headers_without_reading_the_data_from_glance(admin_client, image):
+    before = GLANCE_ACCESS_LOG.read_text(errors="replace").count(
+        f"GET /v2/images/{image['id']}/file")
+    response = admin_client.head(f"{IMAGES}{image['id']}/file/",
+                                 HTTP_ACCEPT="application/octet-stream")
+    assert response.status_code == 200
+    assert response["Content-Length"] == str(len(DATA))
+    assert response["Accept-Ranges"] == "bytes" and response["ETag"]
+    assert response["X-Image-Os-Hash-Value"] == hashlib.sha512(DATA).hexdigest()
+    assert _body(response) == b""
+    after = GLANCE_ACCESS_LOG.read_text(errors="replace").count(
+        f"GET /v2/images/{image['id']}/file")
+    assert after == before
+
+
+def test_head_of_an_image_without_data_is_204(admin_client, make_image):
+    empty = make_image(name="empty")
+    assert admin_client.head(f"{IMAGES}{empty['id']}/file/").status_code == 204
+
+
+def test_curl_resumes_a_download_cut_off_halfway(live_server, admin_token, image, tmp_path):
+    """``curl -C -`` resumes from what it has: the result is the image, by sha512."""
+    part = tmp_path / "image.raw"
+    part.write_bytes(DATA[:len(DATA) // 2])  # the first half, as a cut-off download left it
+    url = f"{live_server.url}{IMAGES}{image['id']}/file/"
+    subprocess.run(["curl", "-sS", "-f", "-C", "-", "-o", str(part), "-H",
+                    f"X-Auth-Token: {admin_token}", url], check=True, timeout=60)
+    assert hashlib.sha512(part.read_bytes()).hexdigest() == hashlib.sha512(DATA).hexdigest()
