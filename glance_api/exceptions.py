@@ -162,3 +162,11 @@ def upstream_errors(service: str = "Glance", overrides: dict | None = None):
 def glance_errors():
     """:func:`upstream_errors` for Glance."""
     return upstream_errors("Glance")
+
+
+def check_glance_answer(answer) -> None:
+    """Raise the API's error for an answer of Glance's HTTP API that is an error (one made
+    with the keystoneauth adapter itself, as glanceclient would raise it)."""
+    if answer.status_code >= 400:
+        exc = glance_exc.from_response(answer, answer.content)
+        raise api_error(exc, "Glance") from exc

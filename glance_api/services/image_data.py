@@ -8,12 +8,11 @@ from typing import IO
 from urllib.parse import quote
 
 from django.views.decorators.debug import sensitive_variables
-from glanceclient import exc as glance_exc
 from keystoneauth1 import adapter
 from rest_framework import exceptions
 
 from ..clients import GlanceClient
-from ..exceptions import GlanceConflict, glance_errors
+from ..exceptions import GlanceConflict, check_glance_answer, glance_errors
 from .images import get_image
 
 try:  # oslo.utils 7.3 and later (OpenStack 2024.2 on)
@@ -256,8 +255,7 @@ def _ranged_get(glance: GlanceClient, image_id: str, first: int, last: int):
     with glance_errors():
         answer = adapter.Adapter.request(client, f"/v2/images/{quote(image_id, safe='')}/file",
                                          "GET", headers=headers, stream=True, raise_exc=False)
-        if answer.status_code >= 400:
-            raise glance_exc.from_response(answer, answer.content)
+    check_glance_answer(answer)
     return answer
 
 
