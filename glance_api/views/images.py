@@ -13,7 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, ParseError
 from rest_framework.response import Response
 
-from .. import capabilities, services
+from .. import capabilities, conditional, services
 from ..identifiers import is_uuid
 from ..parsers import FILE_FIELD
 from ..serializers import (
@@ -42,6 +42,16 @@ def wants_representation(request) -> bool:
     """``Prefer: return=representation`` (RFC 7240) asks for the resource in the answer."""
     preferences = request.headers.get("Prefer", "")
     return any(p.strip() == "return=representation" for p in preferences.split(","))
+
+
+NOT_MODIFIED = OpenApiResponse(description="If-None-Match names the image's current ETag")
+PRECONDITION_FAILED = OpenApiResponse(description="If-Match names no current ETag of the "
+                                      "image: it changed since it was read; nothing changed")
+IF_NONE_MATCH = OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER,
+                                 description="The image's ETag: a 304 while it is current")
+IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER,
+                            description="The image's ETag as read: a 412, changing nothing, "
+                            "if the image has changed since")
 
 
 @extend_schema(tags=["images"])
@@ -185,17 +195,25 @@ class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
         location = self.reverse_action("detail", args=[image["id"]])
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
 
-    @extend_schema(responses={200: ImageDetailSerializer, 404: NOT_FOUND})
+    @extend_schema(responses={200: ImageDetailSerializer, 304: NOT_MODIFIED, 404: NOT_FOUND},
+                   parameters=[IF_NONE_MATCH])
     def retrieve(self, request, pk=None):
-        """One image, with its extended attributes in ``properties``."""
-        return Response(ImageDetailSerializer(services.get_image(self.glance, pk)).data)
+        """One image, with its extended attributes in ``properties``; its ETag changes with
+        any change of the image (If-None-Match: 304)."""
+        image = services.get_image(self.glance, pk)
+        tag = {"ETag": conditional.image_etag(image)}
+        if conditional.not_modified(request, image):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers=tag)
+        return Response(ImageDetailSerializer(image).data, headers=tag)
 
     @extend_schema(
         request=ImageUpdateSerializer,
-        responses={204: None, 200: ImageDetailSerializer, 404: NOT_FOUND},
+        responses={204: None, 200: ImageDetailSerializer, 404: NOT_FOUND,
+                   412: PRECONDITION_FAILED},
         parameters=[OpenApiParameter(
             "Prefer", str, OpenApiParameter.HEADER, enum=["return=representation"],
-            description="return=representation: answer 200 with the image instead of 204.")],
+            description="return=representation: answer 200 with the image instead of 204."),
+            IF_MATCH],
         examples=[OpenApiExample("Rename and resize", request_only=True, value={
             "name": "cirros-0.6.2", "disk_format": "qcow2", "visibility": "public",
             "protected": True, "min_disk": 2, "architecture": "x86_64", "hw_disk_bus": "virtio",
@@ -207,26 +225,33 @@ class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
         With ``Prefer: return=representation`` the answer is the image (200), else 204.
         """
         current = services.get_image(self.glance, pk)
+        conditional.check_if_match(request, current)
         serializer = ImageUpdateSerializer(
             data=request.data, context=self.image_context(image=current)
         )
         serializer.is_valid(raise_exception=True)
         image = services.update_image(self.glance, pk, serializer.glance_attributes(),
                                       current=current)
+        tag = {"ETag": conditional.image_etag(image)}
         if wants_representation(request):
-            return Response(ImageDetailSerializer(image).data)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+            return Response(ImageDetailSerializer(image).data, headers=tag)
+        return Response(status=status.HTTP_204_NO_CONTENT, headers=tag)
 
     @extend_schema(responses={204: None, 403: OpenApiResponse(description="Protected image"),
-                              404: NOT_FOUND})
+                              404: NOT_FOUND, 412: PRECONDITION_FAILED},
+                   parameters=[IF_MATCH])
     def destroy(self, request, pk=None):
         """Delete an image (a protected image is refused with 403)."""
+        if "If-Match" in request.headers:
+            conditional.check_if_match(request, services.get_image(self.glance, pk))
         services.delete_image(self.glance, pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(methods=["GET"], responses={200: OpenApiTypes.OBJECT, 404: NOT_FOUND})
+    @extend_schema(methods=["GET"], responses={200: OpenApiTypes.OBJECT, 304: NOT_MODIFIED,
+                                               404: NOT_FOUND}, parameters=[IF_NONE_MATCH])
     @extend_schema(methods=["PATCH"], request=ImagePropertiesSerializer,
-                   responses={204: None, 404: NOT_FOUND},
+                   responses={204: None, 404: NOT_FOUND, 412: PRECONDITION_FAILED},
+                   parameters=[IF_MATCH],
                    examples=[OpenApiExample("Set two, remove one", request_only=True, value={
                        "updated": {"os_distro": "debian", "os_hidden": "true"},
                        "removed": ["hw_qemu_guest_agent"],
@@ -235,16 +260,22 @@ class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
     def properties(self, request, pk=None):
         """An image's custom properties; PATCH sets ``updated`` and removes ``removed``."""
         if request.method == "GET":
-            return Response(custom_properties(services.get_image(self.glance, pk)))
+            image = services.get_image(self.glance, pk)
+            tag = {"ETag": conditional.image_etag(image)}
+            if conditional.not_modified(request, image):
+                return Response(status=status.HTTP_304_NOT_MODIFIED, headers=tag)
+            return Response(custom_properties(image), headers=tag)
         current = services.get_image(self.glance, pk)
+        conditional.check_if_match(request, current)
         serializer = ImagePropertiesSerializer(
             data=request.data, context=self.image_context(image=current))
         serializer.is_valid(raise_exception=True)
-        services.update_image(
+        image = services.update_image(
             self.glance, pk, serializer.validated_data["updated"],
             remove=serializer.validated_data["removed"], current=current,
         )
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(status=status.HTTP_204_NO_CONTENT,
+                        headers={"ETag": conditional.image_etag(image)})
 
     @extend_schema(request=None, responses={
         204: None, 404: NOT_FOUND,
