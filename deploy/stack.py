@@ -186,8 +186,13 @@ def _stop(name: str) -> None:
 
 # --- nginx ------------------------------------------------------------------------------
 
-def nginx_conf(instances: int) -> str:
+def nginx_conf(instances: int, api_rate: int | None = None,
+               readyz_allow: list[str] | None = None) -> str:
+    """nginx.conf for the stack; ``api_rate`` and ``readyz_allow`` in place of API_RATE and
+    READYZ_ALLOW (the tests' other values)."""
     prefix = HOME / "nginx"
+    api_rate = API_RATE if api_rate is None else api_rate
+    readyz_allow = READYZ_ALLOW if readyz_allow is None else readyz_allow
     values = {
         "prefix": str(prefix),
         "listen": f"{c.HOST}:{NGINX_PORT}",
@@ -197,9 +202,9 @@ def nginx_conf(instances: int) -> str:
         "client_timeout": str(CLIENT_TIMEOUT),
         "upload_connections": str(UPLOAD_CONNECTIONS),
         "retry_after": str(RETRY_AFTER),
-        "api_rate": str(API_RATE), "api_burst": str(2 * API_RATE),
+        "api_rate": str(api_rate), "api_burst": str(2 * api_rate),
         "upload_rate": str(UPLOAD_RATE), "upload_burst": str(2 * UPLOAD_RATE),
-        "readyz_allow": "\n".join(f"            allow {address};" for address in READYZ_ALLOW),
+        "readyz_allow": "\n".join(f"            allow {address};" for address in readyz_allow),
         # as root, nginx's workers run as root too here (throwaway files on loopback)
         "user": "user root;" if os.geteuid() == 0 else "",
     }
@@ -209,11 +214,13 @@ def nginx_conf(instances: int) -> str:
     return text
 
 
-def start_nginx(instances: int) -> None:
+def start_nginx(instances: int, **values) -> None:
+    """nginx on the stack's port, or reloaded with its configuration as it is now
+    (``values``: see :func:`nginx_conf`)."""
     prefix = HOME / "nginx"
     prefix.mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"
-    conf.write_text(nginx_conf(instances))
+    conf.write_text(nginx_conf(instances, **values))
     if _nginx_pid():
         subprocess.run([_which("nginx"), "-p", str(prefix), "-c", str(conf), "-s", "reload"],
                        check=True)

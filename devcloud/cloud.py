@@ -388,6 +388,9 @@ class Server:
 
 
 GLANCE_ACCESS_LOG = c.LOGS / "glance-access.log"
+KEYSTONE_ACCESS_LOG = c.LOGS / "keystone-access.log"
+# Each request a server answered, with its global request id (the API's request id)
+ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %({x-openstack-request-id}i)s'
 
 
 def servers() -> tuple[Server, Server]:
@@ -397,6 +400,9 @@ def servers() -> tuple[Server, Server]:
         c.KEYSTONE_PORT,
         c.KEYSTONE_WORKERS,
         {"OS_KEYSTONE_CONFIG_FILES": str(keystone_conf())},
+        # what the tests read to see which calls reached Keystone
+        extra_args=("--access-logfile", str(KEYSTONE_ACCESS_LOG), "--access-logformat",
+                    ACCESS_LOG_FORMAT),
     )
     glance = Server(
         "glance",
@@ -404,9 +410,8 @@ def servers() -> tuple[Server, Server]:
         c.GLANCE_PORT,
         c.GLANCE_WORKERS,
         {"OS_GLANCE_CONFIG_DIR": str(glance_conf_dir())},
-        # Glance's access log, with each call's global request id (the API's request id)
         extra_args=("--access-logfile", str(GLANCE_ACCESS_LOG), "--access-logformat",
-                    '%(h)s "%(r)s" %(s)s %({x-openstack-request-id}i)s'),
+                    ACCESS_LOG_FORMAT),
     )
     return keystone, glance
 

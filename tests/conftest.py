@@ -4,6 +4,7 @@ import http.server
 import io
 import socket
 import threading
+import time
 
 import glanceclient
 import pytest
@@ -35,6 +36,48 @@ def clouds() -> dict:
     """The dev cloud, brought up (or reused) once per run; its clouds.yaml entries."""
     cloud.up()
     return yaml.safe_load(devcloud.CLOUDS_YAML.read_text())["clouds"]
+
+
+class AccessLog:
+    """The requests a dev-cloud server (gunicorn's access log) answered from now on."""
+
+    def __init__(self, path):
+        self.path = path
+        self.mark()
+
+    def mark(self) -> None:
+        """Count from now on."""
+        self.start = self.path.stat().st_size if self.path.exists() else 0
+
+    def count(self, fragment: str, expected: int, timeout: float = 3) -> int:
+        """How many answered requests (lines) contain ``fragment``: waited for until at
+        least ``expected`` (gunicorn writes a line as the answer goes), then a moment
+        longer, so that more than expected shows too."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(self.path, "rb") as log:
+                log.seek(self.start)
+                found = log.read().decode(errors="replace").count(fragment)
+            if found >= expected or time.monotonic() > deadline:
+                if found >= expected:
+                    time.sleep(0.3)
+                    with open(self.path, "rb") as log:
+                        log.seek(self.start)
+                        found = log.read().decode(errors="replace").count(fragment)
+                return found
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def keystone_log(clouds):
+    """Keystone's access log from the start of the test."""
+    return AccessLog(cloud.KEYSTONE_ACCESS_LOG)
+
+
+@pytest.fixture
+def glance_log(clouds):
+    """Glance's access log from the start of the test."""
+    return AccessLog(cloud.GLANCE_ACCESS_LOG)
 
 
 @pytest.fixture(autouse=True)

@@ -445,14 +445,9 @@ def test_nginx_names_no_version(instances):
 
 
 @pytest.fixture
-def nginx_with(instances, monkeypatch):
-    """nginx reloaded with other stack values, then as it was."""
-    def reload(**values):
-        for name, value in values.items():
-            monkeypatch.setattr(stack, name, value)
-        stack.start_nginx(len(instances))
-    yield reload
-    monkeypatch.undo()
+def nginx_with(instances):
+    """nginx reloaded with other values of its configuration, then as it was."""
+    yield lambda **values: stack.start_nginx(len(instances), **values)
     stack.start_nginx(len(instances))
 
 
@@ -469,7 +464,7 @@ def eventually(check, timeout: float = 30):
 
 def test_readyz_answers_only_the_allowed_addresses(nginx_with):
     assert requests.get(f"{stack.NGINX_URL}{API}/readyz/").status_code == 200
-    nginx_with(READYZ_ALLOW=["192.0.2.1"])
+    nginx_with(readyz_allow=["192.0.2.1"])
     assert eventually(lambda: requests.get(f"{stack.NGINX_URL}{API}/readyz/").status_code == 403)
     refused = requests.get(f"{stack.NGINX_URL}{API}/readyz/")
     assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
@@ -477,7 +472,7 @@ def test_readyz_answers_only_the_allowed_addresses(nginx_with):
 
 
 def test_a_client_over_the_request_rate_gets_429_with_retry_after(nginx_with, demo_token):
-    nginx_with(API_RATE=5)
+    nginx_with(api_rate=5)
     answers = []
 
     def limited():  # 20 requests at once, until the reloaded nginx limits them
