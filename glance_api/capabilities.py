@@ -16,7 +16,6 @@ import hashlib
 import secrets
 
 from cryptography.fernet import Fernet, InvalidToken
-
 from django.views.decorators.debug import sensitive_variables
 
 from .cache import app_cache
@@ -52,21 +51,19 @@ def issue(token: str, user_id: str, image_id: str) -> str:
 
 @sensitive_variables()
 def peek(secret: str) -> dict | None:
-    """Whose upload the secret grants (``user_id``, ``image_id``), leaving it unused; None
-    if unknown, used or expired. Writes nothing."""
+    """The grant as the cache holds it (its ``user_id`` says whose upload it is), leaving
+    it unused; None if unknown, used or expired. Writes nothing."""
     grant = app_cache().get(_key(secret))
-    if not isinstance(grant, dict) or "user_id" not in grant:
-        return None
-    return {"user_id": grant["user_id"], "image_id": grant["image_id"]}
+    return grant if isinstance(grant, dict) and "user_id" in grant else None
 
 
 @sensitive_variables()
-def redeem(secret: str) -> dict | None:
+def redeem(secret: str, held: dict | None = None) -> dict | None:
     """What the secret grants (token, user id, image id), once; None if unknown, used or
-    expired."""
+    expired. ``held``: the grant :func:`peek` read for this secret, not read again."""
     cache = app_cache()
     key = _key(secret)
-    grant = cache.get(key)
+    grant = cache.get(key) if held is None else held
     # Nothing is written for an unknown secret (guesses cannot fill the cache), and of two
     # requests with the same secret only the one whose delete removed the grant has it.
     if grant is None or not cache.delete(key):

@@ -14,6 +14,7 @@ import hashlib
 import json
 
 from rest_framework import exceptions, status
+from rest_framework.response import Response
 
 from .ranges import matches
 
@@ -32,6 +33,14 @@ def image_etag(image: dict) -> str:
 def not_modified(request, image: dict) -> bool:
     """Whether a GET's If-None-Match names the image's current ETag (a 304)."""
     return matches(request.headers.get("If-None-Match"), image_etag(image))
+
+
+def get_response(request, image: dict, data) -> Response:
+    """A GET's answer: ``data`` with the image's ETag, or a 304 if If-None-Match names it."""
+    tag = {"ETag": image_etag(image)}
+    if not_modified(request, image):
+        return Response(status=status.HTTP_304_NOT_MODIFIED, headers=tag)
+    return Response(data, headers=tag)
 
 
 def check_if_match(request, image: dict) -> None:

@@ -201,10 +201,7 @@ class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
         """One image, with its extended attributes in ``properties``; its ETag changes with
         any change of the image (If-None-Match: 304)."""
         image = services.get_image(self.glance, pk)
-        tag = {"ETag": conditional.image_etag(image)}
-        if conditional.not_modified(request, image):
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers=tag)
-        return Response(ImageDetailSerializer(image).data, headers=tag)
+        return conditional.get_response(request, image, ImageDetailSerializer(image).data)
 
     @extend_schema(
         request=ImageUpdateSerializer,
@@ -261,10 +258,7 @@ class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
         """An image's custom properties; PATCH sets ``updated`` and removes ``removed``."""
         if request.method == "GET":
             image = services.get_image(self.glance, pk)
-            tag = {"ETag": conditional.image_etag(image)}
-            if conditional.not_modified(request, image):
-                return Response(status=status.HTTP_304_NOT_MODIFIED, headers=tag)
-            return Response(custom_properties(image), headers=tag)
+            return conditional.get_response(request, image, custom_properties(image))
         current = services.get_image(self.glance, pk)
         conditional.check_if_match(request, current)
         serializer = ImagePropertiesSerializer(

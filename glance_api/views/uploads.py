@@ -45,15 +45,15 @@ class UploadView(PrivateAnswersMixin, APIView):
     @sensitive_variables()
     def put(self, request, secret=None):
         """Upload the bytes of the image a file-direct create made; the URL works once."""
-        waiting = capabilities.peek(secret)  # whose it is, leaving it usable if refused
-        if waiting is None:
+        held = capabilities.peek(secret)  # whose it is, leaving it usable if refused
+        if held is None:
             raise exceptions.NotFound("This upload URL is unknown, used or expired.")
-        with upload_slot(waiting["user_id"]):
-            return self._upload(secret)
+        with upload_slot(held["user_id"]):
+            return self._upload(secret, held)
 
     @sensitive_variables()
-    def _upload(self, secret: str) -> Response:
-        grant = capabilities.redeem(secret)
+    def _upload(self, secret: str, held: dict) -> Response:
+        grant = capabilities.redeem(secret, held)
         if grant is None:
             raise exceptions.NotFound("This upload URL is unknown, used or expired.")
         request = self.request
