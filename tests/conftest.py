@@ -16,8 +16,8 @@ from keystoneauth1.identity import v3
 from rest_framework.test import APIClient
 
 from devcloud import cloud
-from glance_api import keystone
 from devcloud import config as devcloud
+from glance_api import keystone
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 from glanceclient import exc as glance_exc
+from playwright import sync_api
 
 from devcloud import config as devcloud
-
-from playwright import sync_api
 
 # Playwright's sync API runs an event loop in this thread; the Django code of these tests
 # (fixtures, the live server's database) is synchronous all the same.

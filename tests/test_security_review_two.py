@@ -213,9 +213,10 @@ def test_a_validation_older_than_a_revocation_is_never_served(shared_cache, keys
     """Another process validated the token just before it was revoked and forgotten, and
     keeps its validation just after: that validation is older than the mark, so the token
     is asked about again (and refused), not served from the cache."""
+    from rest_framework.exceptions import AuthenticationFailed
+
     from glance_api import keystone
     from glance_api.clients import access_from_body
-    from rest_framework.exceptions import AuthenticationFailed
 
     before = time.time()
     body = keystone._fetch_token(fresh_demo_token)  # that process's validation, on its way
@@ -229,6 +230,7 @@ def test_a_validation_older_than_a_revocation_is_never_served(shared_cache, keys
 
 def _sign_in(client, password: str):
     from django.urls import reverse
+
     from devcloud import config as devcloud
 
     return client.post(reverse("rest_framework:login"), {

@@ -11,6 +11,7 @@ from .image_data import (
     CountingReader,
     ImageData,
     IncompleteBody,
+    can_inspect_formats,
     download_image,
     import_image,
     stage_image,
@@ -36,7 +37,6 @@ from .sharing import (
     remove_tag,
     update_member,
 )
-from .image_data import can_inspect_formats
 from .streaming import (
     SpooledUpload,
     StreamedUpload,

@@ -12,8 +12,8 @@ from rest_framework import exceptions
 from ..clients import GlanceClient, image_schema
 from ..conf import settings
 from ..exceptions import UPSTREAM_EXCEPTIONS, GatewayTimeout, UpstreamError, glance_errors
-from ..pagination import Page, PageRequest
 from ..identifiers import is_uuid
+from ..pagination import Page, PageRequest
 from .discovery import require_version
 
 logger = logging.getLogger(__name__)

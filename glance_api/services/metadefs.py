@@ -12,10 +12,10 @@ from rest_framework import exceptions
 from ..clients import GlanceClient
 from ..conf import settings
 from ..exceptions import glance_errors
-from .paths import segment
 from ..pagination import Page, PageRequest
 from .caching import cached
 from .images import unknown_marker
+from .paths import segment
 
 logger = logging.getLogger(__name__)
 
