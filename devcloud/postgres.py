@@ -143,8 +143,13 @@ def start(log) -> None:
         options = (f"-p {c.POSTGRES_PORT} -c unix_socket_directories= "
                    f"-c listen_addresses={c.HOST} -c max_connections=200 -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off")
-        _run([str(bindir / "pg_ctl"), "-D", str(folder), "-l", str(_log_file()), "-w",
-              "-t", "60", "-o", options, "start"], stdin=subprocess.DEVNULL)
+        try:
+            _run([str(bindir / "pg_ctl"), "-D", str(folder), "-l", str(_log_file()), "-w",
+                  "-t", "60", "-o", options, "start"], stdin=subprocess.DEVNULL)
+        except PostgresError as exc:  # pg_ctl says "Examine the log output": show it
+            tail = _log_file().read_text(errors="replace").splitlines()[-20:]
+            raise PostgresError(f"{exc}\nthe server's log ({_log_file()}), its end:\n"
+                                + "\n".join(tail)) from None
     _create_databases(bindir)
 
 
