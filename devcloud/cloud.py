@@ -134,6 +134,11 @@ enabled_backends = {backends}
 enabled_import_methods = [glance-direct, web-download, copy-image]
 show_multiple_locations = false
 show_image_direct_url = false
+# the image cache (the cache API, 2.14, and the cache middleware of the paste flavor
+# below): Glance 29 and later keep its records in Glance's database, per node, named by
+# this URL; Glance 28 (2024.1) in a SQLite file in the folder
+image_cache_dir = {c.STATE / "image-cache"}
+worker_self_reference_url = {c.GLANCE_URL}
 
 [database]
 connection = {postgres.url("glance")}
@@ -156,7 +161,7 @@ allowed_hosts = [{", ".join(c.IMPORT_HOSTS)}]
 allowed_ports = []
 
 [paste_deploy]
-flavor = keystone
+flavor = keystone+caching
 config_file = {c.VENV / "etc" / "glance" / "glance-api-paste.ini"}
 
 [keystone_authtoken]
@@ -424,11 +429,11 @@ def up() -> None:
     keystone, glance = servers()
     ensure_venv()
     _leave_sqlite()
-    write_configs()
     try:
-        postgres.start(log)
+        postgres.start(log)  # first: it may take another port than the usual
     except postgres.PostgresError as exc:
         raise DevCloudError(str(exc)) from exc
+    write_configs()
     if all(s.pid() and s.answers() and s.is_current() for s in (keystone, glance)):
         write_clouds_yaml()
         log(f"already running: Keystone {c.KEYSTONE_URL}, Glance {c.GLANCE_URL}")
@@ -478,7 +483,7 @@ def status() -> dict[str, dict]:
         for server in servers()
     }
     running = postgres.running()
-    report["postgres"] = {"url": f"postgresql://{c.HOST}:{c.POSTGRES_PORT}/",
+    report["postgres"] = {"url": f"postgresql://{c.HOST}:{postgres.port()}/",
                           "pid": _postmaster_pid() if running else None, "answers": running}
     return report
 

@@ -5,6 +5,11 @@ system user when this runs as root (PostgreSQL refuses to run as root), else as 
 current user; listens on loopback only, on ``DEVCLOUD_POSTGRES_PORT``, and on no Unix
 socket (a socket's path has at most 107 bytes, which a deep checkout passes).
 
+Where that port is taken when the cluster first starts (by another checkout's dev cloud,
+say, whose server runs as ``postgres`` and so outlives the shell that started it), the
+cluster takes a free port instead, says so, and keeps it (:func:`port`), unless
+``DEVCLOUD_POSTGRES_PORT`` was set, which is then an error that names the port.
+
 As root, the ``postgres`` user must be able to enter the checkout. Where it cannot (a
 checkout in root's home, mode 700), the cluster and its log live in a folder of this
 checkout's own under ``/var/tmp`` instead (:func:`data_dir`); ``devcloud reset`` drops it.
@@ -13,6 +18,7 @@ checkout's own under ``/var/tmp`` instead (:func:`data_dir`); ``devcloud reset``
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -50,8 +56,49 @@ def _postgres_can_enter(folder: Path) -> bool:
     return result.returncode == 0
 
 
+def _port_file() -> Path:
+    return c.STATE / "postgres.port"
+
+
+def port() -> int:
+    """The cluster's port: ``DEVCLOUD_POSTGRES_PORT``'s, or the free one it took instead."""
+    if _port_file().exists():
+        return int(_port_file().read_text())
+    return c.POSTGRES_PORT
+
+
+def _taken(number: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((c.HOST, number)) == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((c.HOST, 0))
+        return sock.getsockname()[1]
+
+
+def _choose_port(log) -> int:
+    """:func:`port`, or, if something else listens there, a free one (kept from then on)."""
+    wanted = port()
+    if not _taken(wanted):
+        return wanted
+    if _port_file().exists() or "DEVCLOUD_POSTGRES_PORT" in os.environ:
+        raise PostgresError(
+            f"{c.HOST}:{wanted} is taken by another server, and this dev cloud's PostgreSQL "
+            "listens there: stop that server (another checkout's dev cloud? `make down` "
+            "there), or set DEVCLOUD_POSTGRES_PORT to a free port")
+    chosen = _free_port()
+    log(f"{c.HOST}:{wanted} is taken by another server (another checkout's dev cloud?): "
+        f"PostgreSQL listens on {chosen} instead")
+    _port_file().parent.mkdir(parents=True, exist_ok=True)
+    _port_file().write_text(str(chosen))
+    return chosen
+
+
 def url(database: str) -> str:
-    return f"postgresql+psycopg2://postgres@{c.HOST}:{c.POSTGRES_PORT}/{database}"
+    return f"postgresql+psycopg2://postgres@{c.HOST}:{port()}/{database}"
 
 
 def _bindir() -> Path | None:
@@ -133,14 +180,15 @@ def start(log) -> None:
         _run([str(bindir / "initdb"), "-D", str(folder), "-A", "trust", "-U", "postgres",
               "-E", "UTF8", "--no-instructions"])
     if not running():
-        log(f"starting PostgreSQL on {c.HOST}:{c.POSTGRES_PORT}")
+        listen = _choose_port(log)
+        log(f"starting PostgreSQL on {c.HOST}:{listen}")
         c.LOGS.mkdir(parents=True, exist_ok=True)
         _log_file().touch()
         _owned(_log_file())
         if _log_file().parent != c.LOGS:
             (c.LOGS / "postgres.log").unlink(missing_ok=True)
             (c.LOGS / "postgres.log").symlink_to(_log_file())
-        options = (f"-p {c.POSTGRES_PORT} -c unix_socket_directories= "
+        options = (f"-p {listen} -c unix_socket_directories= "
                    f"-c listen_addresses={c.HOST} -c max_connections=200 -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off")
         try:
@@ -154,7 +202,7 @@ def start(log) -> None:
 
 
 def _psql(bindir: Path, sql: str) -> str:
-    return _run([str(bindir / "psql"), "-h", c.HOST, "-p", str(c.POSTGRES_PORT), "-U",
+    return _run([str(bindir / "psql"), "-h", c.HOST, "-p", str(port()), "-U",
                  "postgres", "-d", "postgres", "-tAc", sql]).stdout
 
 

@@ -76,3 +76,15 @@ class AppSettings:
 
 
 settings = AppSettings()
+
+
+# drf-spectacular settings the app's schema needs, wherever it is served (its SchemaView
+# uses them; the project's SPECTACULAR_SETTINGS include them for `manage.py spectacular`):
+# images and namespaces both have a field "visibility", with other choices.
+SPECTACULAR_SETTINGS = {
+    "ENUM_NAME_OVERRIDES": {
+        "VisibilityEnum": "glance_api.serializers.images.VISIBILITIES",
+        "NamespaceVisibilityEnum": "glance_api.serializers.metadef_writes.VISIBILITIES",
+        "PropertyTypeEnum": "glance_api.serializers.metadef_writes.PROPERTY_TYPES",
+    },
+}

@@ -17,6 +17,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from . import conf
+
 
 class KeystoneTokenScheme(OpenApiAuthenticationExtension):
     target_class = "glance_api.auth.KeystoneTokenAuthentication"
@@ -186,6 +188,7 @@ class SchemaView(SpectacularAPIView):
     a second of CPU: the schema is made under a lock and kept, per API version.
     """
 
+    custom_settings = conf.SPECTACULAR_SETTINGS
     _lock = threading.Lock()
     _schemas: dict = {}
 

@@ -6,16 +6,32 @@ from rest_framework import routers
 from . import views
 
 
+def _more_methods(route):
+    """PUT on a collection creates too (the dashboard client's create of images); DELETE
+    on it is
+    ``destroy_all`` and POST on one item ``create_one``, where a viewset has them."""
+    if not isinstance(route, routers.Route):
+        return route
+    if route.mapping.get("post") == "create":
+        return route._replace(mapping={**route.mapping, "put": "create",
+                                       "delete": "destroy_all"})
+    if route.mapping.get("get") == "retrieve":
+        return route._replace(mapping={**route.mapping, "post": "create_one"})
+    return route
+
+
 class Router(routers.DefaultRouter):
-    """DRF's router, with PUT on a collection creating too (the dashboard client's create)."""
+    """DRF's router, with the methods of :func:`_more_methods` (PUT creating on the
+    collections whose viewset says ``put_creates``)."""
 
     APIRootView = views.APIRootView
-    routes = [
-        route._replace(mapping={**route.mapping, "put": "create"})
-        if isinstance(route, routers.Route) and route.mapping.get("post") == "create"
-        else route
-        for route in routers.DefaultRouter.routes
-    ]
+    routes = [_more_methods(route) for route in routers.DefaultRouter.routes]
+
+    def get_method_map(self, viewset, method_map):
+        methods = super().get_method_map(viewset, method_map)
+        if methods.get("put") == "create" and not getattr(viewset, "put_creates", False):
+            del methods["put"]
+        return methods
 
 
 def without_trailing_slash(patterns: list[URLPattern]) -> list[URLPattern]:
@@ -40,7 +56,14 @@ def _unlisted(callback):
 router = Router()
 router.register("images", views.ImageViewSet, basename="image")
 router.register("metadefs/namespaces", views.NamespaceViewSet, basename="namespace")
+for kind, viewset in (("objects", views.MetadefObjectViewSet),
+                      ("properties", views.MetadefPropertyViewSet),
+                      ("tags", views.MetadefTagViewSet),
+                      ("resource_types", views.NamespaceResourceTypeViewSet)):
+    router.register(rf"metadefs/namespaces/(?P<namespace>[^/]+)/{kind}", viewset,
+                    basename=f"namespace-{kind.replace('_', '')}")
 router.register("metadefs/resourcetypes", views.ResourceTypeViewSet, basename="resourcetype")
+router.register("cache", views.ImageCacheViewSet, basename="cache")
 router.register("info", views.InfoViewSet, basename="info")
 router.register("schemas", views.SchemaViewSet, basename="schema")
 router.register("version", views.VersionViewSet, basename="version")

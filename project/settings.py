@@ -6,6 +6,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from glance_api.conf import DEFAULTS as GLANCE_API_DEFAULTS
+from glance_api.conf import SPECTACULAR_SETTINGS as GLANCE_API_SPECTACULAR_SETTINGS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -141,6 +142,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    **GLANCE_API_SPECTACULAR_SETTINGS,
 }
 
 

@@ -1,5 +1,6 @@
 """The browsable API, Swagger UI and ReDoc in a real browser: Debian's headless Chromium."""
 
+import json
 import os
 import re
 import shutil
@@ -42,11 +43,11 @@ def screenshot(page, name: str) -> None:
         shutil.copy(ARTIFACTS / name, SCREENSHOTS / name)
 
 
-def sign_in(page, live_server, next_path: str) -> None:
+def sign_in(page, live_server, next_path: str, account=devcloud.DEMO) -> None:
     page.goto(f"{live_server.url}/api-auth/login/?next={next_path}")
-    page.fill("input[name=username]", devcloud.DEMO.username)
-    page.fill("input[name=password]", devcloud.DEMO.password)
-    page.fill("input[name=project]", devcloud.DEMO.project)
+    page.fill("input[name=username]", account.username)
+    page.fill("input[name=password]", account.password)
+    page.fill("input[name=project]", account.project)
     page.click("[type=submit]")
     page.wait_for_url(f"{live_server.url}{next_path}")
 
@@ -185,3 +186,30 @@ def test_swagger_ui_authorizes_with_a_token(page, live_server, demo_token):
     scheme.locator("button[type=submit]").click()
     page.click("button.btn-done")
     try_out_version(page)
+
+
+def test_an_admin_imports_a_namespace_from_the_browser(page, live_server, glance_admin):
+    """As the dashboard's "Import Namespace": a whole namespace document, pasted as JSON
+    into the namespaces page's form, made in one POST."""
+    name = f"TEST::Browser::{uuid.uuid4().hex[:6]}"
+    document = {"namespace": name, "display_name": "From the browser",
+                "properties": {"speed": {"title": "Speed", "type": "integer"}},
+                "objects": [{"name": "Engine"}], "tags": [{"name": "red"}]}
+    sign_in(page, live_server, "/api/glance/metadefs/namespaces/", devcloud.ADMIN)
+    try:
+        page.click("a[name=raw-tab]")
+        form = page.locator("#post-generic-content-form form")
+        form.locator("select[name=_content_type]").select_option("application/json")
+        form.locator("textarea[name=_content]").fill(json.dumps(document))
+        form.locator("button:has-text('POST')").click()
+        page.wait_for_selector("text=HTTP 201 Created")
+        held = glance_admin.metadefs_namespace.get(name)
+        assert held["display_name"] == "From the browser"
+        assert set(held["properties"]) == {"speed"}
+        assert [o["name"] for o in held["objects"]] == ["Engine"]
+        assert [t["name"] for t in held["tags"]] == ["red"]
+    finally:
+        try:
+            glance_admin.metadefs_namespace.delete(name)
+        except glance_exc.ClientException:
+            pass

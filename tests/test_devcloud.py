@@ -101,3 +101,36 @@ def test_pid_file_of_a_foreign_process_is_not_ours(tmp_path, clouds):
         assert not impostor.stop()  # and it is left alone
     finally:
         impostor.pid_file.unlink(missing_ok=True)
+
+
+def test_postgres_takes_a_free_port_where_its_own_is_taken(tmp_path, monkeypatch):
+    """As in a CI run after a session whose PostgreSQL (running as ``postgres``) outlived
+    it: the port is taken when the cluster first starts, so it takes another and keeps it;
+    with DEVCLOUD_POSTGRES_PORT set, it says which port is taken instead."""
+    from devcloud import postgres
+
+    monkeypatch.setattr(devcloud, "STATE", tmp_path)
+    monkeypatch.delenv("DEVCLOUD_POSTGRES_PORT", raising=False)
+    said = []
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen(1)
+        taken = other.getsockname()[1]
+        monkeypatch.setattr(devcloud, "POSTGRES_PORT", taken)
+        chosen = postgres._choose_port(said.append)
+        assert chosen != taken
+        assert f"127.0.0.1:{taken} is taken" in said[0] and str(chosen) in said[0]
+        assert postgres.port() == chosen  # kept
+        assert f":{chosen}/keystone" in postgres.url("keystone")
+
+        (tmp_path / "postgres.port").unlink()
+        monkeypatch.setenv("DEVCLOUD_POSTGRES_PORT", str(taken))
+        try:
+            postgres._choose_port(said.append)
+        except postgres.PostgresError as exc:
+            assert f"127.0.0.1:{taken} is taken" in str(exc)
+            assert "DEVCLOUD_POSTGRES_PORT" in str(exc)
+        else:
+            raise AssertionError("a taken port that was asked for must be an error")
+    monkeypatch.delenv("DEVCLOUD_POSTGRES_PORT")
+    assert postgres._choose_port(said.append) == taken  # free again: its own

@@ -103,3 +103,45 @@ def test_generated_client_covers_every_operation(generated, live_server, admin_t
 
     version = operation(generated, "version", "glance_version_list").sync(client=client)
     assert isinstance(version, models.Version) and version.version == "2"
+
+
+def test_generated_client_writes_metadefs_and_reads_tasks_and_the_cache(
+        generated, live_server, admin_token, glance_admin, make_image):
+    """The routes of the rest of Glance v2 through the generated client's models."""
+    models = importlib.import_module(f"{generated.__name__}.models")
+    client = generated.AuthenticatedClient(
+        base_url=live_server.url, token=admin_token, prefix="", auth_header_name="X-Auth-Token",
+        raise_on_unexpected_status=True,
+    )
+    name = f"TEST::Generated::{uuid.uuid4().hex[:8]}"
+    created = operation(generated, "metadefs", "glance_metadefs_namespaces_create").sync(
+        client=client, body=models.NamespaceDocument(
+            namespace=name, visibility=models.NamespaceVisibilityEnum.PRIVATE,
+            tags=[models.Tag(name="one")],
+            resource_type_associations=[models.ResourceTypeAssociation(
+                name="OS::Glance::Image", prefix="gen_")]))
+    try:
+        assert isinstance(created, models.Namespace) and created.namespace == name
+        prop = operation(generated, "metadefs",
+                         "glance_metadefs_namespaces_properties_create").sync(
+            name, client=client, body=models.Property(
+                name="size", title="Size", type_=models.PropertyTypeEnum.INTEGER))
+        assert isinstance(prop, models.Property) and prop.name == "size"
+        tags = operation(generated, "metadefs", "glance_metadefs_namespaces_tags_create").sync(
+            name, client=client, body=models.Tags(tags=[models.Tag(name="two")], append=True))
+        assert {tag.name for tag in tags.items} == {"one", "two"}
+        held = glance_admin.metadefs_namespace.get(name)
+        assert set(held["properties"]) == {"size"}
+        assert {tag["name"] for tag in held["tags"]} == {"one", "two"}
+    finally:
+        deleted = operation(generated, "metadefs",
+                            "glance_metadefs_namespaces_destroy").sync_detailed(
+            name, client=client)
+    assert deleted.status_code == 204
+
+    image = make_image(data=b"tasks" * 10)
+    tasks = operation(generated, "images", "glance_images_tasks_retrieve").sync(
+        image["id"], client=client)
+    assert isinstance(tasks, models.ImageTaskList) and tasks.items == []
+    cache = operation(generated, "cache", "glance_cache_list").sync(client=client)
+    assert isinstance(cache, models.ImageCacheState)

@@ -35,10 +35,16 @@ def every_image(glance) -> set[str]:
     return ids
 
 
+def every_namespace(glance) -> set[str]:
+    return {namespace["namespace"] for namespace in glance.metadefs_namespace.list()}
+
+
 @pytest.fixture
 def glance_left_as_found(glance_admin):
-    """Deletes every image that appeared during the test (as admin: it sees them all)."""
+    """Deletes every image and metadefs namespace that appeared during the test (as admin:
+    it sees them all), and checks that none that was there went away."""
     before = every_image(glance_admin)
+    namespaces = every_namespace(glance_admin)
     yield
     for image_id in every_image(glance_admin) - before:
         try:
@@ -50,7 +56,14 @@ def glance_left_as_found(glance_admin):
             glance_admin.images.delete(image_id)
         except Exception:  # gone meanwhile
             pass
+    for name in every_namespace(glance_admin) - namespaces:
+        try:
+            glance_admin.metadefs_namespace.update(name, namespace=name, protected=False)
+            glance_admin.metadefs_namespace.delete(name)
+        except Exception:  # gone meanwhile
+            pass
     assert every_image(glance_admin) - before == set()
+    assert every_namespace(glance_admin) == namespaces
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Shapes of what the API takes and gives, one module per resource; all re-exported here."""
 
 from .discovery import VersionSerializer
-from .image_data import IMPORT_METHODS, ImageImportSerializer
+from .image_data import IMPORT_METHODS, ImageImportSerializer, UploadQuerySerializer
 from .images import (
     CONTAINER_FORMATS,
     DISK_FORMATS,
@@ -16,6 +16,16 @@ from .images import (
     ImageUpdateSerializer,
     ImageUploadSerializer,
     http_url,
+)
+from .metadef_writes import (
+    ClearCacheQuerySerializer,
+    NamespaceDocumentSerializer,
+    NamespaceUpdateSerializer,
+    ObjectSerializer,
+    PropertySerializer,
+    ResourceTypeAssociationSerializer,
+    TagSerializer,
+    TagsSerializer,
 )
 from .metadefs import NamespaceSerializer, ResourceTypeSerializer
 from .properties import (
@@ -34,16 +44,50 @@ from .queries import (
     ResourceTypeQuerySerializer,
 )
 from .sharing import MEMBER_STATUSES, MemberSerializer, MemberStatusSerializer
+from .tasks import ImageTaskListSerializer, ImageTaskSerializer
 
 __all__ = [
-    "BASE_ATTRIBUTES", "CONTAINER_FORMATS", "CreatedImageSerializer", "DISK_FORMATS",
-    "EXTENDED_ATTRIBUTES", "GLANCE_OWNED", "IMPORT_METHODS", "ImageCreateSerializer",
-    "ImageDetailSerializer", "ImageFieldsSerializer", "ImageImportSerializer",
-    "ImageListQuerySerializer", "ImagePropertiesSerializer", "ImageSerializer",
-    "ImageUpdateSerializer", "ImageUploadSerializer", "MEMBER_STATUSES", "MemberSerializer",
+    "BASE_ATTRIBUTES",
+    "CONTAINER_FORMATS",
+    "DISK_FORMATS",
+    "EXTENDED_ATTRIBUTES",
+    "GLANCE_OWNED",
+    "IMPORT_METHODS",
+    "MEMBER_STATUSES",
+    "PSEUDO_DISK_FORMATS",
+    "SOURCE_TYPES",
+    "VISIBILITIES",
+    "ClearCacheQuerySerializer",
+    "CreatedImageSerializer",
+    "ImageCreateSerializer",
+    "ImageDetailSerializer",
+    "ImageFieldsSerializer",
+    "ImageImportSerializer",
+    "ImageListQuerySerializer",
+    "ImagePropertiesSerializer",
+    "ImageSerializer",
+    "ImageTaskListSerializer",
+    "ImageTaskSerializer",
+    "ImageUpdateSerializer",
+    "ImageUploadSerializer",
+    "MemberSerializer",
     "MemberStatusSerializer",
-    "NamespaceListQuerySerializer", "NamespaceQuerySerializer", "NamespaceSerializer",
-    "PSEUDO_DISK_FORMATS", "ResourceTypeQuerySerializer", "ResourceTypeSerializer",
-    "SOURCE_TYPES", "VISIBILITIES", "VersionSerializer", "custom_properties", "http_url",
-    "is_glance_owned", "typed_value",
+    "NamespaceDocumentSerializer",
+    "NamespaceListQuerySerializer",
+    "NamespaceQuerySerializer",
+    "NamespaceSerializer",
+    "NamespaceUpdateSerializer",
+    "ObjectSerializer",
+    "PropertySerializer",
+    "ResourceTypeAssociationSerializer",
+    "ResourceTypeQuerySerializer",
+    "ResourceTypeSerializer",
+    "TagSerializer",
+    "TagsSerializer",
+    "UploadQuerySerializer",
+    "VersionSerializer",
+    "custom_properties",
+    "http_url",
+    "is_glance_owned",
+    "typed_value",
 ]

@@ -45,3 +45,9 @@ class ImageImportSerializer(serializers.Serializer):
                 {"stores": ["copy-image needs the stores to copy to (or all_stores)."]}
             )
         return attrs
+
+
+class UploadQuerySerializer(serializers.Serializer):
+    store = serializers.CharField(
+        required=False, max_length=255,
+        help_text="The store to upload into (one of info/stores/); else Glance's default")

@@ -7,6 +7,7 @@ One module per resource; everything is re-exported here.
 
 from ..clients import GlanceClient, client_for
 from .discovery import get_version, image_schema, import_info, stores_info, usage_info
+from .image_cache import cache_state, clear_cache, queue_image, uncache_image
 from .image_data import (
     CountingReader,
     ImageData,
@@ -27,6 +28,19 @@ from .images import (
     reactivate_image,
     update_image,
 )
+from .metadef_writes import (
+    create_item,
+    create_namespace,
+    create_tag,
+    create_tags,
+    delete_all_tags,
+    delete_item,
+    delete_namespace,
+    get_item,
+    list_items,
+    update_item,
+    update_namespace,
+)
 from .metadefs import get_namespace, list_namespaces, list_resource_types, visibility_scope
 from .sharing import (
     add_member,
@@ -37,21 +51,71 @@ from .sharing import (
     remove_tag,
     update_member,
 )
+from .stores import delete_from_store, require_store, stores_detail
 from .streaming import (
     SpooledUpload,
     StreamedUpload,
     complete_streamed_image,
     detect_disk_format,
 )
+from .tasks import list_image_tasks
 
 __all__ = [
-    "CountingReader", "GlanceClient", "ImageData", "IncompleteBody", "StepFailed",
-    "SpooledUpload", "StreamedUpload", "can_inspect_formats", "complete_streamed_image",
+    "CountingReader",
+    "GlanceClient",
+    "ImageData",
+    "IncompleteBody",
+    "SpooledUpload",
+    "StepFailed",
+    "StreamedUpload",
+    "add_member",
+    "add_tag",
+    "cache_state",
+    "can_inspect_formats",
+    "clear_cache",
+    "client_for",
+    "complete_streamed_image",
+    "create_image",
+    "create_item",
+    "create_namespace",
+    "create_tag",
+    "create_tags",
+    "deactivate_image",
+    "delete_all_tags",
+    "delete_from_store",
+    "delete_image",
+    "delete_item",
+    "delete_namespace",
     "detect_disk_format",
-    "add_member", "add_tag", "client_for", "create_image", "deactivate_image", "delete_image",
-    "download_image", "get_image", "get_member", "get_namespace", "get_version",
-    "image_schema", "import_image", "import_info", "list_images", "list_members",
-    "list_namespaces", "list_resource_types", "reactivate_image", "remove_member",
-    "remove_tag", "stage_image", "stores_info", "update_image", "update_member",
-    "upload_image", "usage_info", "visibility_scope",
+    "download_image",
+    "get_image",
+    "get_item",
+    "get_member",
+    "get_namespace",
+    "get_version",
+    "image_schema",
+    "import_image",
+    "import_info",
+    "list_image_tasks",
+    "list_images",
+    "list_items",
+    "list_members",
+    "list_namespaces",
+    "list_resource_types",
+    "queue_image",
+    "reactivate_image",
+    "remove_member",
+    "remove_tag",
+    "require_store",
+    "stage_image",
+    "stores_detail",
+    "stores_info",
+    "uncache_image",
+    "update_image",
+    "update_item",
+    "update_member",
+    "update_namespace",
+    "upload_image",
+    "usage_info",
+    "visibility_scope",
 ]

@@ -32,21 +32,34 @@ def get_version(glance: GlanceClient) -> dict:
     }
 
 
-def supports_version(glance: GlanceClient, version: str) -> bool:
+def supports_version(glance: GlanceClient, version: str, exact: bool = False) -> bool:
     """Whether this Glance endpoint offers its API at ``version`` (e.g. ``"2.17"``), as its
-    versions document says (cached per endpoint)."""
+    versions document says (cached per endpoint): it lists that version or a newer one,
+    or, with ``exact``, that very version. Glance lists some versions only where the
+    feature they brought is configured: 2.14 (the cache API) where it has an image cache,
+    2.8 to 2.13 (multiple stores) where it has several stores."""
+    supported = get_version(glance)["supported"]
+    if exact:
+        return version in supported
     wanted = _version_key(version)
-    return any(_version_key(v) >= wanted for v in get_version(glance)["supported"])
+    return any(_version_key(v) >= wanted for v in supported)
 
 
-def require_version(glance: GlanceClient, version: str, release: str, feature: str) -> None:
-    """Raise :class:`GlanceLacksFeature` (501) unless this Glance offers API ``version``,
-    which Glance has had since OpenStack ``release``; ``feature`` says what needs it."""
-    if not supports_version(glance, version):
-        newest = max(get_version(glance)["supported"], key=_version_key, default="none")
-        raise GlanceLacksFeature(
-            f"{feature} needs Glance's API v{version} (Glance of OpenStack {release} or "
-            f"later); this Glance offers v{newest} at most. Nothing was changed.")
+def require_version(glance: GlanceClient, version: str, release: str, feature: str,
+                    exact: bool = False, missing: str | None = None) -> None:
+    """Raise :class:`GlanceLacksFeature` (501) unless this Glance offers API ``version``
+    (see :func:`supports_version`), which Glance has had since OpenStack ``release``;
+    ``feature`` says what needs it, ``missing`` what to say when a Glance new enough
+    does not list it (``exact``: a feature it lists only where it is configured)."""
+    if supports_version(glance, version, exact):
+        return
+    newest = max(get_version(glance)["supported"], key=_version_key, default="none")
+    if exact and missing and _version_key(newest) >= _version_key(version):
+        raise GlanceLacksFeature(f"{feature} needs {missing}: this Glance does not list "
+                                 f"API v{version}. Nothing was changed.")
+    raise GlanceLacksFeature(
+        f"{feature} needs Glance's API v{version} (Glance of OpenStack {release} or "
+        f"later); this Glance offers v{newest} at most. Nothing was changed.")
 
 
 def _version_key(version_id: str) -> tuple[int, ...]:

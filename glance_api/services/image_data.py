@@ -1,5 +1,6 @@
 """Image data: streamed upload, staging, interoperable import, streamed download."""
 
+import functools
 import logging
 import time
 from collections.abc import Iterator
@@ -164,7 +165,8 @@ def _wait_while_saving(glance: GlanceClient, image_id: str,
 
 
 def upload_image(
-    glance: GlanceClient, image_id: str, stream: IO[bytes], size: int | None = None
+    glance: GlanceClient, image_id: str, stream: IO[bytes], size: int | None = None,
+    store: str | None = None,
 ) -> dict:
     """Stream ``stream`` to Glance as the image's data, in chunks; the image afterwards.
 
@@ -178,7 +180,9 @@ def upload_image(
         reader = FormatCheckingReader(stream, size, image["disk_format"])
     else:
         reader = CountingReader(stream, size)
-    send_image_data(glance, glance.images.upload, image_id, reader, size, "data")
+    upload = functools.partial(glance.images.upload, backend=store) if store else \
+        glance.images.upload
+    send_image_data(glance, upload, image_id, reader, size, "data")
     return get_image(glance, image_id)
 
 

@@ -1,21 +1,23 @@
 """Metadata definitions: namespaces in full (fetched concurrently, cached), resource types."""
 
 import contextvars
+import hashlib
 import logging
 import threading
-import urllib.parse
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from keystoneauth1 import access
 from rest_framework import exceptions
 
+from ..cache import app_cache
 from ..clients import GlanceClient
 from ..conf import settings
-from ..exceptions import glance_errors
 from ..pagination import Page, PageRequest
 from .caching import cached
 from .images import unknown_marker
 from .paths import segment
+from .rest import get_json
 
 logger = logging.getLogger(__name__)
 
@@ -40,13 +42,21 @@ def visibility_scope(access_info: access.AccessInfoV3) -> list:
             sorted(access_info.role_names or [])]
 
 
-def _get_json(glance: GlanceClient, path: str, params: dict | None = None) -> dict:
-    """GET a Glance path, as JSON (metadefs are plain data: no schema models needed)."""
-    query = f"?{urllib.parse.urlencode(params)}" if params else ""
-    with glance_errors():
-        _, body = glance.http_client.get(path + query)
-    body.pop("self", None)
-    return body
+def _generation_key(glance: GlanceClient) -> str:
+    endpoint = hashlib.sha256(glance.http_client.get_endpoint().encode()).hexdigest()
+    return f"glance_api:metadefs:generation:{endpoint}"
+
+
+def _generation(glance: GlanceClient) -> str | None:
+    """The current generation of this Glance endpoint's cached metadefs: part of their
+    cache keys, so that :func:`forget_cached` makes every entry of it stale at once."""
+    return app_cache().get(_generation_key(glance))
+
+
+def forget_cached(glance: GlanceClient) -> None:
+    """Make the cached namespace lists and resource types of this Glance endpoint stale,
+    on every instance sharing the cache (after a metadefs write)."""
+    app_cache().set(_generation_key(glance), uuid.uuid4().hex, None)
 
 
 def list_namespaces(
@@ -77,7 +87,7 @@ def list_namespaces(
 
     def compute() -> Page:
         try:
-            namespaces = _get_json(glance, "/v2/metadefs/namespaces", params)["namespaces"]
+            namespaces = get_json(glance, "/v2/metadefs/namespaces", params)["namespaces"]
         except exceptions.NotFound as exc:
             if page.marker:
                 raise unknown_marker(page.marker, "namespace name") from exc
@@ -96,8 +106,8 @@ def list_namespaces(
         return result
 
     endpoint = glance.http_client.get_endpoint()
-    return cached(["namespaces", endpoint, scope, resource_type, properties_target, params,
-                    page.page_size, page.reversed_order], compute)
+    return cached(["namespaces", endpoint, _generation(glance), scope, resource_type,
+                   properties_target, params, page.page_size, page.reversed_order], compute)
 
 
 def _targets(namespace: dict, resource_type: str, target: str) -> bool:
@@ -117,7 +127,7 @@ def _namespace_or_none(glance: GlanceClient, name: str, resource_type: str | Non
 def get_namespace(glance: GlanceClient, name: str, resource_type: str | None = None) -> dict:
     """One namespace with its properties, objects and tags. Raises NotFound."""
     params = {"resource_type": resource_type} if resource_type else None
-    return _get_json(
+    return get_json(
         glance, f"/v2/metadefs/namespaces/{segment(name, 'namespace')}", params
     )
 
@@ -126,7 +136,7 @@ def list_resource_types(glance: GlanceClient, filters: dict | None = None) -> li
     """The metadefs resource types Glance knows; with ``filters``, those whose fields
     equal every value given."""
     endpoint = glance.http_client.get_endpoint()  # the same for every caller of a Glance
-    types = cached(["resource_types", endpoint], lambda: _get_json(
+    types = cached(["resource_types", endpoint, _generation(glance)], lambda: get_json(
         glance, "/v2/metadefs/resource_types")["resource_types"])
     filters = filters or {}
     return [t for t in types if all(t.get(k) == v for k, v in filters.items())]

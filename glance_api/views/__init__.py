@@ -7,13 +7,35 @@ One module per resource; ``ImageViewSet`` gathers the image routes written in
 from .base import APIRootView, GlanceViewSet, KeystoneAPIMixin
 from .discovery import InfoViewSet, SchemaViewSet, VersionViewSet
 from .health import LivenessView, ReadinessView
+from .image_cache import ImageCacheViewSet
 from .image_data import BYTES_RENDERERS
 from .images import ImageViewSet
+from .metadef_contents import (
+    MetadefObjectViewSet,
+    MetadefPropertyViewSet,
+    MetadefTagViewSet,
+    NamespaceResourceTypeViewSet,
+)
 from .metadefs import NamespaceViewSet, ResourceTypeViewSet
 from .uploads import UploadView
 
 __all__ = [
-    "APIRootView", "BYTES_RENDERERS", "GlanceViewSet", "ImageViewSet", "InfoViewSet",
-    "KeystoneAPIMixin", "LivenessView", "NamespaceViewSet", "ReadinessView",
-    "ResourceTypeViewSet", "SchemaViewSet", "UploadView", "VersionViewSet",
+    "BYTES_RENDERERS",
+    "APIRootView",
+    "GlanceViewSet",
+    "ImageCacheViewSet",
+    "ImageViewSet",
+    "InfoViewSet",
+    "KeystoneAPIMixin",
+    "LivenessView",
+    "MetadefObjectViewSet",
+    "MetadefPropertyViewSet",
+    "MetadefTagViewSet",
+    "NamespaceResourceTypeViewSet",
+    "NamespaceViewSet",
+    "ReadinessView",
+    "ResourceTypeViewSet",
+    "SchemaViewSet",
+    "UploadView",
+    "VersionViewSet",
 ]

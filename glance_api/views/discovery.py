@@ -1,7 +1,7 @@
 """What this Glance is and offers: its version, import methods, stores, usage, JSON Schemas."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -33,7 +33,8 @@ class InfoViewSet(GlanceViewSet):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def list(self, request):
         """Links to the discovery endpoints."""
-        return Response({name: self.reverse_action(name) for name in ("import", "stores", "usage")})
+        return Response({name: self.reverse_action(name)
+                         for name in ("import", "stores", "stores-detail", "usage")})
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=False, url_path="import", url_name="import")
@@ -46,6 +47,15 @@ class InfoViewSet(GlanceViewSet):
     def stores(self, request):
         """The stores; with type and properties where Glance's policy shows them."""
         return Response(services.stores_info(self.glance))
+
+    @extend_schema(responses={
+        200: OpenApiTypes.OBJECT,
+        403: OpenApiResponse(description="Glance's policy refuses it (admin only by default)"),
+        501: OpenApiResponse(description="This Glance's API is older than 2.15")})
+    @action(detail=False, url_path="stores/detail", url_name="stores-detail")
+    def stores_detail(self, request):
+        """The stores with their type and properties (admin by Glance's default policy)."""
+        return Response(services.stores_detail(self.glance))
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=False)

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from .. import ranges, services
 from ..parsers import OctetStreamParser
 from ..renderers import RENDERERS, OctetStreamRenderer
-from ..serializers import ImageDetailSerializer, ImageImportSerializer
+from ..serializers import ImageDetailSerializer, ImageImportSerializer, UploadQuerySerializer
 from ..uploadslots import upload_slot
 
 NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
@@ -92,8 +92,10 @@ class ImageDataActions:
     @extend_schema(
         methods=["PUT"],
         request={"application/octet-stream": OpenApiTypes.BINARY},
+        parameters=[UploadQuerySerializer],
         responses={200: ImageDetailSerializer,
-                   400: OpenApiResponse(description="Body cut off, or not of the disk format"),
+                   400: OpenApiResponse(description="Body cut off, not of the disk format, "
+                                        "or no such store"),
                    404: NOT_FOUND, 409: OpenApiResponse(description="The image already has data"),
                    411: OpenApiResponse(description="A chunked body this server cannot take")},
     )
@@ -127,9 +129,12 @@ class ImageDataActions:
         os_hash headers (also as ``Repr-Digest``, RFC 9530).
         """
         if request.method == "PUT":
+            store = self.query(UploadQuerySerializer).validated_data.get("store")
+            if store is not None:
+                services.require_store(self.glance, store)
             with upload_slot(request.auth.user_id):
                 image = services.upload_image(self.glance, pk, request_body(request),
-                                              size=content_length(request))
+                                              size=content_length(request), store=store)
             return Response(ImageDetailSerializer(image).data)
         image = services.get_image(self.glance, pk)
         etag = ranges.file_etag(image)

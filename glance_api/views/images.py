@@ -1,7 +1,7 @@
 """Images: list, create, read, update, delete, custom properties, deactivate and reactivate.
 
-The image's data, import, members and tags are routes of the same viewset, written in
-their own modules (``image_data``, ``sharing``).
+The image's data, import, tasks, stores, members and tags are routes of the same viewset,
+written in their own modules (``image_data``, ``tasks``, ``stores``, ``sharing``).
 """
 
 from django.urls import NoReverseMatch, reverse
@@ -34,6 +34,8 @@ from ..uploadslots import upload_slot
 from .base import GlanceViewSet
 from .image_data import ImageDataActions
 from .sharing import ImageSharingActions
+from .stores import ImageStoreActions
+from .tasks import ImageTaskActions
 
 NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
 
@@ -55,8 +57,10 @@ IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER,
 
 
 @extend_schema(tags=["images"])
-class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
+class ImageViewSet(ImageDataActions, ImageTaskActions, ImageStoreActions,
+                   ImageSharingActions, GlanceViewSet):
     serializer_class = ImageSerializer
+    put_creates = True  # the dashboard's client creates images with PUT images/
     # What the browsable API draws its forms from (the OpenAPI schema is declared per action).
     form_serializers = {
         "create": ImageCreateSerializer,
@@ -122,7 +126,7 @@ class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
                 args = [data["id"]]
                 links = [(title, self.reverse_action(name, args=args)) for title, name in (
                     ("Properties", "properties"), ("File", "file"), ("Members", "members"),
-                    ("Tags", "tag-list"))]
+                    ("Tags", "tag-list"), ("Tasks", "tasks"))]
                 return links + [(f"Tag {tag}", self.reverse_action("tags", args=[*args, tag]))
                                 for tag in data.get("tags", [])]
         except (KeyError, NoReverseMatch):
@@ -199,9 +203,13 @@ class ImageViewSet(ImageDataActions, ImageSharingActions, GlanceViewSet):
                    parameters=[IF_NONE_MATCH])
     def retrieve(self, request, pk=None):
         """One image, with its extended attributes in ``properties``; its ETag changes with
-        any change of the image (If-None-Match: 304)."""
+        any change of the image (If-None-Match: 304). Its ``Link`` header names its tasks
+        (``rel="tasks"``), where Glance tells why an import or a copy failed."""
         image = services.get_image(self.glance, pk)
-        return conditional.get_response(request, image, ImageDetailSerializer(image).data)
+        response = conditional.get_response(request, image, ImageDetailSerializer(image).data)
+        # where an import's or a copy's failure is told (RFC 8288)
+        response["Link"] = f'<{self.reverse_action("tasks", args=[pk])}>; rel="tasks"'
+        return response
 
     @extend_schema(
         request=ImageUpdateSerializer,

@@ -1,22 +1,30 @@
-"""Metadata definitions: namespaces (in full, as the dashboard lists them) and resource types."""
+"""Metadata definitions: namespaces (in full, as the dashboard lists them; written from
+a whole document, as its "Import Namespace") and resource types."""
 
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_serializer,
 )
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from .. import services
 from ..serializers import (
+    NamespaceDocumentSerializer,
     NamespaceListQuerySerializer,
     NamespaceQuerySerializer,
     NamespaceSerializer,
+    NamespaceUpdateSerializer,
     ResourceTypeQuerySerializer,
     ResourceTypeSerializer,
 )
 from .base import GlanceViewSet
+
+NOT_FOUND = OpenApiResponse(description="No such namespace, or not visible")
+REFUSED = OpenApiResponse(description="Glance's policy refuses it (admin only by default), "
+                          "or the namespace is protected")
 
 
 @extend_schema(tags=["metadefs"])
@@ -25,11 +33,29 @@ class NamespaceViewSet(GlanceViewSet):
 
     serializer_class = NamespaceSerializer
     lookup_field = "namespace"
+    form_serializers = {"create": NamespaceDocumentSerializer,
+                        "update": NamespaceUpdateSerializer}
+
+    def get_serializer_class(self):
+        return self.form_serializers.get(self.action, NamespaceSerializer)
+
+    def get_serializer(self, *args, **kwargs):
+        if self.action == "create":  # the browsable API's create form starts empty
+            kwargs.pop("instance", None)
+            args = ()
+        return super().get_serializer(*args, **kwargs)
 
     def browsable_links(self, data) -> list[tuple[str, str]]:
         if self.action == "list" and isinstance(data, dict):
             return [(item["namespace"], self.reverse_action("detail", args=[item["namespace"]]))
                     for item in data.get("items", []) if "namespace" in item]
+        if self.action == "retrieve" and isinstance(data, dict) and "namespace" in data:
+            prefix = self.request.resolver_match.namespace
+            prefix = f"{prefix}:" if prefix else ""
+            return [(title, reverse(f"{prefix}namespace-{kind}-list",
+                                    args=[data["namespace"]], request=self.request))
+                    for title, kind in (("Objects", "objects"), ("Properties", "properties"),
+                                        ("Tags", "tags"), ("Resource types", "resourcetypes"))]
         return []
 
     @extend_schema(parameters=[NamespaceListQuerySerializer])
@@ -58,6 +84,36 @@ class NamespaceViewSet(GlanceViewSet):
         resource_type = query.validated_data.get("resource_type")
         namespace = services.get_namespace(self.glance, namespace, resource_type)
         return Response(NamespaceSerializer(namespace).data)
+
+    @extend_schema(request=NamespaceDocumentSerializer, responses={
+        201: NamespaceSerializer, 403: REFUSED,
+        409: OpenApiResponse(description="A namespace of that name exists")})
+    def create(self, request):
+        """Create a namespace from a whole document: its own fields, resource-type
+        associations, properties, objects and tags, in one call."""
+        document = NamespaceDocumentSerializer(data=request.data)
+        document.is_valid(raise_exception=True)
+        namespace = services.create_namespace(self.glance, document.validated_data)
+        return Response(NamespaceSerializer(namespace).data, status=status.HTTP_201_CREATED,
+                        headers={"Location": self.reverse_action(
+                            "detail", args=[namespace["namespace"]])})
+
+    @extend_schema(request=NamespaceUpdateSerializer, responses={
+        200: NamespaceSerializer, 403: REFUSED, 404: NOT_FOUND,
+        409: OpenApiResponse(description="The new name is taken")})
+    def update(self, request, namespace=None):
+        """Replace the namespace's own fields (name, display name, description, visibility,
+        protected); its contents and owner stay."""
+        fields = NamespaceUpdateSerializer(data=request.data)
+        fields.is_valid(raise_exception=True)
+        updated = services.update_namespace(self.glance, namespace, fields.validated_data)
+        return Response(NamespaceSerializer(updated).data)
+
+    @extend_schema(responses={204: None, 403: REFUSED, 404: NOT_FOUND})
+    def destroy(self, request, namespace=None):
+        """Delete the namespace, with its objects, properties and tags."""
+        services.delete_namespace(self.glance, namespace)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema_serializer(many=False)

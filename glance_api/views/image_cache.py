@@ -1,0 +1,64 @@
+"""Glance's image cache (admin by Glance's default policy)."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from .. import services
+from ..identifiers import is_uuid
+from ..serializers import ClearCacheQuerySerializer
+from .base import GlanceViewSet
+
+REFUSED = OpenApiResponse(description="Glance's policy refuses it (admin only by default)")
+LACKS = OpenApiResponse(description="This Glance has no image cache API (older than 2.14), "
+                        "or no image cache configured: the answer says which")
+NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
+
+CacheStateSerializer = inline_serializer("ImageCacheState", {
+    "cached_images": serializers.ListField(child=inline_serializer("CachedImage", {
+        "image_id": serializers.CharField(), "hits": serializers.IntegerField(),
+        "last_accessed": serializers.FloatField(), "last_modified": serializers.FloatField(),
+        "size": serializers.IntegerField()})),
+    "queued_images": serializers.ListField(child=serializers.CharField()),
+})
+
+
+@extend_schema(tags=["cache"])
+class ImageCacheViewSet(GlanceViewSet):
+    """Glance's image cache: what is cached and queued; queue, remove, clear."""
+
+    pagination_class = None
+    lookup_field = "image_id"
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if "image_id" in kwargs and not is_uuid(kwargs["image_id"]):
+            raise NotFound("No such image.")
+
+    @extend_schema(responses={200: CacheStateSerializer, 403: REFUSED, 501: LACKS})
+    def list(self, request):
+        """The cached images (with hits, size and times) and the queued ones (ids)."""
+        return Response(services.cache_state(self.glance))
+
+    @extend_schema(request=None, responses={
+        202: None, 400: OpenApiResponse(description="The image is not active"),
+        403: REFUSED, 404: NOT_FOUND, 501: LACKS})
+    def update(self, request, image_id=None):
+        """Queue an active image for caching; Glance caches it in the background."""
+        services.queue_image(self.glance, image_id)
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={204: None, 403: REFUSED, 404: NOT_FOUND, 501: LACKS})
+    def destroy(self, request, image_id=None):
+        """Remove an image from the cache and from the queue."""
+        services.uncache_image(self.glance, image_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(parameters=[ClearCacheQuerySerializer], operation_id="glance_cache_clear",
+                   responses={204: None, 403: REFUSED, 501: LACKS})
+    def destroy_all(self, request):
+        """Clear the cache, the queue, or both (``target``)."""
+        target = self.query(ClearCacheQuerySerializer).validated_data["target"]
+        services.clear_cache(self.glance, target)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,159 @@
+"""What a metadata-definition namespace holds: objects, properties, tags, and its
+resource-type associations. Writes are admin-only by Glance's default policy."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from .. import services
+from ..serializers import (
+    ObjectSerializer,
+    PropertySerializer,
+    ResourceTypeAssociationSerializer,
+    TagSerializer,
+    TagsSerializer,
+)
+from .base import GlanceViewSet
+
+NOT_FOUND = OpenApiResponse(description="No such namespace or item, or not visible")
+REFUSED = OpenApiResponse(description="Glance's policy refuses it (admin only by default)")
+EXISTS = OpenApiResponse(description="One of that name exists in the namespace")
+
+
+def _list_of(name: str, item) -> serializers.Serializer:
+    return type(name, (serializers.Serializer,), {"items": item(many=True, read_only=True)})
+
+
+class NamespaceContentsViewSet(GlanceViewSet):
+    """One kind of a namespace's contents (``kind``: Glance's word in its URLs)."""
+
+    kind: str
+    item_serializer: type[serializers.Serializer]
+    pagination_class = None
+    lookup_field = "name"
+
+    def get_serializer_class(self):
+        return self.item_serializer
+
+    def get_serializer(self, *args, **kwargs):
+        if self.action == "create":  # the browsable API's create form starts empty
+            kwargs.pop("instance", None)
+            args = ()
+        return super().get_serializer(*args, **kwargs)
+
+    def valid(self, serializer_class=None) -> dict:
+        serializer = (serializer_class or self.item_serializer)(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def browsable_links(self, data) -> list[tuple[str, str]]:
+        if self.action == "list" and isinstance(data, dict):
+            namespace = self.kwargs["namespace"]
+            return [(item["name"], self.reverse_action("detail", args=[namespace, item["name"]]))
+                    for item in data.get("items", []) if "name" in item]
+        return []
+
+    def list(self, request, namespace=None):
+        return Response({"items": services.list_items(self.glance, namespace, self.kind)})
+
+    def create(self, request, namespace=None):
+        item = services.create_item(self.glance, namespace, self.kind, self.valid())
+        return Response(item, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request, namespace=None, name=None):
+        services.delete_item(self.glance, namespace, self.kind, name)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EditableContentsViewSet(NamespaceContentsViewSet):
+    """Contents that are also read and replaced one by one."""
+
+    def retrieve(self, request, namespace=None, name=None):
+        return Response(services.get_item(self.glance, namespace, self.kind, name))
+
+    def update(self, request, namespace=None, name=None):
+        return Response(services.update_item(self.glance, namespace, self.kind, name,
+                                             self.valid()))
+
+
+def _documented(item, list_name: str, what: str):
+    """The OpenAPI description of a contents viewset's routes."""
+    return extend_schema_view(
+        list=extend_schema(summary=f"The namespace's {what}",
+                           responses={200: _list_of(list_name, item), 404: NOT_FOUND}),
+        create=extend_schema(summary=f"Add one of the namespace's {what}", request=item,
+                             responses={201: item, 403: REFUSED, 404: NOT_FOUND, 409: EXISTS}),
+        retrieve=extend_schema(summary=f"One of the namespace's {what}",
+                               responses={200: item, 404: NOT_FOUND}),
+        update=extend_schema(summary=f"Replace one of the namespace's {what}", request=item,
+                             responses={200: item, 403: REFUSED, 404: NOT_FOUND, 409: EXISTS}),
+        destroy=extend_schema(summary=f"Delete one of the namespace's {what}",
+                              responses={204: None, 403: REFUSED, 404: NOT_FOUND}),
+    )
+
+
+@extend_schema(tags=["metadefs"])
+@_documented(ObjectSerializer, "MetadefObjectList", "objects")
+class MetadefObjectViewSet(EditableContentsViewSet):
+    kind = "objects"
+    item_serializer = ObjectSerializer
+
+
+@extend_schema(tags=["metadefs"])
+@_documented(PropertySerializer, "MetadefPropertyList", "properties")
+class MetadefPropertyViewSet(EditableContentsViewSet):
+    kind = "properties"
+    item_serializer = PropertySerializer
+
+
+@extend_schema(tags=["metadefs"])
+@_documented(TagSerializer, "MetadefTagList", "tags")
+@extend_schema_view(
+    create=extend_schema(summary="Tags at once: instead of the namespace's, or added to them "
+                         "(append)", request=TagsSerializer,
+                         responses={201: _list_of("MetadefTagsCreated", TagSerializer),
+                                    403: REFUSED, 404: NOT_FOUND, 409: EXISTS}),
+)
+class MetadefTagViewSet(EditableContentsViewSet):
+    kind = "tags"
+    item_serializer = TagSerializer
+
+    def get_serializer_class(self):
+        return TagsSerializer if self.action == "create" else TagSerializer
+
+    def create(self, request, namespace=None):
+        tags = self.valid(TagsSerializer)
+        items = services.create_tags(self.glance, namespace, [t["name"] for t in tags["tags"]],
+                                     append=tags["append"])
+        return Response({"items": items}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Add one tag", request=None, operation_id=(
+        "glance_metadefs_namespaces_tags_create_one"), responses={
+        201: TagSerializer, 403: REFUSED, 404: NOT_FOUND, 409: EXISTS})
+    def create_one(self, request, namespace=None, name=None):
+        return Response(services.create_tag(self.glance, namespace, name),
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Delete all the namespace's tags", operation_id=(
+        "glance_metadefs_namespaces_tags_destroy_all"), responses={
+        204: None, 403: REFUSED, 404: NOT_FOUND})
+    def destroy_all(self, request, namespace=None):
+        services.delete_all_tags(self.glance, namespace)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["metadefs"])
+@extend_schema_view(
+    list=extend_schema(summary="The namespace's resource-type associations", responses={
+        200: _list_of("ResourceTypeAssociationList", ResourceTypeAssociationSerializer),
+        404: NOT_FOUND}),
+    create=extend_schema(summary="Associate the namespace with a resource type",
+                         request=ResourceTypeAssociationSerializer,
+                         responses={201: ResourceTypeAssociationSerializer, 403: REFUSED,
+                                    404: NOT_FOUND, 409: EXISTS}),
+    destroy=extend_schema(summary="Remove an association",
+                          responses={204: None, 403: REFUSED, 404: NOT_FOUND}),
+)
+class NamespaceResourceTypeViewSet(NamespaceContentsViewSet):
+    kind = "resource_types"
+    item_serializer = ResourceTypeAssociationSerializer
