@@ -208,8 +208,21 @@ def test_an_admin_imports_a_namespace_from_the_browser(page, live_server, glance
         assert set(held["properties"]) == {"speed"}
         assert [o["name"] for o in held["objects"]] == ["Engine"]
         assert [t["name"] for t in held["tags"]] == ["red"]
+
+        # a namespace's own fields through the HTML form (its contents are lists)
+        page.goto(f"{live_server.url}/api/glance/metadefs/namespaces/")
+        page.click("a[name=html-tab]")
+        form = page.locator("#post-object-form form")
+        form.locator("input[name=namespace]").fill(f"{name}-form")
+        form.locator("input[name=display_name]").fill("From the HTML form")
+        form.locator("select[name=visibility]").select_option("private")
+        form.locator("button:has-text('POST')").click()
+        page.wait_for_selector("text=HTTP 201 Created")
+        held = glance_admin.metadefs_namespace.get(f"{name}-form")
+        assert (held["display_name"], held["visibility"]) == ("From the HTML form", "private")
     finally:
-        try:
-            glance_admin.metadefs_namespace.delete(name)
-        except glance_exc.ClientException:
-            pass
+        for made in (name, f"{name}-form"):
+            try:
+                glance_admin.metadefs_namespace.delete(made)
+            except glance_exc.ClientException:
+                pass

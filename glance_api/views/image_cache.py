@@ -1,6 +1,6 @@
 """Glance's image cache (admin by Glance's default policy)."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -15,13 +15,19 @@ LACKS = OpenApiResponse(description="This Glance has no image cache API (older t
                         "or no image cache configured: the answer says which")
 NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
 
-CacheStateSerializer = inline_serializer("ImageCacheState", {
-    "cached_images": serializers.ListField(child=inline_serializer("CachedImage", {
-        "image_id": serializers.CharField(), "hits": serializers.IntegerField(),
-        "last_accessed": serializers.FloatField(), "last_modified": serializers.FloatField(),
-        "size": serializers.IntegerField()})),
-    "queued_images": serializers.ListField(child=serializers.CharField()),
-})
+class CachedImageSerializer(serializers.Serializer):
+    image_id = serializers.CharField()
+    hits = serializers.IntegerField(help_text="How often it was served from the cache")
+    last_accessed = serializers.FloatField(help_text="When it was last served (Unix time)")
+    last_modified = serializers.FloatField(help_text="When it was cached (Unix time)")
+    size = serializers.IntegerField()
+
+
+@extend_schema_serializer(many=False)
+class ImageCacheStateSerializer(serializers.Serializer):
+    cached_images = CachedImageSerializer(many=True)
+    queued_images = serializers.ListField(child=serializers.CharField(),
+                                          help_text="Ids of the images queued for caching")
 
 
 @extend_schema(tags=["cache"])
@@ -36,7 +42,7 @@ class ImageCacheViewSet(GlanceViewSet):
         if "image_id" in kwargs and not is_uuid(kwargs["image_id"]):
             raise NotFound("No such image.")
 
-    @extend_schema(responses={200: CacheStateSerializer, 403: REFUSED, 501: LACKS})
+    @extend_schema(responses={200: ImageCacheStateSerializer, 403: REFUSED, 501: LACKS})
     def list(self, request):
         """The cached images (with hits, size and times) and the queued ones (ids)."""
         return Response(services.cache_state(self.glance))

@@ -1,7 +1,12 @@
 """What a metadata-definition namespace holds: objects, properties, tags, and its
 resource-type associations. Writes are admin-only by Glance's default policy."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -76,43 +81,61 @@ class EditableContentsViewSet(NamespaceContentsViewSet):
                                              self.valid()))
 
 
-def _documented(item, list_name: str, what: str):
-    """The OpenAPI description of a contents viewset's routes."""
-    return extend_schema_view(
-        list=extend_schema(summary=f"The namespace's {what}",
-                           responses={200: _list_of(list_name, item), 404: NOT_FOUND}),
-        create=extend_schema(summary=f"Add one of the namespace's {what}", request=item,
-                             responses={201: item, 403: REFUSED, 404: NOT_FOUND, 409: EXISTS}),
-        retrieve=extend_schema(summary=f"One of the namespace's {what}",
-                               responses={200: item, 404: NOT_FOUND}),
-        update=extend_schema(summary=f"Replace one of the namespace's {what}", request=item,
-                             responses={200: item, 403: REFUSED, 404: NOT_FOUND, 409: EXISTS}),
-        destroy=extend_schema(summary=f"Delete one of the namespace's {what}",
-                              responses={204: None, 403: REFUSED, 404: NOT_FOUND}),
-    )
+def _documented(item, list_name: str, what: str, examples: list, **overrides):
+    """The OpenAPI description of a contents viewset's routes (``overrides``: per action)."""
+    documented = {
+        "list": extend_schema(summary=f"The namespace's {what}",
+                              responses={200: _list_of(list_name, item), 404: NOT_FOUND}),
+        "create": extend_schema(summary=f"Add one of the namespace's {what}", request=item,
+                                examples=examples, responses={
+                                    201: item, 403: REFUSED, 404: NOT_FOUND, 409: EXISTS}),
+        "retrieve": extend_schema(summary=f"One of the namespace's {what}",
+                                  responses={200: item, 404: NOT_FOUND}),
+        "update": extend_schema(summary=f"Replace one of the namespace's {what}", request=item,
+                                examples=examples, responses={
+                                    200: item, 403: REFUSED, 404: NOT_FOUND, 409: EXISTS}),
+        "destroy": extend_schema(summary=f"Delete one of the namespace's {what}",
+                                 responses={204: None, 403: REFUSED, 404: NOT_FOUND}),
+    }
+    documented.update(overrides)
+    return lambda viewset: extend_schema_view(**{
+        action: schema for action, schema in documented.items()
+        if hasattr(viewset, action)})(viewset)
+
+
+def _example(name: str, value: dict) -> list:
+    return [OpenApiExample(name, request_only=True, value=value)]
 
 
 @extend_schema(tags=["metadefs"])
-@_documented(ObjectSerializer, "MetadefObjectList", "objects")
+@_documented(ObjectSerializer, "MetadefObjectList", "objects", _example("An object", {
+    "name": "Watchdog", "description": "What the watchdog does",
+    "properties": {"action": {"title": "Action", "type": "string",
+                              "enum": ["reset", "poweroff", "none"]}},
+    "required": ["action"]}))
 class MetadefObjectViewSet(EditableContentsViewSet):
     kind = "objects"
     item_serializer = ObjectSerializer
 
 
 @extend_schema(tags=["metadefs"])
-@_documented(PropertySerializer, "MetadefPropertyList", "properties")
+@_documented(PropertySerializer, "MetadefPropertyList", "properties", _example(
+    "A property", {"name": "cpu_cores", "title": "CPU cores", "type": "integer",
+                   "minimum": 1, "maximum": 64, "description": "How many cores"}))
 class MetadefPropertyViewSet(EditableContentsViewSet):
     kind = "properties"
     item_serializer = PropertySerializer
 
 
 @extend_schema(tags=["metadefs"])
-@_documented(TagSerializer, "MetadefTagList", "tags")
-@extend_schema_view(
-    create=extend_schema(summary="Tags at once: instead of the namespace's, or added to them "
-                         "(append)", request=TagsSerializer,
-                         responses={201: _list_of("MetadefTagsCreated", TagSerializer),
-                                    403: REFUSED, 404: NOT_FOUND, 409: EXISTS}),
+@_documented(
+    TagSerializer, "MetadefTagList", "tags", _example("Rename", {"name": "ssd"}),
+    create=extend_schema(
+        summary="Tags at once: instead of the namespace's, or added to them (append)",
+        request=TagsSerializer, examples=_example("Add two", {
+            "tags": [{"name": "ssd"}, {"name": "fast"}], "append": True}),
+        responses={201: _list_of("MetadefTagsCreated", TagSerializer), 403: REFUSED,
+                   404: NOT_FOUND, 409: EXISTS}),
 )
 class MetadefTagViewSet(EditableContentsViewSet):
     kind = "tags"
@@ -143,16 +166,10 @@ class MetadefTagViewSet(EditableContentsViewSet):
 
 
 @extend_schema(tags=["metadefs"])
-@extend_schema_view(
-    list=extend_schema(summary="The namespace's resource-type associations", responses={
-        200: _list_of("ResourceTypeAssociationList", ResourceTypeAssociationSerializer),
-        404: NOT_FOUND}),
-    create=extend_schema(summary="Associate the namespace with a resource type",
-                         request=ResourceTypeAssociationSerializer,
-                         responses={201: ResourceTypeAssociationSerializer, 403: REFUSED,
-                                    404: NOT_FOUND, 409: EXISTS}),
-    destroy=extend_schema(summary="Remove an association",
-                          responses={204: None, 403: REFUSED, 404: NOT_FOUND}),
+@_documented(
+    ResourceTypeAssociationSerializer, "ResourceTypeAssociationList",
+    "resource-type associations", _example("With a prefix", {
+        "name": "OS::Nova::Flavor", "prefix": "hw:"}),
 )
 class NamespaceResourceTypeViewSet(NamespaceContentsViewSet):
     kind = "resource_types"

@@ -2,6 +2,7 @@
 a whole document, as its "Import Namespace") and resource types."""
 
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiResponse,
     extend_schema,
     extend_schema_serializer,
@@ -87,7 +88,16 @@ class NamespaceViewSet(GlanceViewSet):
 
     @extend_schema(request=NamespaceDocumentSerializer, responses={
         201: NamespaceSerializer, 403: REFUSED,
-        409: OpenApiResponse(description="A namespace of that name exists")})
+        409: OpenApiResponse(description="A namespace of that name exists")},
+        examples=[OpenApiExample("Import a namespace", request_only=True, value={
+            "namespace": "OS::Example::Watchdog", "display_name": "Watchdog",
+            "description": "How the watchdog acts", "visibility": "public",
+            "protected": False,
+            "resource_type_associations": [{"name": "OS::Glance::Image", "prefix": "hw_"}],
+            "properties": {"watchdog_action": {
+                "title": "Watchdog action", "type": "string",
+                "enum": ["disabled", "reset", "poweroff", "pause", "none"]}},
+            "objects": [], "tags": [{"name": "watchdog"}]})])
     def create(self, request):
         """Create a namespace from a whole document: its own fields, resource-type
         associations, properties, objects and tags, in one call."""
@@ -100,7 +110,9 @@ class NamespaceViewSet(GlanceViewSet):
 
     @extend_schema(request=NamespaceUpdateSerializer, responses={
         200: NamespaceSerializer, 403: REFUSED, 404: NOT_FOUND,
-        409: OpenApiResponse(description="The new name is taken")})
+        409: OpenApiResponse(description="The new name is taken")},
+        examples=[OpenApiExample("Make it public and protected", request_only=True,
+                                 value={"visibility": "public", "protected": True})])
     def update(self, request, namespace=None):
         """Replace the namespace's own fields (name, display name, description, visibility,
         protected); its contents and owner stay."""
