@@ -246,3 +246,21 @@ def test_demo_is_refused_and_nothing_changes(demo_client, glance_admin, imported
     assert held["description"] == "Made by the tests."
     assert {t["name"] for t in held["tags"]} == {"red", "green"}
     assert [o["name"] for o in held["objects"]] == ["Engine"]
+
+
+@pytest.mark.parametrize("kind, body", [
+    ("objects", {"name": "Wheel", "description": "renamed onto another"}),
+    ("properties", {"name": "mode", "title": "Speed", "type": "integer"}),
+    ("tags", {"name": "green"}),
+])
+def test_renaming_onto_another_is_a_409_and_changes_nothing(admin_client, glance_admin,
+                                                            imported, name, kind, body):
+    """Glance's own answer would be a 500 (its database's unique key)."""
+    if kind == "objects":
+        assert admin_client.post(url(name, "objects"), {"name": "Wheel"},
+                                 format="json").status_code == 201
+    source = {"objects": "Engine", "properties": "speed", "tags": "red"}[kind]
+    response = admin_client.put(url(name, kind, source), body, format="json")
+    assert response.status_code == 409, response.content
+    assert repr(body["name"]) in response.json()["detail"]
+    assert admin_client.get(url(name, kind, source)).status_code == 200

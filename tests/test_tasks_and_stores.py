@@ -38,6 +38,7 @@ def test_a_failed_web_download_is_told_by_the_images_tasks(admin_client, glance_
     assert "input" not in task  # it holds the URL, which may carry credentials
     assert set(task) == {"id", "type", "status", "message", "result", "created_at",
                          "updated_at", "expires_at"}
+    assert task["created_at"].endswith("Z")  # Glance's UTC, said (RFC 3339)
     # the same as Glance holds it
     held = glance_admin.http_client.get(f"/v2/images/{image['id']}/tasks")[1]["tasks"]
     assert [t["id"] for t in held] == [task["id"]]

@@ -21,7 +21,18 @@ class ImageTaskSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     def to_representation(self, task: dict) -> dict:
-        return {name: task.get(name) for name in self.fields}
+        answer = {name: task.get(name) for name in self.fields}
+        for name in ("created_at", "updated_at", "expires_at"):
+            answer[name] = utc(answer[name])
+        return answer
+
+
+def utc(timestamp: str | None) -> str | None:
+    """Glance's task times are UTC without saying so (``2026-12-04T23:16:32.444858``):
+    said here, as RFC 3339 wants (``...Z``)."""
+    if not timestamp or timestamp.endswith("Z") or "+" in timestamp[10:]:
+        return timestamp
+    return f"{timestamp}Z"
 
 
 @extend_schema_serializer(many=False)

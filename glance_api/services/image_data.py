@@ -220,8 +220,8 @@ def download_image(glance: GlanceClient, image_id: str, image: dict | None = Non
     """The image and an iterator over its bytes, read from Glance in chunks as consumed.
 
     ``byte_range`` (first, last): only those bytes, if the image's store reads ranges
-    (Glance then answers 206 with that range); else the whole image, and ``byte_range``
-    of the answer is None. glanceclient's ``images.data`` takes no range: its HTTP client
+    (Glance then answers 206 with that range); else (Glance's 200, or its 400 for a store
+    that reads no ranges) the whole image, and ``byte_range`` of the answer is None. glanceclient's ``images.data`` takes no range: its HTTP client
     does.
     """
     image = get_image(glance, image_id) if image is None else image
@@ -232,6 +232,12 @@ def download_image(glance: GlanceClient, image_id: str, image: dict | None = Non
             return ImageData(image, None)
         return ImageData(image, _guarded(body))
     answer = _ranged_get(glance, image_id, *byte_range)
+    if answer.status_code == 400:
+        # a range of the image's size, refused by a store that reads no ranges (the http
+        # store: "Getting images randomly from this store is not supported"): all of it
+        answer.close()
+        return download_image(glance, image_id, image)
+    check_glance_answer(answer)
     if answer.status_code == 204:
         answer.close()
         return ImageData(image, None)
@@ -259,7 +265,6 @@ def _ranged_get(glance: GlanceClient, image_id: str, first: int, last: int):
     with glance_errors():
         answer = adapter.Adapter.request(client, f"/v2/images/{quote(image_id, safe='')}/file",
                                          "GET", headers=headers, stream=True, raise_exc=False)
-    check_glance_answer(answer)
     return answer
 
 

@@ -6,7 +6,10 @@ the cached namespace lists and resource types of that Glance endpoint stale on e
 instance (:func:`glance_api.services.metadefs.forget_cached`), so the next read shows it.
 """
 
+from rest_framework import exceptions
+
 from ..clients import GlanceClient
+from ..exceptions import GlanceConflict
 from .metadefs import forget_cached, get_namespace
 from .paths import segment
 from .rest import get_json, send_json
@@ -92,6 +95,17 @@ def create_tags(glance: GlanceClient, namespace: str, names: list[str],
 
 def update_item(glance: GlanceClient, namespace: str, kind: str, name: str,
                 body: dict) -> dict:
+    """Replace one object, property or tag; renaming it onto another of the namespace's is
+    a 409 (Glance's database refuses it, and Glance answers that with a 500)."""
+    new_name = body.get("name", name)
+    if new_name != name:
+        try:
+            get_item(glance, namespace, kind, new_name)
+        except exceptions.NotFound:
+            pass
+        else:
+            raise GlanceConflict(f"The namespace already has one named {new_name!r}: "
+                                 "nothing was changed.")
     answer = send_json(glance, "PUT", _item_path(namespace, kind, name), body)
     forget_cached(glance)
     if kind == "properties" and answer is not None:

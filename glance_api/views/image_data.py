@@ -56,9 +56,10 @@ def request_body(request):
 
 
 def image_file_response(image: dict, chunks, byte_range: tuple[int, int] | None = None,
-                        head: bool = False) -> StreamingHttpResponse:
+                        head: bool = False, ranges_read: bool = True) -> StreamingHttpResponse:
     """A streaming download of an image's bytes (or of ``byte_range`` of them, a 206), with
-    its size, name, hashes and ETag; with ``head``, the same headers and no body."""
+    its size, name, hashes and ETag; with ``head``, the same headers and no body.
+    ``ranges_read`` False: the image's store was asked for a range and read none."""
     response = StreamingHttpResponse([] if head else chunks,
                                      content_type="application/octet-stream")
     size = image.get("size")
@@ -69,7 +70,7 @@ def image_file_response(image: dict, chunks, byte_range: tuple[int, int] | None 
         response["Content-Length"] = str(last - first + 1)
     elif size is not None:
         response["Content-Length"] = str(size)
-    response["Accept-Ranges"] = "bytes"
+    response["Accept-Ranges"] = "bytes" if ranges_read else "none"
     if ranges.file_etag(image):
         response["ETag"] = ranges.file_etag(image)
     name = (image.get("name") or image["id"]).replace("/", "_").replace("\\", "_")
@@ -155,7 +156,8 @@ class ImageDataActions:
         data = services.download_image(self.glance, pk, image=image, byte_range=wanted)
         if data.chunks is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return image_file_response(data.image, data.chunks, data.byte_range)
+        return image_file_response(data.image, data.chunks, data.byte_range,
+                                   ranges_read=wanted is None or data.byte_range is not None)
 
     @extend_schema(
         request={"application/octet-stream": OpenApiTypes.BINARY},

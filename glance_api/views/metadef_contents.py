@@ -5,6 +5,7 @@ from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
     extend_schema,
+    extend_schema_serializer,
     extend_schema_view,
 )
 from rest_framework import serializers, status
@@ -26,7 +27,9 @@ EXISTS = OpenApiResponse(description="One of that name exists in the namespace")
 
 
 def _list_of(name: str, item) -> serializers.Serializer:
-    return type(name, (serializers.Serializer,), {"items": item(many=True, read_only=True)})
+    """``{"items": [...]}`` of ``item``, as one object (not the list a list action's is)."""
+    return extend_schema_serializer(many=False)(type(
+        name, (serializers.Serializer,), {"items": item(many=True, read_only=True)}))
 
 
 class NamespaceContentsViewSet(GlanceViewSet):
