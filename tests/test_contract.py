@@ -185,6 +185,48 @@ def test_every_operation_answers_as_documented_for_the_admin(
     # (last: the dev cloud's Glance on SQLite locks its database while it imports)
     wait_until(lambda: glance_admin.images.get(by_put["id"])["status"] == "active")
 
+    # the rest of Glance v2: tasks, stores, the image cache, metadefs writes
+    api.call("get", f"images/{by_put['id']}/tasks/", 200)
+    api.call("get", "info/stores/detail/", 200)
+    api.call("delete", f"images/{direct['id']}/stores/fs/", 409)  # its only copy
+    api.call("put", f"cache/{direct['id']}/", 202)
+    api.call("get", "cache/", 200)
+    api.call("delete", f"cache/{direct['id']}/", 204)
+    api.call("delete", "cache/?target=queue", 204)
+    api.call("delete", "cache/?target=nothing", 400)
+    name = f"TEST::Contract::{uuid.uuid4().hex[:8]}"
+    try:
+        api.call("post", "metadefs/namespaces/", 201, format="json", data={
+            "namespace": name, "properties": {"p": {"title": "P", "type": "string"}},
+            "objects": [{"name": "O"}], "tags": [{"name": "t"}]})
+        api.call("post", "metadefs/namespaces/", 409, format="json", data={"namespace": name})
+        api.call("put", f"metadefs/namespaces/{name}/", 200, format="json",
+                 data={"description": "changed"})
+        base = f"metadefs/namespaces/{name}"
+        for kind, item, body in (
+                ("objects", "O", {"name": "O", "description": "d"}),
+                ("properties", "p", {"name": "p", "title": "P", "type": "integer"})):
+            api.call("get", f"{base}/{kind}/", 200)
+            api.call("get", f"{base}/{kind}/{item}/", 200)
+            api.call("put", f"{base}/{kind}/{item}/", 200, format="json", data=body)
+            api.call("post", f"{base}/{kind}/", 201, format="json",
+                     data={**body, "name": f"{item}2"})
+            api.call("delete", f"{base}/{kind}/{item}2/", 204)
+        api.call("get", f"{base}/tags/", 200)
+        api.call("post", f"{base}/tags/", 201, format="json",
+                 data={"tags": [{"name": "u"}], "append": True})
+        api.call("post", f"{base}/tags/v/", 201)
+        api.call("get", f"{base}/tags/v/", 200)
+        api.call("put", f"{base}/tags/v/", 200, format="json", data={"name": "w"})
+        api.call("delete", f"{base}/tags/w/", 204)
+        api.call("delete", f"{base}/tags/", 204)
+        api.call("get", f"{base}/resource_types/", 200)
+        api.call("post", f"{base}/resource_types/", 201, format="json",
+                 data={"name": "OS::Glance::Image", "prefix": "c_"})
+        api.call("delete", f"{base}/resource_types/OS::Glance::Image/", 204)
+    finally:
+        api.call("delete", f"metadefs/namespaces/{name}/", 204)
+
 
     documented = {(method, path) for path, item in openapi["paths"].items()
                   for method in item if method in METHODS}

@@ -87,6 +87,37 @@ def test_a_token_validated_by_one_instance_is_served_from_redis_by_the_other(ins
     assert log_line(1, second.headers["X-OpenStack-Request-ID"])["keystone_calls"] == 0
 
 
+def test_a_metadefs_write_on_one_instance_is_read_at_once_on_the_other(instances,
+                                                                      admin_token,
+                                                                      glance_admin):
+    """Both instances have the namespace list cached (through Redis); a namespace made
+    through one is in the list the other gives next, and gone from it once deleted."""
+    headers = {"X-Auth-Token": admin_token}
+    name = f"TEST::Stack::{uuid.uuid4().hex[:8]}"
+
+    def listed(base: str) -> bool:
+        answer = requests.get(f"{base}{API}/metadefs/namespaces/", headers=headers,
+                              params={"resource_type": "OS::Glance::Image"})
+        assert answer.status_code == 200, answer.text
+        return name in [n["namespace"] for n in answer.json()["items"]]
+
+    assert not listed(instances[0]) and not listed(instances[1])  # cached on each
+    made = requests.post(f"{instances[0]}{API}/metadefs/namespaces/", headers=headers, json={
+        "namespace": name, "resource_type_associations": [{"name": "OS::Glance::Image"}]})
+    try:
+        assert made.status_code == 201, made.text
+        assert listed(instances[1]) and listed(instances[0])
+        gone = requests.delete(f"{instances[1]}{API}/metadefs/namespaces/{name}/",
+                               headers=headers)
+        assert gone.status_code == 204, gone.text
+        assert not listed(instances[0]) and not listed(instances[1])
+    finally:
+        try:
+            glance_admin.metadefs_namespace.delete(name)
+        except Exception:  # deleted by the test
+            pass
+
+
 def test_a_token_keystone_refuses_on_one_instance_is_refused_by_the_other(
         instances, demo_session, fresh_demo_token):
     headers = {"X-Auth-Token": fresh_demo_token}
