@@ -51,6 +51,6 @@ def uncache_image(glance: GlanceClient, image_id: str) -> None:
 
 def clear_cache(glance: GlanceClient, target: str = "both") -> None:
     """Clear the cache, the queue, or ``both``."""
-    headers = {} if target == "both" else {"x-image-cache-clear-target": target}
+    options = {} if target == "both" else {"x-image-cache-clear-target": target}
     with _cache_api(glance):
-        send_json(glance, "DELETE", "/v2/cache", headers=headers)
+        send_json(glance, "DELETE", "/v2/cache", options=options)

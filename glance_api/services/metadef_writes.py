@@ -86,9 +86,9 @@ def create_tag(glance: GlanceClient, namespace: str, name: str) -> dict:
 def create_tags(glance: GlanceClient, namespace: str, names: list[str],
                 append: bool) -> list[dict]:
     """Several tags at once: with ``append`` added to the namespace's, else instead of them."""
-    headers = {"X-Openstack-Append": "True"} if append else None
+    options = {"X-Openstack-Append": "True"} if append else None
     send_json(glance, "POST", f"{_namespace_path(namespace)}/tags",
-              {"tags": [{"name": name} for name in names]}, headers=headers)
+              {"tags": [{"name": name} for name in names]}, options=options)
     forget_cached(glance)
     return list_items(glance, namespace, "tags")
 

@@ -23,10 +23,11 @@ def get_json(glance: GlanceClient, path: str, params: dict | None = None) -> dic
 
 
 def send_json(glance: GlanceClient, method: str, path: str, body: dict | None = None,
-              headers: dict | None = None) -> dict | None:
-    """POST, PUT or DELETE a Glance path with a JSON body; Glance's JSON answer, if any."""
+              options: dict | None = None) -> dict | None:
+    """POST, PUT or DELETE a Glance path with a JSON body; Glance's JSON answer, if any.
+    ``options``: Glance's option headers (X-Openstack-Append, the cache's clear target)."""
     send = getattr(glance.http_client, method.lower())
-    kwargs = {"headers": headers} if headers else {}
+    kwargs = {"headers": options} if options else {}
     if body is not None:
         kwargs["data"] = body
     with glance_errors():
