@@ -1,6 +1,9 @@
 """Upload and download an image through the API (gunicorn) next to glanceclient directly.
 
-    python -m benchmarks.transfer [--size-mib 1024]
+    python -m benchmarks.transfer [--size-mib 1024] [--stack]
+
+``--stack``: through deploy/'s nginx and two instances, where nginx carries the bytes
+(README "Image bytes through nginx"); the app workers' CPU per GiB is printed either way.
 
 Prints, for each direction, the server's peak resident memory above its idle level
 (target: under 64 MiB) and the throughput next to a direct glanceclient transfer of the
@@ -73,6 +76,38 @@ class PeakMemory:
         self.above_idle_mib = max(
             (memory_kib(pid, "VmHWM") - self.idle[pid]) / 1024 for pid in self.pids
         )
+
+
+def cpu_seconds(masters: list[int]) -> float:
+    """User and system CPU the workers of these gunicorn masters have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for master in masters:
+        for pid in workers_of(master):
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+class Stack:
+    """deploy/'s stack as the server: nginx carries the bytes, the app decides."""
+
+    def __init__(self):
+        from deploy import stack
+        self.stack = stack
+
+    def __enter__(self):
+        self.servers = self.stack.up(2)
+        self.url = self.stack.NGINX_URL
+        self.masters = [server.pid() for server in self.servers]
+        self.tmp = None
+        return self
+
+    def __exit__(self, *exc):
+        pass  # left running, as make stack leaves it
 
 
 class PeakFolderSize:
@@ -152,6 +187,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--runs", type=int, default=3,
                         help="repeat each direction this many times (the range is printed)")
     parser.add_argument("--server", choices=SERVERS, default=DEFAULT_SERVER)
+    parser.add_argument("--stack", action="store_true",
+                        help="through deploy/'s nginx, which carries the bytes")
     args = parser.parse_args(argv)
     size = args.size_mib * MIB
     cloud.up()
@@ -160,23 +197,34 @@ def main(argv=None) -> dict:
     http = requests.Session()
     http.headers["X-Auth-Token"] = token
     runs = []
-    with tempfile.TemporaryDirectory() as folder, ApiServer(server=args.server) as server:
+    target = Stack() if args.stack else ApiServer(server=args.server)
+    with tempfile.TemporaryDirectory() as folder, target as server:
+        if not args.stack:
+            server.masters = [server.process.pid]
         path = make_file(folder, size)
         http.get(f"{server.url}/api/glance/version/").raise_for_status()  # warm the workers
         for _ in range(args.runs):
             runs.append(one_run(glance, http, server, path, size))
+    directions = ("upload", "download") if args.stack else ("upload", "download",
+                                                             "multipart")
     results = {direction: summary([run[direction] for run in runs])
-               for direction in ("upload", "download", "multipart")}
-    results["multipart"]["peak_temporary_files_mib"] = max(
-        run["multipart"]["peak_temporary_files_mib"] for run in runs)
-    print(f"\n{args.size_mib} MiB image through the API ({args.server}) and directly "
+               for direction in directions}
+    through = "deploy/'s nginx (it carries the bytes)" if args.stack else args.server
+    print(f"\n{args.size_mib} MiB image through the API ({through}) and directly "
           f"(glanceclient), {args.runs} runs: median [min-max]")
     print(f"{'direction':<10} {'API MiB/s':>10} {'direct MiB/s':>13} {'ratio':>18} "
-          f"{'peak RSS above idle':>24}")
+          f"{'peak RSS above idle':>24} {'app CPU s/GiB':>14}")
     for direction, row in results.items():
         print(f"{direction:<10} {row['api_mib_s']:>10.1f} {row['direct_mib_s']:>13.1f} "
               f"{row['ratio']:>5.2f} [{row['ratio_min']:.2f}-{row['ratio_max']:.2f}] "
-              f"{row['peak_rss_above_idle_mib']:>10.1f} MiB (max {row['peak_rss_max_mib']:.1f})")
+              f"{row['peak_rss_above_idle_mib']:>10.1f} MiB (max {row['peak_rss_max_mib']:.1f})"
+              f" {row['app_cpu_s_per_gib']:>10.3f}")
+    if args.stack:
+        print("targets through nginx: ratio >= 0.95, app CPU under 0.05 s per GiB")
+        write_results("transfer-stack", {"size_mib": args.size_mib, "runs": runs, **results})
+        return results
+    results["multipart"]["peak_temporary_files_mib"] = max(
+        run["multipart"]["peak_temporary_files_mib"] for run in runs)
     print("targets: ratio >= 0.9 for upload and download, peak RSS above idle < 64 MiB; "
           "multipart: the server's temporary files peaked at "
           f"{results['multipart']['peak_temporary_files_mib']:.1f} MiB "
@@ -194,11 +242,13 @@ def summary(rows: list[dict]) -> dict:
             "ratio": median("ratio"), "ratio_min": min(row["ratio"] for row in rows),
             "ratio_max": max(row["ratio"] for row in rows),
             "peak_rss_above_idle_mib": median("peak_rss_above_idle_mib"),
-            "peak_rss_max_mib": max(row["peak_rss_above_idle_mib"] for row in rows)}
+            "peak_rss_max_mib": max(row["peak_rss_above_idle_mib"] for row in rows),
+            "app_cpu_s_per_gib": median("app_cpu_s_per_gib")}
 
 
-def one_run(glance, http, server: ApiServer, path: Path, size: int) -> dict:
-    """Each direction once through the API and once directly, from and to the same file."""
+def one_run(glance, http, server, path: Path, size: int) -> dict:
+    """Each direction once through the API and once directly, from and to the same file
+    (the multipart create only where the app carries the bytes: ``server.tmp``)."""
     api = f"{server.url}/api/glance/images"
     made = []
 
@@ -216,33 +266,43 @@ def one_run(glance, http, server: ApiServer, path: Path, size: int) -> dict:
             glance.images.upload(direct_id, data, image_size=size)
             direct_up = time.perf_counter() - start
         api_id = new_image("api")
-        with PeakMemory(server.process.pid) as upload_memory, open(path, "rb") as data:
+        cpu = {}
+        with PeakMemory(server.masters) as upload_memory, open(path, "rb") as data:
+            before = cpu_seconds(server.masters)
             start = time.perf_counter()
             response = http.put(f"{api}/{api_id}/file/", data=data,
                                 headers={"Content-Type": "application/octet-stream"})
             api_up = time.perf_counter() - start
+            cpu["upload"] = cpu_seconds(server.masters) - before
         response.raise_for_status()
-        assert response.json()["size"] == size
+        assert glance.images.get(api_id)["size"] == size
 
         # Download the same image both ways.
         start = time.perf_counter()
         direct_bytes = sum(len(c) for c in glance.images.data(api_id, do_checksum=False))
         direct_down = time.perf_counter() - start
-        with PeakMemory(server.process.pid) as download_memory:
+        with PeakMemory(server.masters) as download_memory:
+            before = cpu_seconds(server.masters)
             start = time.perf_counter()
             with http.get(f"{api}/{api_id}/file/", stream=True) as response:
                 response.raise_for_status()
                 api_bytes = sum(len(c) for c in response.iter_content(MIB))
             api_down = time.perf_counter() - start
+            cpu["download"] = cpu_seconds(server.masters) - before
         assert api_bytes == direct_bytes == size
+        if server.tmp is None:  # the stack: the multipart create is the app's, as before
+            return _rows(size, {"upload": (api_up, direct_up, upload_memory),
+                                "download": (api_down, direct_down, download_memory)}, cpu)
 
         # The dashboard's legacy upload: a multipart create, its file second.
         content_type, body = dashboard_multipart(path, "bench-transfer-form")
-        with PeakMemory(server.process.pid) as multipart_memory, \
+        with PeakMemory(server.masters) as multipart_memory, \
                 PeakFolderSize(server.tmp) as spooled:
+            before = cpu_seconds(server.masters)
             start = time.perf_counter()
             response = http.post(f"{api}/", data=body, headers={"Content-Type": content_type})
             api_multipart = time.perf_counter() - start
+            cpu["multipart"] = cpu_seconds(server.masters) - before
         assert response.status_code == 201, response.text
         made.append(response.json()["id"])
         assert response.json()["size"] == size
@@ -250,19 +310,24 @@ def one_run(glance, http, server: ApiServer, path: Path, size: int) -> dict:
         for image_id in made:
             glance.images.delete(image_id)
 
-    mib = size / MIB
-    run = {}
-    for direction, api_s, direct_s, memory in (
-        ("upload", api_up, direct_up, upload_memory),
-        ("download", api_down, direct_down, download_memory),
-        ("multipart", api_multipart, direct_up, multipart_memory),
-    ):
+    run = _rows(size, {"upload": (api_up, direct_up, upload_memory),
+                       "download": (api_down, direct_down, download_memory),
+                       "multipart": (api_multipart, direct_up, multipart_memory)}, cpu)
+    run["multipart"]["peak_temporary_files_mib"] = spooled.peak / MIB
+    return run
+
+
+def _rows(size: int, timings: dict, cpu: dict) -> dict:
+    """Each direction's figures from (API seconds, direct seconds, its PeakMemory)."""
+    mib, run = size / MIB, {}
+    for direction, (api_s, direct_s, memory) in timings.items():
         run[direction] = {"api_mib_s": mib / api_s, "direct_mib_s": mib / direct_s,
                           "ratio": direct_s / api_s,
-                          "peak_rss_above_idle_mib": memory.above_idle_mib}
-    run["multipart"]["peak_temporary_files_mib"] = spooled.peak / MIB
-    print(" ".join(f"{d} {r['ratio']:.2f} ({r['peak_rss_above_idle_mib']:.1f} MiB)"
-                   for d, r in run.items()), flush=True)
+                          "peak_rss_above_idle_mib": memory.above_idle_mib,
+                          "app_cpu_s_per_gib": cpu[direction] / (size / (1024 * MIB))}
+    print(" ".join(f"{d} {r['ratio']:.2f} ({r['peak_rss_above_idle_mib']:.1f} MiB, "
+                   f"{r['app_cpu_s_per_gib']:.3f} s CPU/GiB)" for d, r in run.items()),
+          flush=True)
     return run
 
 

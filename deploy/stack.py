@@ -50,6 +50,9 @@ SECRET_KEY = "stack-on-loopback-not-a-secret"
 # Redis: the default user off; the instances sign in as REDIS_USER, with a password made
 # for each stack (HOME/redis.conf and HOME/redis-password, mode 600): tokens' validations,
 # sessions and upload grants are in Redis, and Django unpickles what Redis gives it.
+# nginx carries image bytes between the clients and Glance (README "Image bytes through
+# nginx"); STACK_ACCEL=0: the app streams them, as without nginx (benchmarks compare both).
+ACCEL = os.environ.get("STACK_ACCEL", "1") != "0"
 REDIS_USER = "glance-api"
 REDIS_ADDRESS = f"redis://{c.HOST}:{REDIS_PORT}/0"  # no password: for messages
 
@@ -59,6 +62,19 @@ def redis_password() -> str:
     import secrets
 
     path = HOME / "redis-password"
+    if not path.exists():
+        HOME.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def accel_secret() -> str:
+    """What tells this stack's instances that nginx carries image bytes (the app's
+    ACCEL_SECRET, and nginx's X-Glance-Api-Accel), made on first use (mode 600)."""
+    import secrets
+
+    path = HOME / "accel-secret"
     if not path.exists():
         HOME.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
@@ -110,6 +126,7 @@ def app_env() -> dict[str, str]:
         "DJANGO_SESSION_ENGINE": "django.contrib.sessions.backends.cache",
         "GLANCE_API_KEYSTONE_URL": c.KEYSTONE_URL,
         "GLANCE_API_TRUST_ENV": "false",
+        **({"GLANCE_API_ACCEL_SECRET": accel_secret()} if ACCEL else {}),
     }
 
 
@@ -205,6 +222,9 @@ def nginx_conf(instances: int, api_rate: int | None = None,
         "api_rate": str(api_rate), "api_burst": str(2 * api_rate),
         "upload_rate": str(UPLOAD_RATE), "upload_burst": str(2 * UPLOAD_RATE),
         "readyz_allow": "\n".join(f"            allow {address};" for address in readyz_allow),
+        "glance": c.GLANCE_URL.removeprefix("http://").rstrip("/"),
+        "accel_secret": accel_secret() if ACCEL else "",
+        "carry_uploads": "1" if ACCEL else "",
         # as root, nginx's workers run as root too here (throwaway files on loopback)
         "user": "user root;" if os.geteuid() == 0 else "",
     }
@@ -220,6 +240,8 @@ def start_nginx(instances: int, **values) -> None:
     prefix = HOME / "nginx"
     prefix.mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"
+    conf.touch(mode=0o600)  # it holds the accel secret
+    conf.chmod(0o600)
     conf.write_text(nginx_conf(instances, **values))
     if _nginx_pid():
         subprocess.run([_which("nginx"), "-p", str(prefix), "-c", str(conf), "-s", "reload"],

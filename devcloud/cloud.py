@@ -416,7 +416,7 @@ def servers() -> tuple[Server, Server]:
         c.GLANCE_WORKERS,
         {"OS_GLANCE_CONFIG_DIR": str(glance_conf_dir())},
         extra_args=("--access-logfile", str(GLANCE_ACCESS_LOG), "--access-logformat",
-                    ACCESS_LOG_FORMAT),
+                    ACCESS_LOG_FORMAT, "--threads", str(c.GLANCE_THREADS)),
     )
     return keystone, glance
 

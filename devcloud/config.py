@@ -76,6 +76,9 @@ IMPORT_HOSTS = [
 REGION = "RegionOne"
 DOMAIN = "Default"
 GLANCE_WORKERS = int(os.environ.get("DEVCLOUD_GLANCE_WORKERS", "2"))
+# Each image download or upload holds one of Glance's threads from first byte to last (the
+# nginx path of deploy/ included): enough for the benchmarks' 16 downloads and the rest.
+GLANCE_THREADS = int(os.environ.get("DEVCLOUD_GLANCE_THREADS", "16"))
 KEYSTONE_WORKERS = int(os.environ.get("DEVCLOUD_KEYSTONE_WORKERS", "2"))
 
 

@@ -68,8 +68,15 @@ def redeem(secret: str, held: dict | None = None) -> dict | None:
     # requests with the same secret only the one whose delete removed the grant has it.
     if grant is None or not cache.delete(key):
         return None
+    return unseal(secret, grant)
+
+
+@sensitive_variables()
+def unseal(secret: str, held: dict) -> dict | None:
+    """What a grant :func:`peek` read holds (token, user id, image id), leaving it usable;
+    None if it is not a grant this code wrote."""
     try:
-        token = _fernet(secret).decrypt(grant["sealed_token"].encode()).decode()
+        token = _fernet(secret).decrypt(held["sealed_token"].encode()).decode()
     except (InvalidToken, KeyError, TypeError, AttributeError):
-        return None  # not a grant this code wrote
-    return {"token": token, "user_id": grant["user_id"], "image_id": grant["image_id"]}
+        return None
+    return {"token": token, "user_id": held["user_id"], "image_id": held["image_id"]}

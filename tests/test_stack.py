@@ -172,8 +172,8 @@ def test_a_gib_round_trips_through_nginx_with_flat_memory(instances, demo_token,
             put = requests.put(f"{stack.NGINX_URL}{API}/images/{created['id']}/file/",
                                data=body, headers={**headers,
                                                    "Content-Type": "application/octet-stream"})
-        assert put.status_code == 200, put.text
-        assert put.json()["os_hash_value"] == sent.hexdigest()
+        assert put.status_code == 204, put.text  # nginx carried it: Glance's answer
+        assert glance_demo.images.get(created["id"])["os_hash_value"] == sent.hexdigest()
         received = hashlib.sha512()
         with PeakMemory(masters) as download, requests.get(
                 f"{stack.NGINX_URL}{API}/images/{created['id']}/file/", headers=headers,
@@ -404,7 +404,7 @@ def test_only_image_data_counts_against_the_per_address_limit(instances, demo_to
         put = other.put(f"{stack.NGINX_URL}{API}/images/{queued[-1]['id']}/file/",
                         data=b"z" * 1000, headers={"X-Auth-Token": admin_token,
                                                    "Content-Type": "application/octet-stream"})
-        assert put.status_code == 200, put.text
+        assert put.status_code == 204, put.text  # nginx carried it: Glance's answer
     finally:
         trickle.close()
         for image_id in created:
@@ -447,8 +447,9 @@ def test_a_direct_upload_through_nginx_keeps_its_port(instances, demo_token, gla
         data = os.urandom(100_000)
         put = requests.put(created["upload_url"], data=data,
                            headers={"Content-Type": "application/octet-stream"})
-        assert put.status_code == 200, put.text
-        assert put.json()["os_hash_value"] == hashlib.sha512(data).hexdigest()
+        assert put.status_code == 204, put.text  # nginx carried it: Glance's answer
+        assert glance_demo.images.get(created["id"])["os_hash_value"] == \
+            hashlib.sha512(data).hexdigest()
         secret = created["upload_url"].rstrip("/").rsplit("/", 1)[1]
         access_log = stack.HOME / "nginx" / "access.log"
         assert f"{API}/uploads/<secret>/" in access_log.read_text()

@@ -10,6 +10,8 @@ from .discovery import get_version, image_schema, import_info, stores_info, usag
 from .image_cache import cache_state, clear_cache, queue_image, uncache_image
 from .image_data import (
     CountingReader,
+    app_must_inspect,
+    require_queued,
     ImageData,
     IncompleteBody,
     can_inspect_formats,

@@ -14,6 +14,7 @@ from rest_framework import exceptions
 
 from ..clients import GlanceClient
 from ..exceptions import GlanceConflict, check_glance_answer, glance_errors
+from .discovery import supports_version
 from .images import get_image
 
 try:  # oslo.utils 7.3 and later (OpenStack 2024.2 on)
@@ -98,7 +99,7 @@ class FormatCheckingReader(CountingReader):
         raise FormatMismatch(f"The data is {detected}, not {expected} (the image's disk_format).")
 
 
-def _require_queued(glance: GlanceClient, image_id: str, what: str) -> dict:
+def require_queued(glance: GlanceClient, image_id: str, what: str) -> dict:
     """Glance takes data only into a queued image; asked otherwise, it may fail with a 5xx
     (an image being imported) instead of a 409, so the state is checked first."""
     image = get_image(glance, image_id)
@@ -109,6 +110,15 @@ def _require_queued(glance: GlanceClient, image_id: str, what: str) -> dict:
     if image["status"] != "queued":
         raise GlanceConflict(f"The image is {image['status']}: only a queued image takes {what}.")
     return image
+
+
+def app_must_inspect(glance: GlanceClient, image: dict) -> bool:
+    """Whether an upload of this image needs the app's own check of the bytes' format: a
+    bare image whose disk format the app can inspect, on a Glance that does not inspect
+    uploads itself (``[image_format] require_image_format_match``, on by default since
+    Glance 29, 2024.2, whose API is 2.17)."""
+    return (can_inspect_formats() and image.get("container_format") == "bare"
+            and bool(image.get("disk_format")) and not supports_version(glance, "2.17"))
 
 
 def send_image_data(glance: GlanceClient, send, image_id: str, reader: CountingReader,
@@ -174,7 +184,7 @@ def upload_image(
     shorter than it is refused (ParseError) with no data kept. Raises NotFound, or
     GlanceConflict if the image already has data.
     """
-    image = _require_queued(glance, image_id, "data")
+    image = require_queued(glance, image_id, "data")
     if can_inspect_formats() and image.get("container_format") == "bare" and image.get(
             "disk_format"):
         reader = FormatCheckingReader(stream, size, image["disk_format"])
@@ -190,7 +200,7 @@ def stage_image(
     glance: GlanceClient, image_id: str, stream: IO[bytes], size: int | None = None
 ) -> dict:
     """Stream ``stream`` to Glance's staging area (interoperable import, glance-direct)."""
-    _require_queued(glance, image_id, "staged data")
+    require_queued(glance, image_id, "staged data")
     send_image_data(glance, glance.images.stage, image_id, CountingReader(stream, size), size,
                     "staged data")
     return get_image(glance, image_id)

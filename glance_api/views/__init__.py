@@ -4,6 +4,7 @@ One module per resource; ``ImageViewSet`` gathers the image routes written in
 ``image_data`` and ``sharing``. Everything is re-exported here.
 """
 
+from .accel import UploadAuthorizationView
 from .base import APIRootView, GlanceViewSet, KeystoneAPIMixin
 from .discovery import InfoViewSet, SchemaViewSet, VersionViewSet
 from .health import LivenessView, ReadinessView

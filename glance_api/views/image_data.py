@@ -11,13 +11,16 @@ from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from .. import ranges, services
+from .. import accel, ranges, services
 from ..parsers import OctetStreamParser
 from ..renderers import RENDERERS, OctetStreamRenderer
 from ..serializers import ImageDetailSerializer, ImageImportSerializer, UploadQuerySerializer
 from ..uploadslots import upload_slot
 
 NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
+# an upload nginx carried to Glance (glance_api.accel)
+CARRIED = OpenApiResponse(description="Behind deploy/'s nginx, which streams the body to "
+                          "Glance: Glance's answer, with no body")
 BYTES_RENDERERS = [*RENDERERS, OctetStreamRenderer]
 
 
@@ -94,7 +97,7 @@ class ImageDataActions:
         methods=["PUT"],
         request={"application/octet-stream": OpenApiTypes.BINARY},
         parameters=[UploadQuerySerializer],
-        responses={200: ImageDetailSerializer,
+        responses={200: ImageDetailSerializer, 204: CARRIED,
                    400: OpenApiResponse(description="Body cut off, not of the disk format, "
                                         "or no such store"),
                    404: NOT_FOUND, 409: OpenApiResponse(description="The image already has data"),
@@ -153,6 +156,9 @@ class ImageDataActions:
                              "bytes.", "code": "range_not_satisfiable"},
                             status=status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE,
                             headers={"Content-Range": f"bytes */{image['size']}"})
+        if image.get("size") is not None and accel.through_nginx(request):
+            return accel.download(image_file_response(image, None, head=True), pk,
+                                  request.auth.auth_token, wanted)
         data = services.download_image(self.glance, pk, image=image, byte_range=wanted)
         if data.chunks is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -161,7 +167,7 @@ class ImageDataActions:
 
     @extend_schema(
         request={"application/octet-stream": OpenApiTypes.BINARY},
-        responses={200: ImageDetailSerializer, 404: NOT_FOUND,
+        responses={200: ImageDetailSerializer, 204: CARRIED, 404: NOT_FOUND,
                    409: OpenApiResponse(description="The image is not queued"),
                    411: OpenApiResponse(description="A chunked body this server cannot take")},
     )

@@ -21,7 +21,7 @@ from ..schema import GlanceAutoSchema
 from ..serializers import ImageDetailSerializer
 from ..uploadslots import upload_slot
 from .base import PrivateAnswersMixin
-from .image_data import content_length, request_body
+from .image_data import CARRIED, content_length, request_body
 
 
 class UploadView(PrivateAnswersMixin, APIView):
@@ -39,7 +39,7 @@ class UploadView(PrivateAnswersMixin, APIView):
         parameters=[OpenApiParameter("secret", str, OpenApiParameter.PATH,
                                      description="The secret of the upload URL.")],
         request={"application/octet-stream": OpenApiTypes.BINARY},
-        responses={200: ImageDetailSerializer,
+        responses={200: ImageDetailSerializer, 204: CARRIED,
                    404: OpenApiResponse(description="Unknown, used or expired upload URL")},
     )
     @sensitive_variables()

@@ -1,0 +1,129 @@
+"""nginx's ``auth_request`` for an upload it carries to Glance (``glance_api.accel``).
+
+nginx asks with a GET that has the client's headers but not its body, naming the upload
+in ``X-Original-URI`` and ``X-Original-Method``. The answer is a 204 whose headers say
+where nginx sends the body (Glance's path, the caller's token, the store), or a refusal:
+``auth_request`` understands only 401 and 403, so every refusal is one of those, with
+the status and JSON body the client must get in ``X-Refusal-Status`` and
+``X-Refusal-Body`` (nginx's ``@upload_refused`` answers with them). ``X-Refusal-Status:
+via-app`` sends the upload through the app instead (its own check of the bytes' format
+is needed: :func:`glance_api.services.app_must_inspect`).
+
+Without nginx's secret (``ACCEL_SECRET``) this is a 404, as for any unknown URL.
+"""
+
+import json
+import urllib.parse
+
+from django.urls import Resolver404, resolve
+from django.views.decorators.debug import sensitive_variables
+from rest_framework import exceptions, permissions, status
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import accel, capabilities, keystone, services
+from ..identifiers import is_uuid
+from ..serializers import UploadQuerySerializer
+from .base import KeystoneAPIMixin
+
+# what the original URI names (url names of glance_api.urls)
+IMAGE_DATA = {"image-file": ("file", "data"), "image-stage": ("stage", "staged data")}
+UPLOAD_URL = "upload"
+
+
+class UploadAuthorizationView(KeystoneAPIMixin, APIView):
+    permission_classes = [permissions.AllowAny]  # each upload's own check (below)
+    renderer_classes = [JSONRenderer]
+    schema = None  # nginx's, not the API's
+
+    def initialize_request(self, request, *args, **kwargs):
+        # what is authorized is the client's PUT: its CSRF check (a session's) too
+        if request.headers.get("X-Original-Method") == "PUT":
+            request.method = "PUT"
+        return super().initialize_request(request, *args, **kwargs)
+
+    through_nginx = False
+
+    def initial(self, request, *args, **kwargs):
+        self.through_nginx = accel.through_nginx(request)
+        if not self.through_nginx:
+            raise exceptions.NotFound()
+        super().initial(request, *args, **kwargs)
+
+    def perform_authentication(self, request):
+        """Not here: an upload URL needs none (the dashboard sends a token that is none)."""
+
+    def get(self, request):
+        raise exceptions.MethodNotAllowed(request.headers.get("X-Original-Method", "GET"))
+
+    @sensitive_variables()
+    def put(self, request):
+        path, _, query = request.headers.get("X-Original-URI", "").partition("?")
+        try:
+            match = resolve(urllib.parse.unquote(path))
+        except Resolver404 as exc:
+            raise exceptions.NotFound() from exc
+        if match.url_name == UPLOAD_URL:
+            return self._upload_url(match.kwargs["secret"])
+        if match.url_name not in IMAGE_DATA or not is_uuid(match.kwargs.get("pk", "")):
+            raise exceptions.NotFound("No such image.")
+        if not request.user or not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        what, name = IMAGE_DATA[match.url_name]
+        glance = services.client_for(request.auth)
+        image_id = match.kwargs["pk"]
+        image = services.require_queued(glance, image_id, name)
+        store = None
+        if what == "file":
+            options = UploadQuerySerializer(data=dict(urllib.parse.parse_qsl(query)))
+            options.is_valid(raise_exception=True)
+            store = options.validated_data.get("store")
+            if store is not None:
+                services.require_store(glance, store)
+            if services.app_must_inspect(glance, image):
+                return via_app()
+        return to_glance(request.auth.auth_token, f"/v2/images/{image_id}/{what}", store)
+
+    @sensitive_variables()
+    def _upload_url(self, secret: str) -> Response:
+        held = capabilities.peek(secret)
+        grant = None if held is None else capabilities.unseal(secret, held)
+        if grant is None:
+            raise exceptions.NotFound("This upload URL is unknown, used or expired.")
+        try:
+            access_info = keystone.validate_token(grant["token"])
+        except exceptions.AuthenticationFailed as exc:
+            raise exceptions.PermissionDenied(
+                "The sign-in that created this upload URL has ended.") from exc
+        glance = services.client_for(access_info)
+        image = services.require_queued(glance, grant["image_id"], "data")
+        if services.app_must_inspect(glance, image):
+            return via_app()  # the app's UploadView redeems the URL then
+        if capabilities.redeem(secret, held) is None:  # another request used it meanwhile
+            raise exceptions.NotFound("This upload URL is unknown, used or expired.")
+        return to_glance(grant["token"], f"/v2/images/{grant['image_id']}/file", None)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if (self.through_nginx and response.status_code >= 400
+                and "X-Refusal-Status" not in response):
+            # ASCII, one line: a header's value
+            body = json.dumps(response.data, ensure_ascii=True)
+            response["X-Refusal-Status"] = str(response.status_code)
+            response["X-Refusal-Body"] = body[:2000]
+            if response.status_code not in (401, 403):
+                response.status_code = status.HTTP_403_FORBIDDEN
+        return response
+
+
+@sensitive_variables()
+def to_glance(token: str, path: str, store: str | None) -> Response:
+    """nginx: send the body to Glance's ``path``, with ``token`` (and into ``store``)."""
+    return Response(status=status.HTTP_204_NO_CONTENT, headers={
+        accel.TOKEN_HEADER: token, "X-Glance-Path": path, "X-Glance-Store": store or ""})
+
+
+def via_app() -> Response:
+    """nginx: send the upload to the app, as without nginx's path."""
+    return Response(status=status.HTTP_403_FORBIDDEN, headers={"X-Refusal-Status": "via-app"})
