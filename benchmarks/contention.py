@@ -13,6 +13,7 @@ import argparse
 import io
 import os
 import statistics
+import subprocess
 import threading
 import time
 
@@ -50,16 +51,18 @@ def readers(url: str, token: str, seconds: float, count: int = 8) -> tuple[list,
     return latencies, errors
 
 
-def downloader(url: str, token: str, errors: list, done: list) -> None:
-    try:
-        with requests.get(url, headers={"X-Auth-Token": token}, stream=True,
-                          timeout=600) as answer:
-            if answer.status_code != 200:
-                errors.append(answer.status_code)
-                return
-            done.append(sum(len(chunk) for chunk in answer.iter_content(MIB)))
-    except requests.RequestException as exc:
-        errors.append(type(exc).__name__)
+def downloader(url: str, token: str, errors: list, done: list, rate: str) -> None:
+    """One download by curl (a process of its own: the readers' measurements share no
+    interpreter with it), its bytes counted and dropped."""
+    result = subprocess.run(
+        ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+         *(["--limit-rate", rate] if rate != "0" else []),
+         "-H", f"X-Auth-Token: {token}", url], capture_output=True, text=True, timeout=900)
+    code, _, size = result.stdout.partition(" ")
+    if result.returncode != 0 or code != "200":
+        errors.append(f"curl {result.returncode}, HTTP {code}")
+    else:
+        done.append(int(size))
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -72,6 +75,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--downloads", type=int, default=16)
+    parser.add_argument("--rate", default="20M",
+                        help="each download's speed (curl's --limit-rate; 0: as fast as "
+                        "it goes): clients on links, not on this machine's loopback")
     args = parser.parse_args(argv)
     stack.up(2)
     session = keystone_session()
@@ -98,7 +104,8 @@ def main(argv=None) -> dict:
         rest, rest_errors = readers(detail, token, args.seconds)
         errors, done = [], []
         downloads = [threading.Thread(target=downloader,
-                                      args=(f"{api}/{big['id']}/file/", token, errors, done))
+                                      args=(f"{api}/{big['id']}/file/", token, errors, done,
+                                            args.rate))
                      for _ in range(args.downloads)]
         for thread in downloads:
             thread.start()
@@ -112,7 +119,7 @@ def main(argv=None) -> dict:
         glance.images.delete(small["id"])
     result = {
         "path": "nginx carries the bytes" if stack.ACCEL else "the app streams the bytes",
-        "size_mib": args.size_mib, "downloads": args.downloads,
+        "size_mib": args.size_mib, "downloads": args.downloads, "rate": args.rate,
         "downloads_running_at_the_end": still,
         "rest_p50_ms": statistics.median(rest) * 1000,
         "rest_p99_ms": percentile(rest, 0.99) * 1000,
@@ -124,15 +131,15 @@ def main(argv=None) -> dict:
     }
     result["p99_ratio"] = result["busy_p99_ms"] / result["rest_p99_ms"]
     print(f"\n{result['path']}: 8 readers of an image's detail, alone and beside "
-          f"{args.downloads} downloads of {args.size_mib} MiB ({still} still running at "
-          "the end of the window)")
+          f"{args.downloads} downloads of {args.size_mib} MiB at {args.rate}B/s each "
+          f"({still} still running at the end of the window)")
     print(f"at rest:          p50 {result['rest_p50_ms']:.1f} ms, p99 "
           f"{result['rest_p99_ms']:.1f} ms ({len(rest)} reads)")
     print(f"under downloads:  p50 {result['busy_p50_ms']:.1f} ms, p99 "
           f"{result['busy_p99_ms']:.1f} ms ({len(busy)} reads)")
     print(f"p99 ratio {result['p99_ratio']:.2f} (target <= 2), errors {result['errors']}, "
           f"downloads complete {result['downloads_complete']}/{args.downloads}")
-    write_results("contention" + ("" if stack.ACCEL else "-app-path"), result)
+    write_results(f"contention-{args.rate}" + ("" if stack.ACCEL else "-app-path"), result)
     return result
 
 
