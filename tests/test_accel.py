@@ -138,10 +138,13 @@ def test_while_nginx_streams_a_download_no_app_thread_is_held(instances, make_im
     made = make_image(data=data, name="slow reader", visibility="public")
     started, received = threading.Barrier(21), []
 
+    statuses = []
+
     def slow_reader():
         got = 0
         with requests.get(f"{NGINX}{API}/images/{made['id']}/file/", stream=True,
                           headers={"X-Auth-Token": demo_token}) as answer:
+            statuses.append(answer.status_code)
             started.wait(30)
             pace = 0
             for chunk in answer.iter_content(64 * 1024):
@@ -172,13 +175,23 @@ def test_while_nginx_streams_a_download_no_app_thread_is_held(instances, make_im
     running = sum(reader.is_alive() for reader in readers)
     assert [a.status_code for a in answers] == [200] * 32
     assert took < 3, f"32 requests took {took:.1f} s while {running} downloads ran"
-    assert running == 20, f"only {running} downloads were running during the check"
+    # more downloads than the stack has app threads (16) ran all along
+    assert running > 16, (f"only {running} downloads were running during the check",
+                          statuses, received)
     for reader in readers:
         reader.join(60)
     assert received == [len(data)] * 20
 
 
 # --- uploads ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def carried(glance_admin) -> int:
+    """An upload's answer: Glance's 204 where nginx carries it to Glance (a Glance that
+    inspects uploads itself: API 2.17, 2024.2 on), else the app's 200 (2024.1: the app
+    keeps its own check of a bare image's bytes, and nginx passes the upload to it)."""
+    return 204 if any(v["id"] == "v2.17" for v in glance_admin.versions.list()) else 200
 
 
 def _queued(client_token: str, **fields) -> dict:
@@ -208,31 +221,34 @@ def queued(demo_token, glance_demo):
 
 
 def test_an_upload_is_streamed_by_nginx_to_glance_bit_exact(instances, queued, demo_token,
-                                                            glance_demo, glance_log):
+                                                            glance_demo, glance_log, carried):
     image, data = queued(), os.urandom(5 * 1024 * 1024 + 3)
     answer = requests.put(f"{NGINX}{API}/images/{image['id']}/file/", data=data, headers={
         "X-Auth-Token": demo_token, "Content-Type": "application/octet-stream"})
-    assert answer.status_code == 204, answer.text  # Glance's answer
+    assert answer.status_code == carried, answer.text
     held = glance_demo.images.get(image["id"])
     assert held["status"] == "active"
     assert held["os_hash_value"] == hashlib.sha512(data).hexdigest()
     assert glance_log.count(f"PUT /v2/images/{image['id']}/file", 1) == 1
-    # the app authorized it, and saw none of the bytes
+    # the app authorized it, and saw none of the bytes (or, on 2024.1, sent them itself)
     request_id = answer.headers["X-OpenStack-Request-ID"]
     line = next(log_line(i, request_id) for i in (0, 1) if _has_line(i, request_id))
-    assert line["path"].endswith("/_accel/upload/") and line["status"] == 204
+    if carried == 204:
+        assert line["path"].endswith("/_accel/upload/") and line["status"] == 204
+    else:
+        assert line["path"].endswith(f"/images/{image['id']}/file/")
     download = requests.get(f"{NGINX}{API}/images/{image['id']}/file/",
                             headers={"X-Auth-Token": demo_token})
     assert hashlib.sha512(download.content).digest() == hashlib.sha512(data).digest()
 
 
 def test_an_upload_into_a_chosen_store_through_nginx(instances, queued, admin_token,
-                                                    glance_admin, cleanup_images):
+                                                    glance_admin, cleanup_images, carried):
     image = _queued(admin_token)
     cleanup_images.append(image["id"])
     answer = requests.put(f"{NGINX}{API}/images/{image['id']}/file/?store=fs2",
                           data=b"fs2" * 1000, headers={"X-Auth-Token": admin_token})
-    assert answer.status_code == 204, answer.text
+    assert answer.status_code == carried, answer.text
     assert glance_admin.images.get(image["id"])["stores"] == "fs2"
     unknown = requests.put(f"{NGINX}{API}/images/{_queued(admin_token)['id']}/file/?store=no",
                            data=b"x", headers={"X-Auth-Token": admin_token})
@@ -256,14 +272,14 @@ def test_stage_then_import_through_nginx(instances, queued, demo_token, glance_d
         hashlib.sha512(data).hexdigest()
 
 
-def test_an_upload_url_through_nginx_works_once(instances, queued, glance_demo):
+def test_an_upload_url_through_nginx_works_once(instances, queued, glance_demo, carried):
     image, data = queued(), os.urandom(700_000)
     url = image["upload_url"].replace("http://testserver", NGINX)
     assert url.startswith(NGINX), url
     # the dashboard's direct upload sends its own X-Auth-Token, which is no token
     first = requests.put(url, data=data, headers={"X-Auth-Token": "undefined",
                                                   "Content-Type": "application/octet-stream"})
-    assert first.status_code == 204, first.text
+    assert first.status_code == carried, first.text
     assert glance_demo.images.get(image["id"])["os_hash_value"] == \
         hashlib.sha512(data).hexdigest()
     again = requests.put(url, data=data)
@@ -293,7 +309,8 @@ def test_upload_refusals_through_nginx_are_json(instances, queued, demo_token, m
         assert answer.json()["code"] == name, answer.text
 
 
-def test_a_session_upload_through_nginx_needs_the_csrf_token(instances, queued, glance_demo):
+def test_a_session_upload_through_nginx_needs_the_csrf_token(instances, queued, glance_demo,
+                                                             carried):
     from tests.test_stack import signed_in
 
     image = queued()
@@ -304,7 +321,7 @@ def test_a_session_upload_through_nginx_needs_the_csrf_token(instances, queued, 
     allowed = http.put(f"{NGINX}{API}/images/{image['id']}/file/", data=b"with csrf",
                        headers={"X-CSRFToken": http.cookies["csrftoken"],
                                 "Referer": f"{NGINX}/"})
-    assert allowed.status_code == 204, allowed.text
+    assert allowed.status_code == carried, allowed.text
     assert glance_demo.images.get(image["id"])["status"] == "active"
 
 

@@ -27,15 +27,21 @@ def test_without_nginxs_secret_there_is_nothing_here(admin_client, accel, make_i
 
 
 def test_an_upload_goes_to_glance_with_the_callers_token(admin_client, admin_token, accel,
-                                                         make_image):
+                                                         make_image, glance_admin):
     image = make_image()
+    staged = ask(admin_client, f"/api/glance/images/{image['id']}/stage/")
+    assert staged.status_code == 204, staged.content
+    assert staged["X-Glance-Path"] == f"/v2/images/{image['id']}/stage"
+    assert staged["X-Glance-Token"] == admin_token
     answer = ask(admin_client, f"/api/glance/images/{image['id']}/file/?store=fs2")
+    if not any(v["id"] == "v2.17" for v in glance_admin.versions.list()):
+        # 2024.1: Glance does not inspect uploads, the app does (test below)
+        assert (answer.status_code, answer["X-Refusal-Status"]) == (403, "via-app")
+        return
     assert answer.status_code == 204, answer.content
     assert answer["X-Glance-Path"] == f"/v2/images/{image['id']}/file"
     assert answer["X-Glance-Token"] == admin_token
     assert answer["X-Glance-Store"] == "fs2"
-    staged = ask(admin_client, f"/api/glance/images/{image['id']}/stage/")
-    assert staged["X-Glance-Path"] == f"/v2/images/{image['id']}/stage"
 
 
 def test_where_glance_does_not_inspect_uploads_they_go_through_the_app(

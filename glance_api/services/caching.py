@@ -29,7 +29,8 @@ def cached(key_parts: list, compute):
 
     A request that finds the entry past half its life still gets it at once, and
     refreshes it in the background (one process at a time), so a value asked for at
-    least once per half-life is never computed while someone waits.
+    least once per half-life is never computed while someone waits. A missing entry is
+    computed once however many ask for it at once (:func:`_fill`).
     """
     seconds = settings.METADEFS_CACHE_SECONDS
     if not seconds:
@@ -39,13 +40,44 @@ def cached(key_parts: list, compute):
     cache = app_cache()
     entry = cache.get(key)
     if entry is None:
-        value = compute()
-        cache.set(key, (time.time(), value), seconds)
-        return value
+        entry = _fill(cache, key, compute, seconds)
     stored_at, value = entry
     if time.time() - stored_at > seconds / 2:
         _refresh_in_background(key, compute, seconds)
     return value
+
+
+# How long a caller waits for another's fill of the same entry (then fills it itself).
+FILL_WAIT_SECONDS = 10
+_FILL_POLL_SECONDS = 0.05
+
+
+def _fill(cache, key: str, compute, seconds: float) -> tuple[float, object]:
+    """A missing entry, computed once however many callers miss it at once, in this
+    process or another sharing the cache: the first takes ``<key>:filling`` (the cache's
+    atomic add) and computes; the others wait for its entry, at most FILL_WAIT_SECONDS
+    (or until the filler gives up), then compute it themselves. Where the cache fails,
+    each caller computes, as without a cache."""
+    lock = f"{key}:filling"
+    if not cache.add(lock, True, FILL_WAIT_SECONDS):
+        if cache.get(lock) is not None:  # someone fills it: wait for that
+            deadline = time.monotonic() + FILL_WAIT_SECONDS
+            while time.monotonic() < deadline:
+                time.sleep(_FILL_POLL_SECONDS)
+                entry = cache.get(key)
+                if entry is not None:
+                    return entry
+                if cache.get(lock) is None:  # the filler gave up (Glance failed it)
+                    break
+        entry = (time.time(), compute())
+        cache.set(key, entry, seconds)
+        return entry
+    try:
+        entry = (time.time(), compute())
+        cache.set(key, entry, seconds)
+        return entry
+    finally:
+        cache.delete(lock)
 
 
 def _refresh_in_background(key: str, compute, seconds: float) -> None:
