@@ -7,8 +7,6 @@ import threading
 import pytest
 from rest_framework.test import APIClient
 
-from glance_api.services import caching
-
 CALLERS = 30
 
 
@@ -48,14 +46,3 @@ def test_thirty_cold_callers_make_one_fill(admin_token, validated, glance_log, p
     glance_log.mark()
     assert together(admin_token, path, params) == [200] * CALLERS
     assert glance_log.count(glance_call, 1) == 1
-
-
-def test_without_single_flight_each_cold_caller_fetches(admin_token, validated, glance_log,
-                                                        monkeypatch):
-    """The same test's shape, fills not shared: more than one fetch (what the test above
-    rules out is real)."""
-    monkeypatch.setattr(caching, "_fill", lambda cache, key, compute, seconds: (
-        caching.time.time(), compute()))
-    glance_log.mark()
-    assert together(admin_token, "/api/glance/metadefs/resourcetypes/") == [200] * CALLERS
-    assert glance_log.count("GET /v2/metadefs/resource_types ", 2) > 1
