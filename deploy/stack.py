@@ -57,29 +57,27 @@ REDIS_USER = "glance-api"
 REDIS_ADDRESS = f"redis://{c.HOST}:{REDIS_PORT}/0"  # no password: for messages
 
 
-def redis_password() -> str:
-    """This stack's Redis password, made on first use (mode 600)."""
+def _secret(name: str) -> str:
+    """A secret of this stack's, made on first use in HOME/<name> (mode 600)."""
     import secrets
 
-    path = HOME / "redis-password"
+    path = HOME / name
     if not path.exists():
         HOME.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
         path.write_text(secrets.token_urlsafe(32))
     return path.read_text().strip()
+
+
+def redis_password() -> str:
+    """This stack's Redis password."""
+    return _secret("redis-password")
 
 
 def accel_secret() -> str:
     """What tells this stack's instances that nginx carries image bytes (the app's
-    ACCEL_SECRET, and nginx's X-Glance-Api-Accel), made on first use (mode 600)."""
-    import secrets
-
-    path = HOME / "accel-secret"
-    if not path.exists():
-        HOME.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(32))
-    return path.read_text().strip()
+    ACCEL_SECRET, and nginx's X-Glance-Api-Accel)."""
+    return _secret("accel-secret")
 
 
 def redis_url() -> str:

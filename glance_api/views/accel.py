@@ -22,10 +22,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import accel, capabilities, keystone, services
+from .. import accel, capabilities, services
 from ..identifiers import is_uuid
 from ..serializers import UploadQuerySerializer
 from .base import KeystoneAPIMixin
+from .uploads import grant_client
 
 # what the original URI names (url names of glance_api.urls)
 IMAGE_DATA = {"image-file": ("file", "data"), "image-stage": ("stage", "staged data")}
@@ -91,12 +92,7 @@ class UploadAuthorizationView(KeystoneAPIMixin, APIView):
         grant = None if held is None else capabilities.unseal(secret, held)
         if grant is None:
             raise exceptions.NotFound("This upload URL is unknown, used or expired.")
-        try:
-            access_info = keystone.validate_token(grant["token"])
-        except exceptions.AuthenticationFailed as exc:
-            raise exceptions.PermissionDenied(
-                "The sign-in that created this upload URL has ended.") from exc
-        glance = services.client_for(access_info)
+        glance = grant_client(grant)
         image = services.require_queued(glance, grant["image_id"], "data")
         if services.app_must_inspect(glance, image):
             return via_app()  # the app's UploadView redeems the URL then

@@ -57,12 +57,19 @@ class UploadView(PrivateAnswersMixin, APIView):
         if grant is None:
             raise exceptions.NotFound("This upload URL is unknown, used or expired.")
         request = self.request
-        try:
-            access_info = keystone.validate_token(grant["token"])
-        except exceptions.AuthenticationFailed as exc:
-            raise exceptions.PermissionDenied(
-                "The sign-in that created this upload URL has ended.") from exc
-        glance = services.client_for(access_info)
+        glance = grant_client(grant)
         image = services.upload_image(glance, grant["image_id"], request_body(request),
                                       size=content_length(request))
         return Response(ImageDetailSerializer(image).data)
+
+
+@sensitive_variables()
+def grant_client(grant: dict) -> services.GlanceClient:
+    """Glance as the caller who made an upload URL sees it (its grant's token); a 403 when
+    that sign-in has ended."""
+    try:
+        access_info = keystone.validate_token(grant["token"])
+    except exceptions.AuthenticationFailed as exc:
+        raise exceptions.PermissionDenied(
+            "The sign-in that created this upload URL has ended.") from exc
+    return services.client_for(access_info)
