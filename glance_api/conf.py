@@ -21,6 +21,10 @@ DEFAULTS = {
     "TIMEOUT": 30,
     # How long a token validation is cached (never past the token's expiry); 0 turns it off.
     "TOKEN_CACHE_SECONDS": 60,
+    # While Keystone cannot answer (it restarts, its database does), a token validated
+    # within this many seconds more is still taken (never past its expiry; as Glance's
+    # keystonemiddleware keeps its validations 300 s); 0: never.
+    "TOKEN_STALE_SECONDS": 300,
     # Domain for sign-in when the login form leaves it empty.
     "DEFAULT_DOMAIN": "Default",
     # Django cache alias used for token validations and other short-lived data.
@@ -44,6 +48,9 @@ DEFAULTS = {
     # Metadata definitions: how long a caller's namespace list is cached (0: not at all),
     # and how many namespaces are fetched from Glance at once (per process).
     "METADEFS_CACHE_SECONDS": 60,
+    # While Glance cannot answer, an entry past METADEFS_CACHE_SECONDS is still served for
+    # this many seconds more (stale-if-error); 0: never.
+    "METADEFS_STALE_SECONDS": 3600,
     "METADEFS_WORKERS": 8,
     # A request body the answer did not need (a 401, 404 or 409 to an upload) is read off
     # the connection before the answer goes, up to this many bytes and seconds, so that

@@ -18,6 +18,13 @@ from rest_framework import exceptions, status
 logger = logging.getLogger(__name__)
 
 
+class GlanceRefusedToken(exceptions.AuthenticationFailed):
+    """Glance answered 401: the token is bad, or Glance could not check it (see
+    ``glance_api.keystone.recheck_token``, which tells the two apart)."""
+
+    default_detail = "Glance did not accept the token; it may have expired or been revoked."
+
+
 class GlanceConflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the resource's current state."
@@ -51,10 +58,20 @@ class BadGateway(exceptions.APIException):
     default_code = "bad_gateway"
 
 
+# What a 503 asks the client to wait before trying again (Retry-After): Glance, Keystone
+# or their database restarting take seconds; the metadefs cache tries Glance again after
+# as long (glance_api.services.caching).
+RETRY_AFTER_SECONDS = 5
+
+
 class ServiceUnavailable(exceptions.APIException):
+    """Glance or Keystone cannot answer for now: with ``Retry-After`` (DRF's exception
+    handler sends an exception's ``wait`` as that header)."""
+
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "The upstream service is unavailable."
     default_code = "service_unavailable"
+    wait = RETRY_AFTER_SECONDS
 
 
 class GatewayTimeout(exceptions.APIException):
@@ -76,8 +93,7 @@ class UpstreamError(exceptions.APIException):
 # Glance's (or Keystone's) 4xx -> the API's error, given Glance's own message.
 _CLIENT_ERRORS = {
     400: lambda detail: UpstreamError(400, detail, code="invalid"),
-    401: lambda detail: exceptions.AuthenticationFailed(
-        "Glance did not accept the token; it may have expired or been revoked."),
+    401: lambda detail: GlanceRefusedToken(),
     403: exceptions.PermissionDenied,
     404: exceptions.NotFound,
     409: GlanceConflict,
@@ -100,6 +116,10 @@ def _status_error(code: int, detail: str, service: str, overrides: dict) -> exce
         return ServiceUnavailable(f"{service} is unavailable.")
     if code == 504:
         return GatewayTimeout(f"{service} did not answer in time.")
+    if code in (500, 502):
+        # What Glance and Keystone answer while their database restarts or is out of
+        # reach: the client may try again shortly (a 503 with Retry-After).
+        return ServiceUnavailable(f"{service} failed to answer the request.")
     return BadGateway(f"{service} failed to answer the request.")
 
 

@@ -22,7 +22,13 @@ from . import requestlog
 from .cache import TolerantCache
 from .clients import access_body, access_from_body, shared_session
 from .conf import settings
-from .exceptions import UPSTREAM_EXCEPTIONS, upstream_errors
+from .exceptions import (
+    RETRY_AFTER_SECONDS,
+    UPSTREAM_EXCEPTIONS,
+    GatewayTimeout,
+    ServiceUnavailable,
+    upstream_errors,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -92,13 +98,15 @@ def _remember(access_info: access.AccessInfoV3, fetched_at: float | None = None)
     say, is then not kept again over the mark.)
     """
     fetched_at = time.time() if fetched_at is None else fetched_at
-    ttl = cache_seconds(
-        access_info.expires, datetime.now(timezone.utc), settings.TOKEN_CACHE_SECONDS
-    )
+    now = datetime.now(timezone.utc)
+    ttl = cache_seconds(access_info.expires, now, settings.TOKEN_CACHE_SECONDS)
     if ttl > 0:
         key = _cache_key(access_info.auth_token)
         cache, _ = _shared_cache()
-        cache.set(key, {"body": access_body(access_info), "at": fetched_at}, ttl)
+        # kept longer than it is fresh: for while Keystone cannot answer (validate_token)
+        kept = cache_seconds(access_info.expires, now,
+                             settings.TOKEN_CACHE_SECONDS + settings.TOKEN_STALE_SECONDS)
+        cache.set(key, {"body": access_body(access_info), "at": fetched_at}, kept)
         local_validations.set(key, access_info, ttl, fetched_at)
 
 
@@ -173,15 +181,19 @@ def validate_token(token: str) -> access.AccessInfoV3:
     entry, mark = kept.get(key), kept.get(_forgotten_key(key))
     if isinstance(mark, dict) and mark.get("refused"):
         raise exceptions.AuthenticationFailed(_INVALID_TOKEN.detail)  # refused a moment ago
-    fetched = not (isinstance(entry, dict) and "body" in entry) or _voids(mark, entry["at"])
+    if not (isinstance(entry, dict) and "body" in entry) or _voids(mark, entry["at"]):
+        entry = None
+    fetched = entry is None or time.time() - entry["at"] >= settings.TOKEN_CACHE_SECONDS
     if fetched:
         fetched_at = time.time()
         try:
-            body = _fetch_token(token)
+            body = _fetch_token(token, stale=entry)
         except exceptions.AuthenticationFailed:
             # other processes may still hold it: they drop it too
             forget_token(token, refused=True)
             raise
+        if body is entry:  # Keystone could not answer: the validation it gave before
+            body, fetched_at, fetched = entry["body"], entry["at"], None
     else:
         body, fetched_at = entry["body"], entry["at"]
     access_info = access_from_body(body, token)
@@ -192,7 +204,7 @@ def validate_token(token: str) -> access.AccessInfoV3:
         raise exceptions.AuthenticationFailed("The token is not scoped to a project.")
     if fetched:
         _remember(access_info, fetched_at)
-    elif settings.TOKEN_CACHE_SECONDS > 0:  # from the shared cache: keep a local copy
+    elif fetched is False and settings.TOKEN_CACHE_SECONDS > 0:  # fresh: a local copy
         local_validations.set(_cache_key(token), access_info, cache_seconds(
             access_info.expires, datetime.now(timezone.utc), settings.TOKEN_CACHE_SECONDS),
             fetched_at)
@@ -201,15 +213,57 @@ def validate_token(token: str) -> access.AccessInfoV3:
 
 _INVALID_TOKEN = exceptions.AuthenticationFailed("The token is invalid, expired or revoked.")
 
+# Until when (time.monotonic()) this process takes stale validations without asking
+# Keystone, after Keystone failed to answer: a Keystone that hangs costs one TIMEOUT per
+# RETRY_AFTER_SECONDS, not one per request.
+_keystone_failed = {"until": 0.0}
+
 
 @sensitive_variables()
-def _fetch_token(token: str) -> dict:
+def _fetch_token(token: str, stale: dict | None = None) -> dict:
+    """Keystone's validation of the token; where Keystone cannot answer (unreachable,
+    timing out, failing) and ``stale`` (a validation it gave within TOKEN_STALE_SECONDS
+    before it went stale) is given, ``stale`` itself."""
+    if stale is not None and time.monotonic() < _keystone_failed["until"]:
+        return stale
     requestlog.count_keystone_call()
-    with upstream_errors("Keystone", overrides={401: _INVALID_TOKEN, 404: _INVALID_TOKEN}):
-        response = shared_session().get(
-            _token_url(), headers=_self_headers(token), authenticated=False
-        )
+    try:
+        with upstream_errors("Keystone", overrides={401: _INVALID_TOKEN, 404: _INVALID_TOKEN}):
+            response = shared_session().get(
+                _token_url(), headers=_self_headers(token), authenticated=False
+            )
+    except (ServiceUnavailable, GatewayTimeout):
+        if stale is None:
+            raise
+        _keystone_failed["until"] = time.monotonic() + RETRY_AFTER_SECONDS
+        logger.warning("Keystone could not validate a token: taking its validation of %d s "
+                       "ago", time.time() - stale["at"])
+        return stale
     return response.json()
+
+
+@sensitive_variables()
+def recheck_token(token: str) -> None:
+    """Glance refused a token this app had taken: ask Keystone itself, uncached.
+
+    Glance's keystonemiddleware answers 401 both to a token Keystone refuses and, as
+    Glance configures it (``delay_auth_decision``), to any token while it cannot reach
+    Keystone to validate it. So: a token Keystone refuses (or that has expired) is a 401
+    and forgotten everywhere; one Keystone still takes is a 503 with Retry-After (Glance
+    could not check it; the token is good), as is Keystone failing to answer.
+    """
+    try:
+        body = _fetch_token(token)
+    except exceptions.AuthenticationFailed:
+        forget_token(token, refused=True)
+        raise
+    access_info = access_from_body(body, token)
+    if access_info.will_expire_soon(stale_duration=0):
+        forget_token(token)
+        raise exceptions.AuthenticationFailed("The token has expired.")
+    _remember(access_info)
+    raise ServiceUnavailable("Glance could not validate the token (it may not reach Keystone "
+                             "for now); the token is valid: try again shortly.")
 
 
 @sensitive_variables()

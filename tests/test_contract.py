@@ -266,7 +266,7 @@ def test_answers_without_identity_and_upstream_failures_are_documented(
     api = contract(demo_client)
     for url, status, more in ((f"http://127.0.0.1:{closed_port}", 503, {}),
                               (f"http://127.0.0.1:{silent_port}", 504, {"TIMEOUT": 1}),
-                              (failing_server, 502, {})):
+                              (failing_server, 503, {})):
         settings.GLANCE_API = {"KEYSTONE_URL": devcloud.KEYSTONE_URL, "GLANCE_URL": url, **more}
         api.call("get", "version/", status)
         api.call("get", "images/", status)

@@ -20,6 +20,7 @@ def test_glance_refusing_connections_is_503(demo_client, glance_at, closed_port)
     response = demo_client.get(VERSION)
     assert response.status_code == 503
     assert response.json() == {"detail": "Glance is unreachable.", "code": "service_unavailable"}
+    assert response["Retry-After"] == "5"
 
 
 def test_glance_not_answering_is_504(demo_client, glance_at, silent_port):
@@ -32,12 +33,16 @@ def test_glance_not_answering_is_504(demo_client, glance_at, silent_port):
     }
 
 
-def test_glance_5xx_is_502_without_its_text(demo_client, glance_at, failing_server, caplog):
+def test_glance_5xx_is_503_with_retry_after_without_its_text(demo_client, glance_at,
+                                                             failing_server, caplog):
+    """What Glance answers while its database restarts (a 500): try again shortly."""
     glance_at(failing_server)
     with caplog.at_level(logging.WARNING, logger="glance_api"):
         response = demo_client.get(VERSION)
-    assert response.status_code == 502
-    assert response.json()["code"] == "bad_gateway"
+    assert response.status_code == 503
+    assert response.json() == {"detail": "Glance failed to answer the request.",
+                               "code": "service_unavailable"}
+    assert response["Retry-After"] == "5"
     assert "secret internal detail" not in response.content.decode()
     assert "Glance answered 500" in caplog.text
     # logged once: where it was translated, not again by the exception handler
@@ -66,8 +71,9 @@ def test_keystone_not_answering_is_504(anon_client, settings, silent_port, demo_
     assert response.json()["detail"] == "Keystone did not answer in time."
 
 
-def test_keystone_5xx_is_502(anon_client, settings, failing_server, demo_token):
+def test_keystone_5xx_is_503_with_retry_after(anon_client, settings, failing_server, demo_token):
     settings.GLANCE_API = {"KEYSTONE_URL": failing_server + "/v3"}
     response = anon_client.get(VERSION, HTTP_X_AUTH_TOKEN=demo_token)
-    assert response.status_code == 502
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
     assert "secret internal detail" not in response.content.decode()

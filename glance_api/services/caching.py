@@ -15,6 +15,13 @@ from django.core.cache import caches
 from .. import requestlog
 from ..cache import TolerantCache, app_cache
 from ..conf import settings
+from ..exceptions import (
+    RETRY_AFTER_SECONDS,
+    UPSTREAM_EXCEPTIONS,
+    BadGateway,
+    GatewayTimeout,
+    ServiceUnavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +38,11 @@ def cached(key_parts: list, compute):
     refreshes it in the background (one process at a time), so a value asked for at
     least once per half-life is never computed while someone waits. A missing entry is
     computed once however many ask for it at once (:func:`_fill`).
+
+    Where Glance cannot answer (unreachable, timing out, failing), an entry past its
+    life is served for ``METADEFS_STALE_SECONDS`` more (stale-if-error), and Glance is
+    not asked again for it before ``RETRY_AFTER_SECONDS``: a request that needs nothing
+    else of Glance is answered while Glance restarts.
     """
     seconds = settings.METADEFS_CACHE_SECONDS
     if not seconds:
@@ -39,27 +51,49 @@ def cached(key_parts: list, compute):
     key = f"glance_api:metadefs:v2:{digest}"
     cache = app_cache()
     entry = cache.get(key)
-    if entry is None:
-        entry = _fill(cache, key, compute, seconds)
-    stored_at, value = entry
-    if time.time() - stored_at > seconds / 2:
+    age = time.time() - entry[0] if entry is not None else None
+    if entry is None or age >= seconds:
+        try:
+            entry = _fill(cache, key, compute, seconds, stale=entry)
+        except GLANCE_FAILURES:
+            if entry is None:
+                raise
+            logger.warning("Glance could not refresh a metadefs cache entry: serving it "
+                           "%d s past its life", age - seconds)
+            return entry[1]
+    elif age > seconds / 2:
         _refresh_in_background(key, compute, seconds)
-    return value
+    return entry[1]
 
+
+# What Glance failing to answer raises (the stale entry is served instead).
+GLANCE_FAILURES = (ServiceUnavailable, GatewayTimeout, BadGateway, *UPSTREAM_EXCEPTIONS)
 
 # How long a caller waits for another's fill of the same entry (then fills it itself).
 FILL_WAIT_SECONDS = 10
 _FILL_POLL_SECONDS = 0.05
 
 
-def _fill(cache, key: str, compute, seconds: float) -> tuple[float, object]:
-    """A missing entry, computed once however many callers miss it at once, in this
-    process or another sharing the cache: the first takes ``<key>:filling`` (the cache's
-    atomic add) and computes; the others wait for its entry, at most FILL_WAIT_SECONDS
-    (or until the filler gives up), then compute it themselves. Where the cache fails,
-    each caller computes, as without a cache."""
-    lock = f"{key}:filling"
+def _store(cache, key: str, value, seconds: float) -> tuple[float, object]:
+    entry = (time.time(), value)
+    cache.set(key, entry, seconds + settings.METADEFS_STALE_SECONDS)
+    return entry
+
+
+def _fill(cache, key: str, compute, seconds: float, stale=None) -> tuple[float, object]:
+    """A missing (or stale) entry, computed once however many callers miss it at once, in
+    this process or another sharing the cache: the first takes ``<key>:filling`` (the
+    cache's atomic add) and computes; the others get the stale entry if there is one, or
+    else wait for the new one, at most FILL_WAIT_SECONDS (or until the filler gives up),
+    then compute it themselves. Where the cache fails, each caller computes, as without a
+    cache. Where Glance failed to compute it less than RETRY_AFTER_SECONDS ago
+    (``<key>:failed``), the stale entry is served without asking Glance."""
+    lock, failed = f"{key}:filling", f"{key}:failed"
+    if stale is not None and cache.get(failed) is not None:
+        return stale
     if not cache.add(lock, True, FILL_WAIT_SECONDS):
+        if stale is not None:
+            return stale
         if cache.get(lock) is not None:  # someone fills it: wait for that
             deadline = time.monotonic() + FILL_WAIT_SECONDS
             while time.monotonic() < deadline:
@@ -69,13 +103,12 @@ def _fill(cache, key: str, compute, seconds: float) -> tuple[float, object]:
                     return entry
                 if cache.get(lock) is None:  # the filler gave up (Glance failed it)
                     break
-        entry = (time.time(), compute())
-        cache.set(key, entry, seconds)
-        return entry
+        return _store(cache, key, compute(), seconds)
     try:
-        entry = (time.time(), compute())
-        cache.set(key, entry, seconds)
-        return entry
+        return _store(cache, key, compute(), seconds)
+    except GLANCE_FAILURES:
+        cache.set(failed, True, RETRY_AFTER_SECONDS)
+        raise
     finally:
         cache.delete(lock)
 
@@ -85,7 +118,7 @@ def _refresh_in_background(key: str, compute, seconds: float) -> None:
 
     The thread carries the request's id to Glance (in a request context of its own, so
     the request's log line does not count its calls). If Glance fails, the entry stays
-    as it is until it expires, and no other refresh is tried for ``TIMEOUT`` seconds.
+    as it is, and no other refresh is tried for ``RETRY_AFTER_SECONDS``.
     """
     cache = app_cache()
     if not cache.add(f"{key}:refreshing", True, settings.TIMEOUT):
@@ -96,21 +129,28 @@ def _refresh_in_background(key: str, compute, seconds: float) -> None:
         requestlog.current.set(requestlog.RequestContext(request_id=request_id))
         try:
             value = compute()
-        except Exception:  # logged; the old entry serves until it expires
+        except Exception:  # logged; the old entry serves, and another refresh is tried
             logger.warning("Could not refresh a metadefs cache entry", exc_info=True)
+            _own_cache(lambda own: own.set(f"{key}:refreshing", True, RETRY_AFTER_SECONDS))
             return
-        # A connection of this thread's own: the request's (which the copied context
-        # would give too) is not thread-safe with every backend (pymemcache's is not),
-        # and Django closes it when the request ends, maybe while this thread uses it.
-        connection = caches.create_connection(settings.CACHE_ALIAS)
-        try:
-            own = TolerantCache(connection)
-            own.set(key, (time.time(), value), seconds)
+        def store(own):
+            _store(own, key, value, seconds)
             own.delete(f"{key}:refreshing")
-        finally:
-            connection.close()
+
+        _own_cache(store)
 
     _refresher().submit(contextvars.copy_context().run, refresh)
+
+
+def _own_cache(use) -> None:
+    """``use(cache)`` with a connection of this thread's own: the request's (which the
+    copied context would give too) is not thread-safe with every backend (pymemcache's is
+    not), and Django closes it when the request ends, maybe while this thread uses it."""
+    connection = caches.create_connection(settings.CACHE_ALIAS)
+    try:
+        use(TolerantCache(connection))
+    finally:
+        connection.close()
 
 
 _refresher_instance: ThreadPoolExecutor | None = None

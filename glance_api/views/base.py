@@ -12,6 +12,7 @@ from ..auth import (
     KeystoneSessionAuthentication,
     KeystoneTokenAuthentication,
 )
+from ..exceptions import GlanceRefusedToken
 from ..handlers import exception_handler
 from ..metadata import GlanceMetadata
 from ..pagination import DashboardPagination
@@ -51,10 +52,17 @@ class KeystoneAPIMixin(PrivateAnswersMixin):
     @sensitive_variables()
     def handle_exception(self, exc):
         """A token Glance or Keystone refused is validated again on its next use: its
-        cached validation is dropped (the next request with it is a 401 too)."""
+        cached validation is dropped (the next request with it is a 401 too). Where Glance
+        refused a token this app had taken, Keystone is asked (``keystone.recheck_token``):
+        a 401 if it refuses the token too, else a 503 (Glance could not check it)."""
         if isinstance(exc, exceptions.AuthenticationFailed):
             token = getattr(getattr(self.request, "_auth", None), "auth_token", None)
-            if token:
+            if token and isinstance(exc, GlanceRefusedToken):
+                try:
+                    keystone.recheck_token(token)
+                except exceptions.APIException as checked:
+                    exc = checked
+            elif token:
                 keystone.forget_token(token)
         return super().handle_exception(exc)
 
