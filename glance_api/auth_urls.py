@@ -23,6 +23,17 @@ class SignInView(views.LoginView):
         sign_in(self.request, form.get_user())
         return HttpResponseRedirect(self.get_success_url())
 
+    def form_invalid(self, form):
+        """The form again; where Keystone could not answer, with its status (a 503 with
+        Retry-After, a 504), not a 200: the sign-in did not fail, it could not be tried."""
+        response = super().form_invalid(form)
+        error = getattr(form, "upstream_error", None)
+        if error is not None:
+            response.status_code = error.status_code
+            if getattr(error, "wait", None):
+                response["Retry-After"] = str(error.wait)
+        return response
+
 
 app_name = "rest_framework"
 

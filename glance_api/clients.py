@@ -70,10 +70,27 @@ class _Session(ks_session.Session):
         to_glance = (kwargs.get("endpoint_filter") or {}).get("service_type") == "image"
         start = time.perf_counter()
         try:
-            return super().request(url, method, **kwargs)
+            response = super().request(url, method, **kwargs)
         finally:
             if to_glance:
                 requestlog.count_glance_call(time.perf_counter() - start)
+        if not response.ok and not _json_errors_glanceclient_reads(response):
+            # glanceclient reads a JSON error as {name: {"message": ...}}; any other JSON
+            # would crash it (an AttributeError: a 500): it gets the body as text instead
+            response.headers["Content-Type"] = "text/plain"
+        return response
+
+
+def _json_errors_glanceclient_reads(response) -> bool:
+    """Whether ``response`` is not JSON, or JSON of the shape glanceclient's error
+    handling (``glanceclient.exc.from_response``) reads without failing."""
+    if "json" not in response.headers.get("Content-Type", ""):
+        return True
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and all(isinstance(item, dict) for item in body.values())
 
 
 def shared_session() -> ks_session.Session:

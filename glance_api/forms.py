@@ -60,6 +60,7 @@ class KeystoneAuthenticationForm(AuthenticationForm):
                     keystone_sign_in=True,
                 )
             except APIException as exc:  # Keystone down or failing: say so, in the form
+                self.upstream_error = exc  # and in the answer's status (SignInView)
                 raise forms.ValidationError(str(exc.detail), code=exc.default_code) from exc
             if self.user_cache is None:
                 if not cache.add(failures, 1, settings.SIGN_IN_WINDOW_SECONDS):

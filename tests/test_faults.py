@@ -1,0 +1,203 @@
+"""Faults of the parts the app depends on (issue 26), one at a time and at rest; under load
+they are benchmarks/chaos.py's (make chaos, and its quick run in test_benchmarks).
+
+- Glance cannot answer (refusing connections, or failing as it does while its database
+  restarts): a 503 with Retry-After; cached namespace lists, resource types and versions
+  are still served, past their life, and Glance is asked again after Retry-After.
+- Keystone cannot answer: a token validated before keeps working (TOKEN_STALE_SECONDS);
+  a new one, and a sign-in, get a 503 with Retry-After.
+- Glance refuses a token the app took (its keystonemiddleware does so while it cannot
+  reach Keystone): Keystone is asked; a token it takes is a 503, not a 401.
+
+Glance is the dev cloud's, behind a proxy on loopback that passes every request on, or
+answers as a failing Glance does; Keystone is the dev cloud's, or a closed port.
+"""
+
+import http.client
+import http.server
+import threading
+import time
+import urllib.parse
+
+import pytest
+
+from devcloud import config as devcloud
+
+API = "/api/glance/"
+NAMESPACES = API + "metadefs/namespaces/?resource_type=OS::Glance::Image"
+
+
+class _SwitchableGlance(http.server.BaseHTTPRequestHandler):
+    """The dev cloud's Glance, or what a failing one answers (``server.mode``: ``pass``,
+    ``500``, ``401``, or ``closed``: no answer); ``server.calls`` counts the requests that
+    reached it."""
+
+    protocol_version = "HTTP/1.1"
+
+    def _forward(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        mode = self.server.mode
+        if mode == "closed":  # stopped: kept connections close unanswered
+            self.close_connection = True
+            return
+        self.server.calls.append((mode, self.command, self.path))
+        if mode != "pass":
+            data = b'{"message": "failing", "code": %s}' % mode.encode()
+            self.send_response(int(mode))
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        upstream = urllib.parse.urlsplit(devcloud.GLANCE_URL)
+        connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=30)
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+        connection.request(self.command, self.path, body or None, headers)
+        answer = connection.getresponse()
+        data = answer.read()
+        self.send_response(answer.status)
+        for name, value in answer.getheaders():
+            if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        connection.close()
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = _forward
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def glance(app_settings, clouds):
+    """The proxy the app calls as its Glance (``GLANCE_URL``)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SwitchableGlance)
+    server.mode, server.calls = "pass", []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API,
+                               "GLANCE_URL": f"http://127.0.0.1:{server.server_address[1]}"}
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _unavailable(response, detail: str) -> None:
+    assert response.status_code == 503, response.content
+    assert response.json() == {"detail": detail, "code": "service_unavailable"}
+    assert response["Retry-After"] == "5"
+
+
+@pytest.mark.parametrize("failure", ["500", "refused"])
+def test_cached_metadefs_are_served_while_glance_cannot_answer(
+        glance, demo_client, app_settings, failure):
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "METADEFS_CACHE_SECONDS": 1}
+    fresh = {path: demo_client.get(path) for path in
+             (NAMESPACES, API + "metadefs/resourcetypes/", API + "version/")}
+    assert all(answer.status_code == 200 for answer in fresh.values())
+    time.sleep(1.2)  # every entry is past its life
+    if failure == "500":  # as Glance answers while its database restarts
+        glance.mode = "500"
+    else:  # Glance stopped: its port refuses connections
+        glance.mode = "closed"
+        glance.shutdown()
+        glance.server_close()
+    calls = len(glance.calls)
+    for _ in range(3):
+        for path, answer in fresh.items():
+            again = demo_client.get(path)
+            assert again.status_code == 200, (path, again.content)
+            assert again.json() == answer.json()
+    if failure == "500":
+        # Glance was asked once per entry, then not again before Retry-After
+        assert len(glance.calls) - calls == 2 + 1  # the namespaces list, types, versions
+        expected = "Glance failed to answer the request."
+    else:
+        expected = "Glance is unreachable."
+    # what is not cached: the 503 that says so
+    _unavailable(demo_client.get(API + "images/"), expected)
+
+
+def test_glance_is_asked_again_after_retry_after(glance, demo_client, app_settings):
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "METADEFS_CACHE_SECONDS": 1}
+    first = demo_client.get(NAMESPACES)
+    time.sleep(1.2)
+    glance.mode = "500"
+    assert demo_client.get(NAMESPACES).json() == first.json()  # stale; Glance asked once
+    glance.mode = "pass"
+    failed_at, seen = time.monotonic(), len(glance.calls)
+    while not any("/metadefs/namespaces" in path for _, _, path in glance.calls[seen:]):
+        assert demo_client.get(NAMESPACES).status_code == 200
+        assert time.monotonic() - failed_at < 5 + 1, "Glance was not asked again"
+        time.sleep(0.2)
+    assert time.monotonic() - failed_at > 4  # not before Retry-After (5 s)
+
+
+def test_a_cold_entry_while_glance_fails_is_a_503(glance, demo_client):
+    glance.mode = "500"
+    _unavailable(demo_client.get(NAMESPACES), "Glance failed to answer the request.")
+
+
+def test_a_validated_token_keeps_working_while_keystone_cannot_answer(
+        anon_client, app_settings, clouds, closed_port, fresh_demo_token, demo_token):
+    from glance_api import keystone
+
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "TOKEN_CACHE_SECONDS": 1,
+                               "TOKEN_STALE_SECONDS": 3}
+    images = API + "images/"
+    assert anon_client.get(images, HTTP_X_AUTH_TOKEN=demo_token).status_code == 200
+    time.sleep(1.2)  # the validation is past TOKEN_CACHE_SECONDS
+    keystone_url = app_settings.GLANCE_API["KEYSTONE_URL"]
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API,
+                               "KEYSTONE_URL": f"http://127.0.0.1:{closed_port}/v3"}
+    # Glance (which validates it too) knows the token: the request goes through
+    answer = anon_client.get(images, HTTP_X_AUTH_TOKEN=demo_token)
+    assert answer.status_code == 200, answer.content
+    # a token never validated: Keystone is needed
+    _unavailable(anon_client.get(images, HTTP_X_AUTH_TOKEN=fresh_demo_token),
+                 "Keystone is unreachable.")
+    time.sleep(3)  # past TOKEN_STALE_SECONDS: the old validation is no longer taken
+    keystone._keystone_failed["until"] = 0.0
+    _unavailable(anon_client.get(images, HTTP_X_AUTH_TOKEN=demo_token),
+                 "Keystone is unreachable.")
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "KEYSTONE_URL": keystone_url}
+
+
+def test_a_sign_in_while_keystone_cannot_answer_is_a_503(client, app_settings, closed_port):
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API,
+                               "KEYSTONE_URL": f"http://127.0.0.1:{closed_port}/v3"}
+    page = client.get("/api-auth/login/")
+    answer = client.post("/api-auth/login/", {
+        "username": devcloud.DEMO.username, "password": devcloud.DEMO.password,
+        "csrfmiddlewaretoken": page.cookies["csrftoken"].value})
+    assert answer.status_code == 503
+    assert answer["Retry-After"] == "5"
+    assert "Keystone is unreachable." in answer.content.decode()
+
+
+def test_glances_401_of_a_token_keystone_takes_is_a_503(glance, demo_client, keystone_log):
+    """Glance's keystonemiddleware (delay_auth_decision, as Glance configures it) answers
+    401 to every token it cannot validate while Keystone is out of its reach."""
+    assert demo_client.get(API + "images/").status_code == 200
+    glance.mode = "401"
+    keystone_log.mark()
+    _unavailable(demo_client.get(API + "images/"),
+                 "Glance could not validate the token (it may not reach Keystone for now); "
+                 "the token is valid: try again shortly.")
+    assert keystone_log.count("GET /v3/auth/tokens", 1) == 1  # Keystone was asked, once
+    glance.mode = "pass"
+    assert demo_client.get(API + "images/").status_code == 200  # the token still works
+
+
+def test_glances_401_of_a_revoked_token_is_a_401(glance, anon_client, demo_session,
+                                                 fresh_demo_token):
+    images = API + "images/"
+    assert anon_client.get(images, HTTP_X_AUTH_TOKEN=fresh_demo_token).status_code == 200
+    demo_session.session.delete(  # revoked in Keystone; the app's validation is cached
+        devcloud.KEYSTONE_URL + "/auth/tokens",
+        headers={"X-Auth-Token": fresh_demo_token, "X-Subject-Token": fresh_demo_token})
+    glance.mode = "401"
+    answer = anon_client.get(images, HTTP_X_AUTH_TOKEN=fresh_demo_token)
+    assert answer.status_code == 401
+    assert answer.json()["detail"] == "The token is invalid, expired or revoked."
