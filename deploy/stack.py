@@ -21,6 +21,7 @@ from pathlib import Path
 
 from devcloud import cloud
 from devcloud import config as c
+from glance_api.exceptions import RETRY_AFTER_SECONDS
 
 HOME = c.HOME / "stack"
 NGINX_CONF = Path(__file__).with_name("nginx.conf")
@@ -133,12 +134,23 @@ def app_env() -> dict[str, str]:
 LIMIT_REQUEST_LINE = 8190
 
 
+# Each instance's access log: the worker (pid) that answered, when nginx took the request
+# (its X-Request-Start), the status and the method; no URL (an upload URL is a secret).
+ACCESS_LOG_FORMAT = "%(p)s %({x-request-start}i)s %(s)s %(m)s"
+
+
+def access_log(index: int) -> Path:
+    return c.LOGS / f"stack-app-{index}-access.log"
+
+
 def app_servers(instances: int) -> list[cloud.Server]:
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     return [cloud.Server(f"stack-app-{i}", "project.wsgi:application", FIRST_APP_PORT + i, 2,
                          app_env(), gunicorn=gunicorn, chdir=c.ROOT,
                          extra_args=("--limit-request-line", str(LIMIT_REQUEST_LINE),
-                                     "--keep-alive", str(KEEP_ALIVE)))
+                                     "--keep-alive", str(KEEP_ALIVE),
+                                     "--access-logfile", str(access_log(i)),
+                                     "--access-logformat", ACCESS_LOG_FORMAT))
             for i in range(instances)]
 
 
@@ -202,25 +214,29 @@ def _stop(name: str) -> None:
 # --- nginx ------------------------------------------------------------------------------
 
 def nginx_conf(instances: int, api_rate: int | None = None,
-               readyz_allow: list[str] | None = None) -> str:
+               readyz_allow: list[str] | None = None, upstreams: list[str] | None = None,
+               glance: str | None = None) -> str:
     """nginx.conf for the stack; ``api_rate`` and ``readyz_allow`` in place of API_RATE and
-    READYZ_ALLOW (the tests' other values)."""
+    READYZ_ALLOW, ``upstreams`` (nginx's ``server`` lines, without the word) in place of
+    the instances, ``glance`` (host:port) in place of the dev cloud's (the tests' other
+    values)."""
     prefix = HOME / "nginx"
     api_rate = API_RATE if api_rate is None else api_rate
     readyz_allow = READYZ_ALLOW if readyz_allow is None else readyz_allow
     values = {
         "prefix": str(prefix),
         "listen": f"{c.HOST}:{NGINX_PORT}",
-        "upstreams": "\n".join(f"        server {c.HOST}:{FIRST_APP_PORT + i} "
-                               f"max_fails={MAX_FAILS} fail_timeout={FAIL_TIMEOUT}s;"
-                               for i in range(instances)),
+        "upstreams": "\n".join(f"        server {line};" for line in upstreams or [
+            f"{c.HOST}:{FIRST_APP_PORT + i} max_fails={MAX_FAILS} fail_timeout={FAIL_TIMEOUT}s"
+            for i in range(instances)]),
         "client_timeout": str(CLIENT_TIMEOUT),
         "upload_connections": str(UPLOAD_CONNECTIONS),
         "retry_after": str(RETRY_AFTER),
+        "glance_retry_after": str(RETRY_AFTER_SECONDS),
         "api_rate": str(api_rate), "api_burst": str(2 * api_rate),
         "upload_rate": str(UPLOAD_RATE), "upload_burst": str(2 * UPLOAD_RATE),
         "readyz_allow": "\n".join(f"            allow {address};" for address in readyz_allow),
-        "glance": c.GLANCE_URL.removeprefix("http://").rstrip("/"),
+        "glance": glance or c.GLANCE_URL.removeprefix("http://").rstrip("/"),
         "accel_secret": accel_secret() if ACCEL else "",
         "carry_uploads": "1" if ACCEL else "",
         # as root, nginx's workers run as root too here (throwaway files on loopback)

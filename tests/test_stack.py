@@ -7,6 +7,7 @@ import json
 import os
 import re
 import socket
+import struct
 import threading
 import time
 import uuid
@@ -542,3 +543,96 @@ def test_password_sign_ins_are_limited_per_address(instances):
             "csrfmiddlewaretoken": http.cookies.get("csrftoken", "")},
             headers={"Referer": f"{stack.NGINX_URL}/api-auth/login/"}).status_code)
     assert 429 in statuses and statuses[0] == 200, statuses
+
+
+class _BreakingInstance:
+    """An instance that reads each request's head and breaks the connection off without
+    answering, as one whose worker is killed mid-request does; ``seen`` lists the
+    methods it read."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.seen: list[str] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:
+                return
+            with connection:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        break
+                    head += chunk
+                if head:
+                    self.seen.append(head.split(b" ", 1)[0].decode())
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                      struct.pack("ii", 1, 0))  # a reset, as a dead process's
+
+    def close(self):
+        self.sock.close()
+
+
+def test_nginx_sends_reads_to_the_other_instance_and_never_a_put_or_delete(
+        nginx_with, demo_token):
+    """Issue 26: a read an instance broke off goes to the other one; a PUT or DELETE does
+    not (nginx takes both for idempotent: the instance may have carried it out)."""
+    breaking = _BreakingInstance()
+    real = f"{devcloud.HOST}:{stack.FIRST_APP_PORT}"
+    log = stack.access_log(0)
+    nginx_with(upstreams=[f"127.0.0.1:{breaking.port} max_fails=0", f"{real} max_fails=0"])
+    headers = {"X-Auth-Token": demo_token}
+    missing = f"{stack.NGINX_URL}{API}/images/{uuid.uuid4()}/"
+    try:
+        # the reloaded nginx's workers are in place once a read reaches the breaking one
+        eventually(lambda: requests.get(f"{stack.NGINX_URL}{API}/healthz/").ok
+                   and breaking.seen)
+        start = log.stat().st_size
+        answers = {"GET": [], "DELETE": [], "PUT": []}
+        seen_before = len(breaking.seen)
+        for _ in range(4):
+            answers["GET"].append(requests.get(f"{stack.NGINX_URL}{API}/version/",
+                                               headers=headers).status_code)
+            answers["DELETE"].append(requests.delete(missing, headers=headers).status_code)
+            answers["PUT"].append(requests.put(missing + "tags/t/", headers=headers).status_code)
+        broken = breaking.seen[seen_before:]
+        with open(log, "rb") as text:
+            text.seek(start)
+            served = [line.split()[-1] for line in text.read().decode().splitlines()]
+    finally:
+        breaking.close()
+    assert answers["GET"] == [200] * 4  # each one the breaking instance had went on
+    for method in ("DELETE", "PUT"):
+        assert broken.count(method) >= 1, broken  # the round robin gave it some of each
+        # those it broke off were answered 502, and never sent to the real instance
+        assert answers[method].count(502) == broken.count(method), (method, answers)
+        assert served.count(method) == 4 - broken.count(method), (method, served)
+        assert set(answers[method]) <= {404, 502}, answers
+
+
+def test_where_nginx_cannot_reach_glance_a_carried_transfer_is_a_503_with_retry_after(
+        nginx_with, demo_token, make_image, closed_port):
+    """Issue 26: the app checked the download (and the upload) with Glance, then nginx
+    finds Glance gone (a restart): as the app answers, a 503 with Retry-After."""
+    image = make_image(as_demo=True, data=b"x" * 1000)
+    queued = make_image(as_demo=True)
+    nginx_with(glance=f"127.0.0.1:{closed_port}")
+    headers = {"X-Auth-Token": demo_token}
+    base = f"{stack.NGINX_URL}{API}/images"
+    answers = []
+    eventually(lambda: answers.append(requests.get(f"{base}/{image['id']}/file/",
+                                                   headers=headers))
+               or answers[-1].status_code == 503)
+    download = answers[-1]
+    assert download.status_code == 503, download.text
+    assert download.headers["Retry-After"] == "5"
+    assert download.json()["code"] == "service_unavailable"
+    upload = requests.put(f"{base}/{queued['id']}/file/", data=b"y" * 1000,
+                          headers={**headers, "Content-Type": "application/octet-stream"})
+    assert upload.status_code == 503, upload.text
+    assert upload.headers["Retry-After"] == "5"
