@@ -14,6 +14,7 @@ answers as a failing Glance does; Keystone is the dev cloud's, or a closed port.
 """
 
 import http.client
+import logging
 import http.server
 import threading
 import time
@@ -201,3 +202,20 @@ def test_glances_401_of_a_revoked_token_is_a_401(glance, anon_client, demo_sessi
     answer = anon_client.get(images, HTTP_X_AUTH_TOKEN=fresh_demo_token)
     assert answer.status_code == 401
     assert answer.json()["detail"] == "The token is invalid, expired or revoked."
+
+
+def test_a_background_refresh_glance_fails_logs_a_line_not_a_traceback(
+        glance, demo_client, app_settings, caplog):
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "METADEFS_CACHE_SECONDS": 2}
+    first = demo_client.get(NAMESPACES)
+    time.sleep(1.1)  # past half its life: served, and refreshed in the background
+    glance.mode = "500"
+    with caplog.at_level(logging.WARNING, logger="glance_api"):
+        assert demo_client.get(NAMESPACES).json() == first.json()
+        deadline = time.monotonic() + 5
+        while not [r for r in caplog.records if "Could not refresh" in r.getMessage()]:
+            assert time.monotonic() < deadline, "the refresh logged nothing"
+            time.sleep(0.1)
+    refresh = next(r for r in caplog.records if "Could not refresh" in r.getMessage())
+    assert "Glance failed to answer the request." in refresh.getMessage()
+    assert not refresh.exc_info  # a line: Glance failing is no bug of the app's

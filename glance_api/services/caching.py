@@ -129,8 +129,10 @@ def _refresh_in_background(key: str, compute, seconds: float) -> None:
         requestlog.current.set(requestlog.RequestContext(request_id=request_id))
         try:
             value = compute()
-        except Exception:  # logged; the old entry serves, and another refresh is tried
-            logger.warning("Could not refresh a metadefs cache entry", exc_info=True)
+        except Exception as exc:  # logged; the old entry serves, another refresh is tried
+            # Glance failing is logged where it was translated (a line, no traceback)
+            logger.warning("Could not refresh a metadefs cache entry: %s", exc,
+                           exc_info=not isinstance(exc, GLANCE_FAILURES))
             _own_cache(lambda own: own.set(f"{key}:refreshing", True, RETRY_AFTER_SECONDS))
             return
         def store(own):
