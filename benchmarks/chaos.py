@@ -101,6 +101,13 @@ class Client(load.Client):
 
     def call(self, operation, method, path, **kwargs):
         answer = super().call(operation, method, path, **kwargs)
+        image_id = path.split("/")[1] if path.startswith("images/") else None
+        if image_id or (operation == "create" and answer is not None
+                        and answer.status_code == 201):
+            image_id = image_id or answer.json()["id"]
+            self.ledger["events"].setdefault(image_id, []).append(
+                (round(time.time(), 2), operation,
+                 answer.status_code if answer is not None else None))
         if answer is not None and answer.status_code == 503:
             if not answer.headers.get("Retry-After"):
                 self.tally.errors.append(f"{operation}: 503 without Retry-After")
@@ -325,6 +332,7 @@ class Run:
         self.mark = uuid.uuid4().hex[:8]
         self.tally = Tally()
         self.ledger = {"uploaded": {}, "deleted": set(), "undeleted": set(), "reasons": {},
+                       "events": {},
                        "aborted": set(), "aborted_names": set()}
         self.probes: list[dict] = []
         self.servers = stack.up(2)
@@ -367,8 +375,48 @@ class Run:
 
 
 def worker_memory(servers) -> dict[int, float]:
-    return {pid: load.memory_kib(pid, "VmRSS") / 1024 for server in servers
-            for pid in workers_of(server.pid())}
+    found = {}
+    for server in servers:
+        for pid in workers_of(server.pid() or 0):
+            try:
+                found[pid] = load.memory_kib(pid, "VmRSS") / 1024
+            except (OSError, LookupError):  # gone meanwhile
+                pass
+    return found
+
+
+class MemorySampler:
+    """Each worker's memory every STEP seconds (workers come and go with the faults); its
+    growth is from its first sample ``warm_up`` seconds after it was first seen, to its
+    last."""
+
+    STEP = 2.0
+
+    def __init__(self, servers, warm_up: float):
+        self.servers, self.warm_up = servers, warm_up
+        self.samples: dict[int, list[tuple[float, float]]] = {}
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def _sample(self):
+        while not self.stopping.is_set():
+            now = time.monotonic()
+            for pid, mib in worker_memory(self.servers).items():
+                self.samples.setdefault(pid, []).append((now, mib))
+            self.stopping.wait(self.STEP)
+
+    def growth(self) -> dict[str, dict]:
+        self.stopping.set()
+        self.thread.join()
+        found = {}
+        for pid, samples in self.samples.items():
+            warm = [mib for at, mib in samples if at >= samples[0][0] + self.warm_up]
+            if len(warm) >= 2:
+                found[str(pid)] = {"from_mib": round(warm[0], 1), "to_mib": round(warm[-1], 1),
+                                   "growth_mib": round(warm[-1] - warm[0], 1),
+                                   "seconds": round(len(warm) * self.STEP)}
+        return found
 
 
 def busy_threads(servers) -> list[str]:
@@ -430,7 +478,8 @@ def checks_in_glance(run: Run) -> dict:
             continue
         if image["status"] != "active" or image.get("os_hash_value") != digest:
             lost.append(f"{image_id}: upload answered 2xx, now {image['status']}, "
-                        f"sha512 {'matches' if image.get('os_hash_value') == digest else 'differs'}")
+                        f"sha512 {'matches' if image.get('os_hash_value') == digest else 'differs'}"
+                        f"; answers: {ledger['events'].get(image_id)}")
     for image_id in ledger["deleted"]:
         try:
             glance.images.get(image_id)
@@ -492,8 +541,8 @@ def main(argv=None) -> dict:
     started = time.time()
     for thread in threads:
         thread.start()
+    memory = MemorySampler(run.servers, run.warm_up)
     time.sleep(run.warm_up)
-    memory_start = worker_memory(run.servers)
     windows = {}
     try:
         for name in faults:
@@ -503,6 +552,7 @@ def main(argv=None) -> dict:
             first = info["first_success"]()
             time.sleep(max(0.0, info["back"] + run.settle - time.time()))
             windows[name] = {
+                "at_s": round(begun - started, 1), "back_at_s": round(info["back"] - started, 1),
                 "down_s": round(info["back"] - begun, 1),
                 "back_to_first_success_s": (round(first - info["back"], 2)
                                             if first is not None else None),
@@ -513,7 +563,7 @@ def main(argv=None) -> dict:
         for thread in threads:
             thread.join()
     ended = time.time()
-    memory_end = worker_memory(run.servers)
+    growth = memory.growth()
     warm_up = window_figures(run, started, started + run.warm_up)
     for image_id in seed_ids:
         run.glance.images.delete(image_id)
@@ -522,12 +572,15 @@ def main(argv=None) -> dict:
     leftovers = {"threads": busy_threads(run.servers),
                  "new_files": scratch_files() - files_before}
     problems = load.server_problems(nginx_log, app_logs)
-    growth = {str(pid): round(memory_end[pid] - mib, 1)
-              for pid, mib in memory_start.items() if pid in memory_end}
+    timeline = Counter(int(end - started) for _, end, _, _, _ in run.tally.answers)
+    failing = Counter(int(end - started) for _, end, operation, status, _ in run.tally.answers
+                      if status not in load.EXPECTED[operation])
     results = {"clients": run.clients, "quick": run.quick, "seconds": round(ended - started),
                "requests": len(run.tally.answers), "faults": windows,
                "warm_up": warm_up, "probes": run.probes, "glance": glance_checks,
-               "leftovers": leftovers, "worker_memory_growth_mib": growth,
+               "leftovers": leftovers, "worker_memory": growth,
+               "timeline": [[second, timeline[second], failing[second]]
+                            for second in range(int(ended - started) + 1)],
                "error_samples": run.tally.errors[:30],
                "nginx_problems": len(problems["nginx"]), "nginx_samples": problems["nginx"][:10],
                "gunicorn_problems": len(problems["gunicorn"]),
@@ -563,8 +616,9 @@ def report(results: dict) -> None:
         print(f"left: {item['id']} {item['status']}: {item['reason']}")
     print(f"left behind: {len(results['leftovers']['threads'])} busy threads, "
           f"{results['leftovers']['new_files']} new files")
-    for pid, growth in results["worker_memory_growth_mib"].items():
-        print(f"worker {pid}: {growth:+.1f} MiB over the run (target under 20)")
+    for pid, row in results["worker_memory"].items():
+        print(f"worker {pid}: {row['from_mib']} -> {row['to_mib']} MiB over {row['seconds']} s "
+              f"({row['growth_mib']:+.1f}; target under 20)")
     print(f"nginx's error log: {results['nginx_problems']} errors and warnings; gunicorn's "
           f"logs: {results['gunicorn_problems']}")
     for error in results["error_samples"][:10]:

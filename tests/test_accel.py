@@ -311,6 +311,7 @@ def test_upload_refusals_through_nginx_are_json(instances, queued, demo_token, m
         assert answer.status_code == code, (path, answer.status_code, answer.text)
         assert answer.headers["Content-Type"] == "application/json", answer.text
         assert answer.json()["code"] == name, answer.text
+        assert "Retry-After" not in answer.headers  # an empty one is not sent
 
 
 def test_a_session_upload_through_nginx_needs_the_csrf_token(instances, queued, glance_demo,

@@ -3,6 +3,7 @@ instances that share nothing but Redis (plus Keystone and Glance)."""
 
 import hashlib
 import http.client
+import http.server
 import json
 import os
 import re
@@ -636,3 +637,44 @@ def test_where_nginx_cannot_reach_glance_a_carried_transfer_is_a_503_with_retry_
                           headers={**headers, "Content-Type": "application/octet-stream"})
     assert upload.status_code == 503, upload.text
     assert upload.headers["Retry-After"] == "5"
+
+
+class _RefusingInstance(http.server.BaseHTTPRequestHandler):
+    """An instance whose upload authorization refuses as the app does when Glance cannot
+    answer: 403, with the client's status, body and Retry-After."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_PUT(self):
+        self.send_response(403)
+        self.send_header("X-Refusal-Status", "503")
+        self.send_header("X-Refusal-Body", '{"detail": "Glance is unreachable.", '
+                                           '"code": "service_unavailable"}')
+        self.send_header("Retry-After", "5")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_PUT
+
+    def log_message(self, *args):
+        pass
+
+
+def test_an_upload_refusal_carries_the_apps_retry_after(nginx_with, demo_token):
+    """Issue 26: during a Glance restart, carried uploads were 503s without Retry-After."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RefusingInstance)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    nginx_with(upstreams=[f"127.0.0.1:{server.server_address[1]}"])
+    url = f"{stack.NGINX_URL}{API}/images/{uuid.uuid4()}/file/"
+    try:
+        answers = []
+        eventually(lambda: answers.append(requests.put(
+            url, data=b"x" * 100, headers={"X-Auth-Token": demo_token})) or
+            answers[-1].status_code == 503)
+    finally:
+        server.shutdown()
+        server.server_close()
+    refused = answers[-1]
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["code"] == "service_unavailable"
+    assert refused.headers["Retry-After"] == "5"
