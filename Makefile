@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test compat bench load up down status reset seed schema clean stack
+.PHONY: run test compat bench load chaos up down status reset seed schema clean stack
 
 $(INSTALLED): pyproject.toml
 	mkdir -p var
@@ -55,6 +55,13 @@ bench: $(INSTALLED) up
 load: export DJANGO_SECRET_KEY ?= load-only-not-a-secret
 load: $(INSTALLED)
 	$(PY) -m benchmarks.load $(LOAD_ARGS)
+
+## chaos: make load's mix through the stack while each part is broken in turn (a worker
+## killed, an instance stopped, Redis, Keystone, Glance and PostgreSQL restarted, uploads
+## broken off): errors per fault, time to recover, nothing lost (CHAOS_ARGS=--quick)
+chaos: export DJANGO_SECRET_KEY ?= chaos-only-not-a-secret
+chaos: $(INSTALLED)
+	$(PY) -m benchmarks.chaos $(CHAOS_ARGS)
 
 up: $(INSTALLED)
 	$(PY) -m devcloud up

@@ -139,6 +139,7 @@ class Client(load.Client):
                 if got is not None and got.status_code == 200 and got.content != data:
                     self.tally.errors.append(f"download: other bytes than sent ({image_id})")
                 if count % 4 == 0:  # kept, for the check in Glance after the run
+                    self.ledger["kept"].add(image_id)
                     continue
             elif uploaded is not None:
                 self.ledger["reasons"][image_id] = f"its upload was answered {uploaded.status_code}"
@@ -326,13 +327,13 @@ class Run:
     def __init__(self, clients: int, quick: bool):
         self.quick = quick
         self.clients = clients
-        self.warm_up, self.settle = (8, 8) if quick else (20, 20)
+        self.warm_up, self.settle = (6, 6) if quick else (20, 20)
         self.stop_seconds = 5 if quick else 20
         self.aborting = 8 if quick else 20
         self.mark = uuid.uuid4().hex[:8]
         self.tally = Tally()
         self.ledger = {"uploaded": {}, "deleted": set(), "undeleted": set(), "reasons": {},
-                       "events": {},
+                       "events": {}, "kept": set(), "retried": {},
                        "aborted": set(), "aborted_names": set()}
         self.probes: list[dict] = []
         self.servers = stack.up(2)
@@ -463,12 +464,13 @@ def checks_in_glance(run: Run) -> dict:
     for image_id in sorted(ledger["undeleted"]):  # deletes a fault cut off, again
         answer = requests.delete(f"{API}/images/{image_id}/",
                                  headers={"X-Auth-Token": run.token}, timeout=60)
+        ledger["retried"][image_id] = answer.status_code
         if answer.status_code in (204, 404):
             ledger["undeleted"].discard(image_id)
             ledger["deleted"].add(image_id)
     lost, left, kept = [], [], 0
     for image_id, digest in ledger["uploaded"].items():
-        if image_id in ledger["deleted"]:
+        if image_id not in ledger["kept"]:
             continue
         kept += 1
         try:
@@ -489,8 +491,8 @@ def checks_in_glance(run: Run) -> dict:
                 raise
     run_images = list(glance.images.list(filters={"load_run": run.mark}))
     for image in run_images:
-        if image["status"] == "active" and image["id"] in ledger["uploaded"]:
-            continue  # a kept upload, checked above
+        if image["id"] in ledger["kept"]:
+            continue  # checked above
         if image["id"] in ledger["aborted"]:
             reason = "its upload was broken off (aborted-uploads)"
             if image["status"] != "queued":
@@ -500,7 +502,10 @@ def checks_in_glance(run: Run) -> dict:
             lost.append(f"{image['id']}: a broken-off multipart create left it "
                         f"({image['status']}): the app should have deleted it")
         elif image["id"] in ledger["undeleted"]:
-            reason = "its delete failed, and again after the run"
+            answers = [status for _, operation, status in ledger["events"].get(image["id"], [])
+                       if operation == "delete"]
+            reason = (f"its delete was answered {answers} during a fault, and "
+                      f"{ledger['retried'].get(image['id'])} after the run")
         else:
             reason = ledger["reasons"].get(image["id"]) or "its create answer never arrived"
         left.append({"id": image["id"], "status": image["status"], "reason": reason})
