@@ -375,51 +375,6 @@ class Run:
         return None
 
 
-def worker_memory(servers) -> dict[int, float]:
-    found = {}
-    for server in servers:
-        for pid in workers_of(server.pid() or 0):
-            try:
-                found[pid] = load.memory_kib(pid, "VmRSS") / 1024
-            except (OSError, LookupError):  # gone meanwhile
-                pass
-    return found
-
-
-class MemorySampler:
-    """Each worker's memory every STEP seconds (workers come and go with the faults); its
-    growth is from its first sample ``warm_up`` seconds after it was first seen, to its
-    last."""
-
-    STEP = 2.0
-
-    def __init__(self, servers, warm_up: float):
-        self.servers, self.warm_up = servers, warm_up
-        self.samples: dict[int, list[tuple[float, float]]] = {}
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._sample, daemon=True)
-        self.thread.start()
-
-    def _sample(self):
-        while not self.stopping.is_set():
-            now = time.monotonic()
-            for pid, mib in worker_memory(self.servers).items():
-                self.samples.setdefault(pid, []).append((now, mib))
-            self.stopping.wait(self.STEP)
-
-    def growth(self) -> dict[str, dict]:
-        self.stopping.set()
-        self.thread.join()
-        found = {}
-        for pid, samples in self.samples.items():
-            warm = [mib for at, mib in samples if at >= samples[0][0] + self.warm_up]
-            if len(warm) >= 2:
-                found[str(pid)] = {"from_mib": round(warm[0], 1), "to_mib": round(warm[-1], 1),
-                                   "growth_mib": round(warm[-1] - warm[0], 1),
-                                   "seconds": round(len(warm) * self.STEP)}
-        return found
-
-
 def busy_threads(servers) -> list[str]:
     """The app workers' threads that are uploads (``upload-<image id>``) or inside the
     app's code, as py-spy sees them (after a run: none)."""
@@ -443,7 +398,9 @@ def scratch_files() -> int:
 
 
 def window_figures(run: Run, start: float, end: float) -> dict:
-    answers = [answer for answer in run.tally.answers if answer[0] < end and answer[1] > start]
+    """The answers that came within [start, end): each answer counts in one window only,
+    the one it came in (a request in flight when a fault begins is that fault's)."""
+    answers = [answer for answer in run.tally.answers if start <= answer[1] < end]
     statuses = Counter(str(status) for _, _, _, status, _ in answers)
     errors = Counter(f"{operation} {status}" for _, _, operation, status, _ in answers
                      if status not in load.EXPECTED[operation])
@@ -546,7 +503,7 @@ def main(argv=None) -> dict:
     started = time.time()
     for thread in threads:
         thread.start()
-    memory = MemorySampler(run.servers, run.warm_up)
+    memory = load.MemorySampler(run.servers, run.warm_up)
     time.sleep(run.warm_up)
     windows = {}
     try:
@@ -569,7 +526,8 @@ def main(argv=None) -> dict:
             thread.join()
     ended = time.time()
     growth = memory.growth()
-    warm_up = window_figures(run, started, started + run.warm_up)
+    first_fault = min([started + window["at_s"] for window in windows.values()] or [ended])
+    warm_up = window_figures(run, started, first_fault)  # before any fault
     for image_id in seed_ids:
         run.glance.images.delete(image_id)
     glance_checks = checks_in_glance(run)

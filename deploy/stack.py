@@ -149,6 +149,9 @@ def app_servers(instances: int) -> list[cloud.Server]:
                          app_env(), gunicorn=gunicorn, chdir=c.ROOT,
                          extra_args=("--limit-request-line", str(LIMIT_REQUEST_LINE),
                                      "--keep-alive", str(KEEP_ALIVE),
+                                     # the app loaded once, in the master: a worker that
+                                     # replaces a dead one serves at once (make chaos)
+                                     "--preload",
                                      "--access-logfile", str(access_log(i)),
                                      "--access-logformat", ACCESS_LOG_FORMAT))
             for i in range(instances)]

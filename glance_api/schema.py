@@ -93,7 +93,9 @@ ERRORS = {
                          "changed"),
     502: OpenApiResponse(ERROR, description="Glance or Keystone failed to answer (their text is "
                          "not passed on)"),
-    503: OpenApiResponse(ERROR, description="Glance or Keystone is unreachable"),
+    503: OpenApiResponse(ERROR, description="Glance or Keystone is unreachable, restarting or "
+                         "failing for now (a 500 of theirs), or Glance could not validate a "
+                         "token Keystone takes; Retry-After says when to try again"),
     504: OpenApiResponse(ERROR, description="Glance or Keystone did not answer in time"),
 }
 # Not the app's: the HTTP server's own answer (gunicorn's or nginx's page) to a request line
