@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test compat bench load chaos up down status reset seed schema clean stack
+.PHONY: run test lint compat bench load chaos up down status reset seed schema clean stack
 
 $(INSTALLED): pyproject.toml
 	mkdir -p var
@@ -31,11 +31,17 @@ run: $(INSTALLED) up seed
 ## browser tests; then the oldest combination (noxfile.py: Django 4.2 against the 2024.1
 ## dev cloud, the in-process tests and Horizon 24.0.0's browser tests)
 test: export DJANGO_SECRET_KEY ?= test-only-not-a-secret-$(shell date +%s%N)
-test: $(INSTALLED) up
+test: $(INSTALLED) lint up
 	scripts/ensure-chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 	DEVCLOUD_HORIZON=24.0.0 $(PY) -m pytest tests/test_horizon.py
 	$(PY) -m nox -s oldest
+
+## lint: ruff's checks (pycodestyle, pyflakes, import order, bugbear, pyupgrade, Django)
+## and its formatting, as pyproject.toml sets them; make test runs it first
+lint: $(INSTALLED)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 ## compat: the support matrix (noxfile.py): the whole suite on Django 4.2 and on 5.2, and
 ## against the 2024.1 dev cloud; Horizon's browser tests on each Horizon release from 24.0.0

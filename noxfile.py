@@ -44,12 +44,16 @@ nox.options.sessions = ["suite", "release_2024_1", "horizon", "table"]
 # What ``oldest`` leaves out: the tests that start servers of their own (nginx and two
 # instances, the benchmarks' servers, a fresh clone's dev cloud) and schemathesis; make
 # compat runs them.
-SERVER_TESTS = ["tests/test_stack.py", "tests/test_benchmarks.py",
-                "tests/test_schemathesis.py", "tests/test_browser.py",
-                "tests/test_fresh_clone.py",
-                # the wheel, built and installed with the newest dependencies: the same
-                # whatever Django the session has
-                "tests/test_release.py"]
+SERVER_TESTS = [
+    "tests/test_stack.py",
+    "tests/test_benchmarks.py",
+    "tests/test_schemathesis.py",
+    "tests/test_browser.py",
+    "tests/test_fresh_clone.py",
+    # the wheel, built and installed with the newest dependencies: the same
+    # whatever Django the session has
+    "tests/test_release.py",
+]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -74,17 +78,31 @@ def record(session: nox.Session, cell: str, report: Path, python: str) -> None:
         counts["failed"] = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
         counts["skipped"] = int(suite.get("skipped", 0))
         counts["passed"] = total - counts["failed"] - counts["skipped"]
-    versions = session.run(python, "-c", "import django, rest_framework, glanceclient, "
-                           "sys; print(django.__version__, rest_framework.__version__, "
-                           "glanceclient.__version__, sys.version.split()[0])",
-                           silent=True, external=True).split()
-    (RESULTS / f"{cell}.json").write_text(json.dumps({
-        "cell": cell, **counts, "devcloud": session.env.get("DEVCLOUD_RELEASE", "newest"),
-        "horizon": session.env.get("DEVCLOUD_HORIZON", "27.0.0"),
-        "when": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "django": versions[0], "djangorestframework": versions[1],
-        "python-glanceclient": versions[2], "python": versions[3],
-    }, indent=2))
+    versions = session.run(
+        python,
+        "-c",
+        "import django, rest_framework, glanceclient, "
+        "sys; print(django.__version__, rest_framework.__version__, "
+        "glanceclient.__version__, sys.version.split()[0])",
+        silent=True,
+        external=True,
+    ).split()
+    (RESULTS / f"{cell}.json").write_text(
+        json.dumps(
+            {
+                "cell": cell,
+                **counts,
+                "devcloud": session.env.get("DEVCLOUD_RELEASE", "newest"),
+                "horizon": session.env.get("DEVCLOUD_HORIZON", "27.0.0"),
+                "when": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "django": versions[0],
+                "djangorestframework": versions[1],
+                "python-glanceclient": versions[2],
+                "python": versions[3],
+            },
+            indent=2,
+        )
+    )
 
 
 @nox.session
@@ -106,8 +124,12 @@ def release_2024_1(session: nox.Session) -> None:
 def horizon(session: nox.Session, version: str) -> None:
     session.install("-e", ".[test]")
     session.env["DEVCLOUD_HORIZON"] = version
-    run_pytest(session, f"horizon-{version}", "tests/test_horizon.py",
-               python=str(home_of(version) / "venv" / "bin" / "python"))
+    run_pytest(
+        session,
+        f"horizon-{version}",
+        "tests/test_horizon.py",
+        python=str(home_of(version) / "venv" / "bin" / "python"),
+    )
 
 
 @nox.session
@@ -115,22 +137,30 @@ def oldest(session: nox.Session) -> None:
     session.install("-e", ".[test]", DJANGO["4.2"])
     session.env["DEVCLOUD_RELEASE"] = "2024.1"
     session.env["DEVCLOUD_HORIZON"] = "24.0.0"
-    run_pytest(session, "oldest-django-4.2-horizon-24-devcloud-2024.1",
-               *(f"--deselect={path}" for path in SERVER_TESTS))
+    run_pytest(
+        session,
+        "oldest-django-4.2-horizon-24-devcloud-2024.1",
+        *(f"--deselect={path}" for path in SERVER_TESTS),
+    )
 
 
 @nox.session(python=False)
 def table(session: nox.Session) -> None:
     """Rewrite the README's support table from compat-results/*.json."""
-    rows = ["| cell | dev cloud | Horizon | Django | DRF | glanceclient | Python | passed | "
-            "failed | last run |", "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| cell | dev cloud | Horizon | Django | DRF | glanceclient | Python | passed | "
+        "failed | last run |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for path in sorted(RESULTS.glob("*.json")):
         cell = json.loads(path.read_text())
-        rows.append(f"| {cell['cell']} | {cell.get('devcloud', 'newest')} | "
-                    f"{cell.get('horizon', '27.0.0')} | {cell['django']} | "
-                    f"{cell['djangorestframework']} | "
-                    f"{cell['python-glanceclient']} | {cell['python']} | {cell['passed']} | "
-                    f"{cell['failed']} | {cell['when']} |")
+        rows.append(
+            f"| {cell['cell']} | {cell.get('devcloud', 'newest')} | "
+            f"{cell.get('horizon', '27.0.0')} | {cell['django']} | "
+            f"{cell['djangorestframework']} | "
+            f"{cell['python-glanceclient']} | {cell['python']} | {cell['passed']} | "
+            f"{cell['failed']} | {cell['when']} |"
+        )
     text = README.read_text()
     pattern = re.compile(re.escape(TABLE_START) + ".*?" + re.escape(TABLE_END), re.S)
     if not pattern.search(text):

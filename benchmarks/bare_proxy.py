@@ -11,8 +11,8 @@ import json
 import os
 
 import glanceclient
-from glanceclient.v2.client import Client as GlanceClient
 import requests
+from glanceclient.v2.client import Client as GlanceClient
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 
@@ -53,6 +53,7 @@ def application(environ, start_response):
     except glanceclient.exc.HTTPException as exc:
         start_response(f"{exc.code} Error", [("Content-Length", "0")])
         return [b""]
-    start_response("200 OK", [("Content-Type", "application/json"),
-                              ("Content-Length", str(len(body)))])
+    start_response(
+        "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    )
     return [body]

@@ -41,7 +41,6 @@ import os
 import re
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -64,10 +63,16 @@ from .transfer import workers_of
 API = load.API
 HUNG_SECONDS = 5.0
 # Operations that need Glance (a namespace list may come from the cache).
-NEEDS_GLANCE = {"list", "get", "create", "update", "properties", "upload", "download",
-                "delete"}
-FAULTS = ("worker-kill", "instance-stop", "redis-restart", "keystone-restart",
-          "glance-restart", "postgres-restart", "aborted-uploads")
+NEEDS_GLANCE = {"list", "get", "create", "update", "properties", "upload", "download", "delete"}
+FAULTS = (
+    "worker-kill",
+    "instance-stop",
+    "redis-restart",
+    "keystone-restart",
+    "glance-restart",
+    "postgres-restart",
+    "aborted-uploads",
+)
 # The folders whose files an aborted upload could leave behind.
 SCRATCH = [c.STATE / "images", c.STATE / "image-cache", stack.HOME / "nginx" / "client_body"]
 
@@ -88,8 +93,7 @@ class Tally(load.Tally):
         super().record(operation, seconds, status, error)
         end = time.time()
         with self.lock:
-            self.answers.append((end - seconds, end, operation, status or "dropped",
-                                 retry_after))
+            self.answers.append((end - seconds, end, operation, status or "dropped", retry_after))
 
 
 class Client(load.Client):
@@ -102,12 +106,15 @@ class Client(load.Client):
     def call(self, operation, method, path, **kwargs):
         answer = super().call(operation, method, path, **kwargs)
         image_id = path.split("/")[1] if path.startswith("images/") else None
-        if image_id or (operation == "create" and answer is not None
-                        and answer.status_code == 201):
+        if image_id or (operation == "create" and answer is not None and answer.status_code == 201):
             image_id = image_id or answer.json()["id"]
             self.ledger["events"].setdefault(image_id, []).append(
-                (round(time.time(), 2), operation,
-                 answer.status_code if answer is not None else None))
+                (
+                    round(time.time(), 2),
+                    operation,
+                    answer.status_code if answer is not None else None,
+                )
+            )
         if answer is not None and answer.status_code == 503:
             if not answer.headers.get("Retry-After"):
                 self.tally.errors.append(f"{operation}: 503 without Retry-After")
@@ -120,22 +127,43 @@ class Client(load.Client):
             count += 1
             self.call("list", "GET", "images/", params={"paginate": "true", "limit": 20})
             self.call("get", "GET", f"images/{self.rng.choice(seed_ids)}/")
-            self.call("namespaces", "GET", "metadefs/namespaces/",
-                      params={"resource_type": "OS::Glance::Image"})
+            self.call(
+                "namespaces",
+                "GET",
+                "metadefs/namespaces/",
+                params={"resource_type": "OS::Glance::Image"},
+            )
             created = self.create()
             if created is None or created.status_code != 201:
                 continue
             image_id = created.json()["id"]
-            self.call("update", "PATCH", f"images/{image_id}/", json={
-                "name": f"load-{self.mark}-{self.index}-renamed", "disk_format": "raw",
-                "visibility": "private", "protected": False})
+            self.call(
+                "update",
+                "PATCH",
+                f"images/{image_id}/",
+                json={
+                    "name": f"load-{self.mark}-{self.index}-renamed",
+                    "disk_format": "raw",
+                    "visibility": "private",
+                    "protected": False,
+                },
+            )
             data = os.urandom(8192)
-            uploaded = self.call("upload", "PUT", f"images/{image_id}/file/", data=data,
-                                 headers={"Content-Type": "application/octet-stream"})
+            uploaded = self.call(
+                "upload",
+                "PUT",
+                f"images/{image_id}/file/",
+                data=data,
+                headers={"Content-Type": "application/octet-stream"},
+            )
             if uploaded is not None and uploaded.status_code in (200, 204):
                 self.ledger["uploaded"][image_id] = hashlib.sha512(data).hexdigest()
-                got = self.call("download", "GET", f"images/{image_id}/file/",
-                                headers={"Accept": "application/octet-stream"})
+                got = self.call(
+                    "download",
+                    "GET",
+                    f"images/{image_id}/file/",
+                    headers={"Accept": "application/octet-stream"},
+                )
                 if got is not None and got.status_code == 200 and got.content != data:
                     self.tally.errors.append(f"download: other bytes than sent ({image_id})")
                 if count % 4 == 0:  # kept, for the check in Glance after the run
@@ -157,6 +185,7 @@ class Client(load.Client):
 
 # --- the faults -----------------------------------------------------------------------
 
+
 def _wait(ready, timeout: float = 120, step: float = 0.05) -> float:
     deadline = time.monotonic() + timeout
     while not ready():
@@ -173,8 +202,11 @@ def worker_kill(run) -> dict:
     before = set(workers_of(master)) - {victim}
     back = _wait(lambda: set(workers_of(master)) - before - {victim})
     new = (set(workers_of(master)) - before).pop()
-    return {"back": back, "first_success": lambda: run.first_in_access_log(0, back, pid=new),
-            "detail": f"worker {victim} killed, {new} took its place"}
+    return {
+        "back": back,
+        "first_success": lambda: run.first_in_access_log(0, back, pid=new),
+        "detail": f"worker {victim} killed, {new} took its place",
+    }
 
 
 def instance_stop(run) -> dict:
@@ -183,8 +215,11 @@ def instance_stop(run) -> dict:
     time.sleep(run.stop_seconds)
     server.start()
     back = _wait(server.answers)
-    return {"back": back, "first_success": lambda: run.first_in_access_log(1, back),
-            "detail": f"stopped {run.stop_seconds:.0f} s"}
+    return {
+        "back": back,
+        "first_success": lambda: run.first_in_access_log(1, back),
+        "detail": f"stopped {run.stop_seconds:.0f} s",
+    }
 
 
 def redis_restart(run) -> dict:
@@ -217,16 +252,24 @@ def keystone_restart(run) -> dict:
                 return time.time()
             time.sleep(0.1)
 
-    return {"back": back, "first_success": validated,
-            "detail": "while it was down: " + ", ".join(
-                f"{probe['what']} {probe['status']}"
-                f"{' (Retry-After)' if probe['retry_after'] else ''}" for probe in tried)}
+    return {
+        "back": back,
+        "first_success": validated,
+        "detail": "while it was down: "
+        + ", ".join(
+            f"{probe['what']} {probe['status']}{' (Retry-After)' if probe['retry_after'] else ''}"
+            for probe in tried
+        ),
+    }
 
 
 def _first_validation(token: str) -> dict:
     answer = requests.get(f"{API}/version/", headers={"X-Auth-Token": token}, timeout=60)
-    return {"what": "new token", "status": answer.status_code,
-            "retry_after": bool(answer.headers.get("Retry-After"))}
+    return {
+        "what": "new token",
+        "status": answer.status_code,
+        "retry_after": bool(answer.headers.get("Retry-After")),
+    }
 
 
 def _sign_in() -> dict:
@@ -234,12 +277,22 @@ def _sign_in() -> dict:
     http.mount("http://", load.FromAddress("127.0.9.1"))
     base = stack.NGINX_URL
     http.get(f"{base}/api-auth/login/", timeout=60)
-    answer = http.post(f"{base}/api-auth/login/", timeout=60, allow_redirects=False, data={
-        "username": c.DEMO.username, "password": c.DEMO.password,
-        "csrfmiddlewaretoken": http.cookies.get("csrftoken", "")},
-        headers={"Referer": f"{base}/api-auth/login/"})
-    return {"what": "sign-in", "status": answer.status_code,
-            "retry_after": bool(answer.headers.get("Retry-After"))}
+    answer = http.post(
+        f"{base}/api-auth/login/",
+        timeout=60,
+        allow_redirects=False,
+        data={
+            "username": c.DEMO.username,
+            "password": c.DEMO.password,
+            "csrfmiddlewaretoken": http.cookies.get("csrftoken", ""),
+        },
+        headers={"Referer": f"{base}/api-auth/login/"},
+    )
+    return {
+        "what": "sign-in",
+        "status": answer.status_code,
+        "retry_after": bool(answer.headers.get("Retry-After")),
+    }
 
 
 def glance_restart(run) -> dict:
@@ -259,14 +312,16 @@ def postgres_restart(run) -> dict:
 
 
 def aborted_uploads(run) -> dict:
-    threads = [threading.Thread(target=_abort_one, args=(run, i))
-               for i in range(run.aborting)]
+    threads = [threading.Thread(target=_abort_one, args=(run, i)) for i in range(run.aborting)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return {"back": time.time(), "first_success": lambda: None,
-            "detail": f"{run.aborting} uploads broken off mid-body"}
+    return {
+        "back": time.time(),
+        "first_success": lambda: None,
+        "detail": f"{run.aborting} uploads broken off mid-body",
+    }
 
 
 def _abort_one(run, index: int) -> None:
@@ -276,46 +331,96 @@ def _abort_one(run, index: int) -> None:
     if kind == "multipart":
         name = f"load-{run.mark}-aborted-multipart-{index}"
         boundary = uuid.uuid4().hex
-        fields = {"name": name, "disk_format": "raw", "container_format": "bare",
-                  "load_run": run.mark}
-        head = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n'
-                       f"{v}\r\n" for k, v in fields.items())
-        head += (f'--{boundary}\r\nContent-Disposition: form-data; name="data"; '
-                 'filename="x.raw"\r\nContent-Type: application/octet-stream\r\n\r\n')
+        fields = {
+            "name": name,
+            "disk_format": "raw",
+            "container_format": "bare",
+            "load_run": run.mark,
+        }
+        head = "".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+            for k, v in fields.items()
+        )
+        head += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="data"; '
+            'filename="x.raw"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        )
         run.ledger["aborted_names"].add(name)
-        break_off(stack.NGINX_PORT, "POST", "/api/glance/images/", run.token,
-                  f"multipart/form-data; boundary={boundary}", size, sent, head.encode())
+        break_off(
+            stack.NGINX_PORT,
+            "POST",
+            "/api/glance/images/",
+            run.token,
+            f"multipart/form-data; boundary={boundary}",
+            size,
+            sent,
+            head.encode(),
+        )
         return
-    created = requests.post(f"{API}/images/", headers={"X-Auth-Token": run.token}, json={
-        "name": f"load-{run.mark}-aborted-{index}", "source_type": "file-direct",
-        "disk_format": "raw", "visibility": "private", "protected": False,
-        "load_run": run.mark}, timeout=60)
+    created = requests.post(
+        f"{API}/images/",
+        headers={"X-Auth-Token": run.token},
+        json={
+            "name": f"load-{run.mark}-aborted-{index}",
+            "source_type": "file-direct",
+            "disk_format": "raw",
+            "visibility": "private",
+            "protected": False,
+            "load_run": run.mark,
+        },
+        timeout=60,
+    )
     if created.status_code != 201:
         run.tally.errors.append(f"aborted-uploads: create answered {created.status_code}")
         return
     image_id = created.json()["id"]
     run.ledger["aborted"].add(image_id)
     port = stack.NGINX_PORT if kind == "carried" else stack.FIRST_APP_PORT
-    break_off(port, "PUT", f"/api/glance/images/{image_id}/file/", run.token,
-              "application/octet-stream", size, sent)
+    break_off(
+        port,
+        "PUT",
+        f"/api/glance/images/{image_id}/file/",
+        run.token,
+        "application/octet-stream",
+        size,
+        sent,
+    )
 
 
-def break_off(port: int, method: str, path: str, token: str, content_type: str, size: int,
-              sent: int, head: bytes = b"") -> None:
+def break_off(
+    port: int,
+    method: str,
+    path: str,
+    token: str,
+    content_type: str,
+    size: int,
+    sent: int,
+    head: bytes = b"",
+) -> None:
     """Send a request that announces ``size`` bytes of body, send ``sent`` of them, and
     close the connection, as a client that goes away mid-upload."""
     with socket.create_connection((c.HOST, port), timeout=30) as sock:
-        sock.sendall((f"{method} {path} HTTP/1.1\r\nHost: {c.HOST}:{port}\r\n"
-                      f"X-Auth-Token: {token}\r\nContent-Type: {content_type}\r\n"
-                      f"Content-Length: {size}\r\n\r\n").encode() + head
-                     + os.urandom(sent - len(head)))
+        sock.sendall(
+            (
+                f"{method} {path} HTTP/1.1\r\nHost: {c.HOST}:{port}\r\n"
+                f"X-Auth-Token: {token}\r\nContent-Type: {content_type}\r\n"
+                f"Content-Length: {size}\r\n\r\n"
+            ).encode()
+            + head
+            + os.urandom(sent - len(head))
+        )
         time.sleep(0.5)  # the body is on its way to Glance
 
 
-APPLY = {"worker-kill": worker_kill, "instance-stop": instance_stop,
-         "redis-restart": redis_restart, "keystone-restart": keystone_restart,
-         "glance-restart": glance_restart, "postgres-restart": postgres_restart,
-         "aborted-uploads": aborted_uploads}
+APPLY = {
+    "worker-kill": worker_kill,
+    "instance-stop": instance_stop,
+    "redis-restart": redis_restart,
+    "keystone-restart": keystone_restart,
+    "glance-restart": glance_restart,
+    "postgres-restart": postgres_restart,
+    "aborted-uploads": aborted_uploads,
+}
 
 
 _ACCESS_LINE = re.compile(r"^<(\d+)> t=([\d.]+) (\d{3}) ")
@@ -332,19 +437,30 @@ class Run:
         self.aborting = 8 if quick else 20
         self.mark = uuid.uuid4().hex[:8]
         self.tally = Tally()
-        self.ledger = {"uploaded": {}, "deleted": set(), "undeleted": set(), "reasons": {},
-                       "events": {}, "kept": set(), "retried": {},
-                       "aborted": set(), "aborted_names": set()}
+        self.ledger = {
+            "uploaded": {},
+            "deleted": set(),
+            "undeleted": set(),
+            "reasons": {},
+            "events": {},
+            "kept": set(),
+            "retried": {},
+            "aborted": set(),
+            "aborted_names": set(),
+        }
         self.probes: list[dict] = []
         self.servers = stack.up(2)
         self.session = keystone_session()
         self.token = self.session.get_token()
         self.glance = direct_glance(self.session)
-        self.offsets = [stack.access_log(i).stat().st_size if stack.access_log(i).exists()
-                        else 0 for i in range(2)]
+        self.offsets = [
+            stack.access_log(i).stat().st_size if stack.access_log(i).exists() else 0
+            for i in range(2)
+        ]
 
-    def first_in_access_log(self, index: int, since: float, pid: int | None = None,
-                            timeout: float = 60) -> float | None:
+    def first_in_access_log(
+        self, index: int, since: float, pid: int | None = None, timeout: float = 60
+    ) -> float | None:
         """When nginx took the first request after ``since`` that instance ``index`` (its
         worker ``pid``) answered with a 2xx."""
         deadline = time.monotonic() + timeout
@@ -354,8 +470,12 @@ class Run:
                 lines = text.read().decode(errors="replace").splitlines()
             for line in lines:
                 match = _ACCESS_LINE.match(line)
-                if match and float(match[2]) >= since and match[3].startswith("2") and (
-                        pid is None or int(match[1]) == pid):
+                if (
+                    match
+                    and float(match[2]) >= since
+                    and match[3].startswith("2")
+                    and (pid is None or int(match[1]) == pid)
+                ):
                     return float(match[2])
             time.sleep(0.2)
         return None
@@ -366,9 +486,14 @@ class Run:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.tally.lock:
-                found = [start for start, _, operation, status, _ in self.tally.answers
-                         if start >= since and operation in NEEDS_GLANCE
-                         and isinstance(status, int) and 200 <= status < 300]
+                found = [
+                    start
+                    for start, _, operation, status, _ in self.tally.answers
+                    if start >= since
+                    and operation in NEEDS_GLANCE
+                    and isinstance(status, int)
+                    and 200 <= status < 300
+                ]
             if found:
                 return min(found)
             time.sleep(0.1)
@@ -382,19 +507,22 @@ def busy_threads(servers) -> list[str]:
     found = []
     for server in servers:
         for pid in workers_of(server.pid()):
-            dump = subprocess.run([spy, "dump", "--pid", str(pid)], capture_output=True,
-                                  text=True, timeout=60).stdout
+            dump = subprocess.run(
+                [spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=60
+            ).stdout
             for thread in re.split(r"\n(?=Thread )", dump):
                 if thread.startswith("Thread ") and (
-                        '"upload-' in thread.splitlines()[0] or "glance_api/" in thread):
+                    '"upload-' in thread.splitlines()[0] or "glance_api/" in thread
+                ):
                     found.append(f"{pid}: {thread.splitlines()[0]}")
     return found
 
 
 def scratch_files() -> int:
     """Files in Glance's stores, staging and cache, and in nginx's body buffers."""
-    return sum(1 for folder in SCRATCH if folder.exists()
-               for path in folder.rglob("*") if path.is_file())
+    return sum(
+        1 for folder in SCRATCH if folder.exists() for path in folder.rglob("*") if path.is_file()
+    )
 
 
 def window_figures(run: Run, start: float, end: float) -> dict:
@@ -402,16 +530,22 @@ def window_figures(run: Run, start: float, end: float) -> dict:
     the one it came in (a request in flight when a fault begins is that fault's)."""
     answers = [answer for answer in run.tally.answers if start <= answer[1] < end]
     statuses = Counter(str(status) for _, _, _, status, _ in answers)
-    errors = Counter(f"{operation} {status}" for _, _, operation, status, _ in answers
-                     if status not in load.EXPECTED[operation])
+    errors = Counter(
+        f"{operation} {status}"
+        for _, _, operation, status, _ in answers
+        if status not in load.EXPECTED[operation]
+    )
     reads = [a for a in answers if a[2] in ("list", "get", "namespaces", "download")]
     hung = [a[1] - a[0] for a in answers if a[1] - a[0] > HUNG_SECONDS]
     return {
-        "answers": len(answers), "statuses": dict(statuses), "errors": dict(errors),
+        "answers": len(answers),
+        "statuses": dict(statuses),
+        "errors": dict(errors),
         "read_errors": sum(1 for a in reads if a[3] not in load.EXPECTED[a[2]]),
         "namespaces_errors": sum(1 for a in answers if a[2] == "namespaces" and a[3] != 200),
         "503_without_retry_after": sum(1 for a in answers if a[3] == 503 and not a[4]),
-        "hung": len(hung), "longest_s": round(max(hung), 1) if hung else 0.0,
+        "hung": len(hung),
+        "longest_s": round(max(hung), 1) if hung else 0.0,
     }
 
 
@@ -419,8 +553,9 @@ def checks_in_glance(run: Run) -> dict:
     """What Glance holds after the run, against what the clients were answered."""
     ledger, glance = run.ledger, run.glance
     for image_id in sorted(ledger["undeleted"]):  # deletes a fault cut off, again
-        answer = requests.delete(f"{API}/images/{image_id}/",
-                                 headers={"X-Auth-Token": run.token}, timeout=60)
+        answer = requests.delete(
+            f"{API}/images/{image_id}/", headers={"X-Auth-Token": run.token}, timeout=60
+        )
         ledger["retried"][image_id] = answer.status_code
         if answer.status_code in (204, 404):
             ledger["undeleted"].discard(image_id)
@@ -436,9 +571,11 @@ def checks_in_glance(run: Run) -> dict:
             lost.append(f"{image_id}: upload answered 2xx, kept, now {type(exc).__name__}")
             continue
         if image["status"] != "active" or image.get("os_hash_value") != digest:
-            lost.append(f"{image_id}: upload answered 2xx, now {image['status']}, "
-                        f"sha512 {'matches' if image.get('os_hash_value') == digest else 'differs'}"
-                        f"; answers: {ledger['events'].get(image_id)}")
+            lost.append(
+                f"{image_id}: upload answered 2xx, now {image['status']}, "
+                f"sha512 {'matches' if image.get('os_hash_value') == digest else 'differs'}"
+                f"; answers: {ledger['events'].get(image_id)}"
+            )
     for image_id in ledger["deleted"]:
         try:
             glance.images.get(image_id)
@@ -456,13 +593,20 @@ def checks_in_glance(run: Run) -> dict:
                 lost.append(f"{image['id']}: a broken-off upload left it {image['status']}")
         elif image["name"] in ledger["aborted_names"]:
             reason = "its multipart create was broken off"
-            lost.append(f"{image['id']}: a broken-off multipart create left it "
-                        f"({image['status']}): the app should have deleted it")
+            lost.append(
+                f"{image['id']}: a broken-off multipart create left it "
+                f"({image['status']}): the app should have deleted it"
+            )
         elif image["id"] in ledger["undeleted"]:
-            answers = [status for _, operation, status in ledger["events"].get(image["id"], [])
-                       if operation == "delete"]
-            reason = (f"its delete was answered {answers} during a fault, and "
-                      f"{ledger['retried'].get(image['id'])} after the run")
+            answers = [
+                status
+                for _, operation, status in ledger["events"].get(image["id"], [])
+                if operation == "delete"
+            ]
+            reason = (
+                f"its delete was answered {answers} during a fault, and "
+                f"{ledger['retried'].get(image['id'])} after the run"
+            )
         else:
             reason = ledger["reasons"].get(image["id"]) or "its create answer never arrived"
         left.append({"id": image["id"], "status": image["status"], "reason": reason})
@@ -471,34 +615,53 @@ def checks_in_glance(run: Run) -> dict:
             glance.images.delete(image["id"])
         except Exception:  # already gone
             pass
-    return {"kept_uploads_checked": kept, "deleted_checked": len(ledger["deleted"]),
-            "lost": lost, "left": left,
-            "aborted_images": len(ledger["aborted"]),
-            "aborted_multipart_images_left": sum(
-                1 for image in run_images if image["name"] in ledger["aborted_names"])}
+    return {
+        "kept_uploads_checked": kept,
+        "deleted_checked": len(ledger["deleted"]),
+        "lost": lost,
+        "left": left,
+        "aborted_images": len(ledger["aborted"]),
+        "aborted_multipart_images_left": sum(
+            1 for image in run_images if image["name"] in ledger["aborted_names"]
+        ),
+    }
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=30)
-    parser.add_argument("--quick", action="store_true",
-                        help="8 clients, short warm-up and settling, 5 s instance stop")
-    parser.add_argument("--faults", default=",".join(FAULTS),
-                        help="which faults, in order (comma-separated)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="8 clients, short warm-up and settling, 5 s instance stop",
+    )
+    parser.add_argument(
+        "--faults", default=",".join(FAULTS), help="which faults, in order (comma-separated)"
+    )
     args = parser.parse_args(argv)
     run = Run(8 if args.quick else args.clients, args.quick)
     faults = [name for name in args.faults.split(",") if name]
-    seed_ids = [run.glance.images.create(name=f"load-seed-{run.mark}-{i}", disk_format="raw",
-                                         container_format="bare", load_run=run.mark)["id"]
-                for i in range(5)]
+    seed_ids = [
+        run.glance.images.create(
+            name=f"load-seed-{run.mark}-{i}",
+            disk_format="raw",
+            container_format="bare",
+            load_run=run.mark,
+        )["id"]
+        for i in range(5)
+    ]
     for image_id in seed_ids:
         run.glance.images.upload(image_id, io.BytesIO(b"seed"))
     nginx_log = load.LogTail(stack.HOME / "nginx" / "error.log")
     app_logs = [load.LogTail(server.log_file) for server in run.servers]
     files_before = scratch_files()
     stopping = threading.Event()
-    clients = [Client(i, run.token, run.mark, run.tally, load.EXPECTED, ledger=run.ledger,
-                      stopping=stopping) for i in range(run.clients)]
+    clients = [
+        Client(
+            i, run.token, run.mark, run.tally, load.EXPECTED, ledger=run.ledger, stopping=stopping
+        )
+        for i in range(run.clients)
+    ]
     threads = [threading.Thread(target=client.cycle, args=(seed_ids,)) for client in clients]
     started = time.time()
     for thread in threads:
@@ -514,12 +677,15 @@ def main(argv=None) -> dict:
             first = info["first_success"]()
             time.sleep(max(0.0, info["back"] + run.settle - time.time()))
             windows[name] = {
-                "at_s": round(begun - started, 1), "back_at_s": round(info["back"] - started, 1),
+                "at_s": round(begun - started, 1),
+                "back_at_s": round(info["back"] - started, 1),
                 "down_s": round(info["back"] - begun, 1),
-                "back_to_first_success_s": (round(first - info["back"], 2)
-                                            if first is not None else None),
+                "back_to_first_success_s": (
+                    round(first - info["back"], 2) if first is not None else None
+                ),
                 "detail": info.get("detail", ""),
-                **window_figures(run, begun, info["back"] + run.settle)}
+                **window_figures(run, begun, info["back"] + run.settle),
+            }
     finally:
         stopping.set()
         for thread in threads:
@@ -532,58 +698,85 @@ def main(argv=None) -> dict:
         run.glance.images.delete(image_id)
     glance_checks = checks_in_glance(run)
     time.sleep(2)
-    leftovers = {"threads": busy_threads(run.servers),
-                 "new_files": scratch_files() - files_before}
+    leftovers = {"threads": busy_threads(run.servers), "new_files": scratch_files() - files_before}
     problems = load.server_problems(nginx_log, app_logs)
     timeline = Counter(int(end - started) for _, end, _, _, _ in run.tally.answers)
-    failing = Counter(int(end - started) for _, end, operation, status, _ in run.tally.answers
-                      if status not in load.EXPECTED[operation])
-    results = {"clients": run.clients, "quick": run.quick, "seconds": round(ended - started),
-               "requests": len(run.tally.answers), "faults": windows,
-               "warm_up": warm_up, "probes": run.probes, "glance": glance_checks,
-               "leftovers": leftovers, "worker_memory": growth,
-               "timeline": [[second, timeline[second], failing[second]]
-                            for second in range(int(ended - started) + 1)],
-               "error_samples": run.tally.errors[:30],
-               "nginx_problems": len(problems["nginx"]), "nginx_samples": problems["nginx"][:10],
-               "gunicorn_problems": len(problems["gunicorn"]),
-               "gunicorn_samples": problems["gunicorn"][:10]}
+    failing = Counter(
+        int(end - started)
+        for _, end, operation, status, _ in run.tally.answers
+        if status not in load.EXPECTED[operation]
+    )
+    results = {
+        "clients": run.clients,
+        "quick": run.quick,
+        "seconds": round(ended - started),
+        "requests": len(run.tally.answers),
+        "faults": windows,
+        "warm_up": warm_up,
+        "probes": run.probes,
+        "glance": glance_checks,
+        "leftovers": leftovers,
+        "worker_memory": growth,
+        "timeline": [
+            [second, timeline[second], failing[second]]
+            for second in range(int(ended - started) + 1)
+        ],
+        "error_samples": run.tally.errors[:30],
+        "nginx_problems": len(problems["nginx"]),
+        "nginx_samples": problems["nginx"][:10],
+        "gunicorn_problems": len(problems["gunicorn"]),
+        "gunicorn_samples": problems["gunicorn"][:10],
+    }
     report(results)
     write_results("chaos-quick" if run.quick else "chaos", results)
     return results
 
 
 def report(results: dict) -> None:
-    print(f"\n{results['clients']} clients for {results['seconds']} s through nginx and two "
-          f"instances, {results['requests']} requests; the faults one at a time:")
-    print(f"{'fault':<18} {'down s':>6} {'to 1st ok s':>11} {'answers':>8} {'errors':>7} "
-          f"{'reads':>6} {'hung':>5}  errors by status")
+    print(
+        f"\n{results['clients']} clients for {results['seconds']} s through nginx and two "
+        f"instances, {results['requests']} requests; the faults one at a time:"
+    )
+    print(
+        f"{'fault':<18} {'down s':>6} {'to 1st ok s':>11} {'answers':>8} {'errors':>7} "
+        f"{'reads':>6} {'hung':>5}  errors by status"
+    )
     for name, row in results["faults"].items():
         errors = " ".join(f"{k}:{v}" for k, v in sorted(row["errors"].items())) or "-"
         first = row["back_to_first_success_s"]
-        print(f"{name:<18} {row['down_s']:>6} {first if first is not None else '-':>11} "
-              f"{row['answers']:>8} {sum(row['errors'].values()):>7} {row['read_errors']:>6} "
-              f"{row['hung']:>5}  {errors}")
+        print(
+            f"{name:<18} {row['down_s']:>6} {first if first is not None else '-':>11} "
+            f"{row['answers']:>8} {sum(row['errors'].values()):>7} {row['read_errors']:>6} "
+            f"{row['hung']:>5}  {errors}"
+        )
         if row["detail"]:
             print(f"{'':<18} {row['detail']}")
     print(f"warm-up (no fault): {sum(results['warm_up']['errors'].values())} errors")
     checks = results["glance"]
-    print(f"in Glance: {checks['kept_uploads_checked']} kept uploads checked, "
-          f"{checks['deleted_checked']} deletes checked, {len(checks['lost'])} lost, "
-          f"{len(checks['left'])} left with a reason, {checks['aborted_images']} aborted "
-          f"uploads' images, {checks['aborted_multipart_images_left']} aborted multipart "
-          "creates' images left")
+    print(
+        f"in Glance: {checks['kept_uploads_checked']} kept uploads checked, "
+        f"{checks['deleted_checked']} deletes checked, {len(checks['lost'])} lost, "
+        f"{len(checks['left'])} left with a reason, {checks['aborted_images']} aborted "
+        f"uploads' images, {checks['aborted_multipart_images_left']} aborted multipart "
+        "creates' images left"
+    )
     for line in checks["lost"][:10]:
         print(f"lost: {line}")
     for item in checks["left"][:10]:
         print(f"left: {item['id']} {item['status']}: {item['reason']}")
-    print(f"left behind: {len(results['leftovers']['threads'])} busy threads, "
-          f"{results['leftovers']['new_files']} new files")
+    print(
+        f"left behind: {len(results['leftovers']['threads'])} busy threads, "
+        f"{results['leftovers']['new_files']} new files"
+    )
     for pid, row in results["worker_memory"].items():
-        print(f"worker {pid}: {row['from_mib']} -> {row['to_mib']} MiB over {row['seconds']} s "
-              f"({row['growth_mib']:+.1f}; target under 20)")
-    print(f"nginx's error log: {results['nginx_problems']} errors and warnings; gunicorn's "
-          f"logs: {results['gunicorn_problems']}")
+        print(
+            f"worker {pid}: {row['from_mib']} -> {row['to_mib']} MiB over {row['seconds']} s "
+            f"({row['growth_mib']:+.1f}; target under 20)"
+        )
+    print(
+        f"nginx's error log: {results['nginx_problems']} errors and warnings; gunicorn's "
+        f"logs: {results['gunicorn_problems']}"
+    )
     for error in results["error_samples"][:10]:
         print(f"error: {error}")
 

@@ -25,11 +25,28 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench-results"
 BARE_PROXY = "benchmarks.bare_proxy:application"
 # The worker model the README recommends for production.
-GUNICORN_ARGS = ["--worker-class", "gthread", "--workers", "2", "--threads", "8",
-                 "--limit-request-line", "8190"]
+GUNICORN_ARGS = [
+    "--worker-class",
+    "gthread",
+    "--workers",
+    "2",
+    "--threads",
+    "8",
+    "--limit-request-line",
+    "8190",
+]
 # The same budget under granian: two processes, eight threads each for the app.
-GRANIAN_ARGS = ["--interface", "wsgi", "--workers", "2", "--blocking-threads", "8",
-                "--no-ws", "--log-level", "warning"]
+GRANIAN_ARGS = [
+    "--interface",
+    "wsgi",
+    "--workers",
+    "2",
+    "--blocking-threads",
+    "8",
+    "--no-ws",
+    "--log-level",
+    "warning",
+]
 SERVERS = ("gunicorn", "granian")
 DEFAULT_SERVER = "gunicorn"
 
@@ -60,8 +77,12 @@ class ApiServer:
 
     PROJECT = "project.wsgi:application"
 
-    def __init__(self, app: str = PROJECT, gunicorn_args: list[str] | None = None,
-                 server: str = DEFAULT_SERVER):
+    def __init__(
+        self,
+        app: str = PROJECT,
+        gunicorn_args: list[str] | None = None,
+        server: str = DEFAULT_SERVER,
+    ):
         self.app = app
         self.server = server
         self.gunicorn_args = GUNICORN_ARGS if gunicorn_args is None else gunicorn_args
@@ -92,18 +113,44 @@ class ApiServer:
     def start(self) -> "ApiServer":
         python = sys.executable
         if self.app == self.PROJECT:
-            subprocess.run([python, "manage.py", "migrate", "--noinput", "-v", "0"],
-                           cwd=ROOT, env=self.env(), check=True)
+            subprocess.run(
+                [python, "manage.py", "migrate", "--noinput", "-v", "0"],
+                cwd=ROOT,
+                env=self.env(),
+                check=True,
+            )
         self.log = open(self.home / "gunicorn.log", "wb")
         if self.server == "granian":
-            command = [python, "-m", "granian", *GRANIAN_ARGS, "--host", "127.0.0.1",
-                       "--port", str(self.port), self.app]
+            command = [
+                python,
+                "-m",
+                "granian",
+                *GRANIAN_ARGS,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                self.app,
+            ]
         else:
-            command = [python, "-m", "gunicorn", self.app, "--bind", f"127.0.0.1:{self.port}",
-                       *self.gunicorn_args, "--no-control-socket", "--timeout", "300"]
+            command = [
+                python,
+                "-m",
+                "gunicorn",
+                self.app,
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                *self.gunicorn_args,
+                "--no-control-socket",
+                "--timeout",
+                "300",
+            ]
         self.process = subprocess.Popen(
             command,
-            cwd=ROOT, env=self.env(), stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.env(),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + 60
@@ -169,13 +216,17 @@ def interleaved(calls: dict, samples: int, warmup: int = 2, before=None) -> dict
 def print_table(rows: list[dict], title: str) -> None:
     """Rows of ``{"figure", "api": {...}, "direct": {...}, "ratio", "target"}``."""
     print(f"\n{title}")
-    print(f"{'figure':<34} {'API med':>9} {'API p90':>9} {'direct med':>11} "
-          f"{'direct p90':>11} {'ratio':>7} {'target':>8}")
+    print(
+        f"{'figure':<34} {'API med':>9} {'API p90':>9} {'direct med':>11} "
+        f"{'direct p90':>11} {'ratio':>7} {'target':>8}"
+    )
     for row in rows:
         api, direct = row["api"], row["direct"]
-        print(f"{row['figure']:<34} {api['median']:>9.1f} {api['p90']:>9.1f} "
-              f"{direct['median']:>11.1f} {direct['p90']:>11.1f} {row['ratio']:>7.2f} "
-              f"{row.get('target', ''):>8}")
+        print(
+            f"{row['figure']:<34} {api['median']:>9.1f} {api['p90']:>9.1f} "
+            f"{direct['median']:>11.1f} {direct['p90']:>11.1f} {row['ratio']:>7.2f} "
+            f"{row.get('target', ''):>8}"
+        )
 
 
 def write_results(name: str, data) -> Path:

@@ -35,10 +35,16 @@ def in_process(path: str, token: str, count: int) -> None:
     """The project's settings come from the environment: set for the profile, then put
     back, so that a process this one starts afterwards (a test's servers) gets its own."""
     saved = dict(os.environ)
-    os.environ.update({"DJANGO_SETTINGS_MODULE": "project.settings", "DJANGO_DEBUG": "0",
-                       "DJANGO_ALLOWED_HOSTS": "testserver", "GLANCE_API_TRUST_ENV": "false",
-                       "GLANCE_API_LOG_LEVEL": "WARNING",
-                       "GLANCE_API_KEYSTONE_URL": devcloud.KEYSTONE_URL})
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "project.settings",
+            "DJANGO_DEBUG": "0",
+            "DJANGO_ALLOWED_HOSTS": "testserver",
+            "GLANCE_API_TRUST_ENV": "false",
+            "GLANCE_API_LOG_LEVEL": "WARNING",
+            "GLANCE_API_KEYSTONE_URL": devcloud.KEYSTONE_URL,
+        }
+    )
     os.environ.setdefault("DJANGO_SECRET_KEY", "profile-only")
     try:
         _profile(path, token, count)
@@ -66,8 +72,10 @@ def _profile(path: str, token: str, count: int) -> None:
         client.get(path)
     profiler.stop()
     print(profiler.output_text(unicode=True, color=False))
-    print(f"{count} requests: {(time.process_time() - cpu) / count * 1000:.2f} ms of CPU each "
-          "(profiler included)")
+    print(
+        f"{count} requests: {(time.process_time() - cpu) / count * 1000:.2f} ms of CPU each "
+        "(profiler included)"
+    )
 
 
 def with_py_spy(path: str, token: str, seconds: float, server_name: str) -> None:
@@ -80,10 +88,26 @@ def with_py_spy(path: str, token: str, seconds: float, server_name: str) -> None
         http.get(url).raise_for_status()
         workers = workers_of(server.process.pid)
         outputs = [RESULTS / f"profile-{index}.txt" for index in range(len(workers))]
-        spies = [subprocess.Popen(
-            [str(py_spy), "record", "--gil", "--pid", str(pid), "--format", "raw",
-             "--duration", str(int(seconds)), "--output", str(output), "--nonblocking"],
-            stdout=subprocess.DEVNULL) for output, pid in zip(outputs, workers)]
+        spies = [
+            subprocess.Popen(
+                [
+                    str(py_spy),
+                    "record",
+                    "--gil",
+                    "--pid",
+                    str(pid),
+                    "--format",
+                    "raw",
+                    "--duration",
+                    str(int(seconds)),
+                    "--output",
+                    str(output),
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+            )
+            for output, pid in zip(outputs, workers, strict=True)
+        ]
         clients = [requests.Session() for _ in range(8)]
         for client in clients:
             client.headers["X-Auth-Token"] = token
@@ -101,13 +125,17 @@ def summarize(outputs: list[Path], top: int = 25) -> None:
     for output in outputs:
         for line in output.read_text().splitlines():
             stack, _, count = line.rpartition(" ")
-            frames = {frame.split(" (")[0] + " (" + frame.split(" (")[-1].split(":")[0] + ")"
-                      for frame in stack.split(";")}
+            frames = {
+                frame.split(" (")[0] + " (" + frame.split(" (")[-1].split(":")[0] + ")"
+                for frame in stack.split(";")
+            }
             total += int(count)
             for frame in frames:
                 inclusive[frame] += int(count)
-    print(f"{total} samples holding the GIL in {len(outputs)} workers; per function, the "
-          "share of them in which it is on the stack:")
+    print(
+        f"{total} samples holding the GIL in {len(outputs)} workers; per function, the "
+        "share of them in which it is on the stack:"
+    )
     for frame, count in inclusive.most_common(top):
         print(f"  {count / total:6.1%}  {frame}")
     print(f"collapsed stacks (for a flame graph): {', '.join(str(o) for o in outputs)}")

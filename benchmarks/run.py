@@ -61,10 +61,16 @@ SLICE = 200  # the first 200 seeded images carry bench_slice=200: the "list of 2
 def seed(glance, count: int, mark: str) -> list[str]:
     """``count`` images with several custom properties; every tenth with a little data.
     The first ``SLICE`` also have ``bench_slice=200``. Made by eight threads."""
+
     def one(index: int) -> str:
         image = glance.images.create(
-            name=f"bench-{index:04d}", disk_format="raw", container_format="bare",
-            bench_run=mark, os_distro="debian", os_version="12", hw_disk_bus="virtio",
+            name=f"bench-{index:04d}",
+            disk_format="raw",
+            container_format="bare",
+            bench_run=mark,
+            os_distro="debian",
+            os_version="12",
+            hw_disk_bus="virtio",
             owner_team=f"team-{index % 7}",
             **({"bench_slice": str(SLICE)} if index < SLICE else {}),
         )
@@ -85,9 +91,15 @@ def throughput(calls: dict, clients: int, seconds: float, block: float = 2.0) ->
     for _ in range(rounds):
         for name, call in calls.items():
             run_clients(call, clients, seconds / rounds, tally[name])
-    return {name: {"requests_per_s": len(t["times"]) / t["elapsed"], "errors": t["errors"],
-                   "first_errors": t["failures"][:3], **ms(t["times"])}
-            for name, t in tally.items()}
+    return {
+        name: {
+            "requests_per_s": len(t["times"]) / t["elapsed"],
+            "errors": t["errors"],
+            "first_errors": t["failures"][:3],
+            **ms(t["times"]),
+        }
+        for name, t in tally.items()
+    }
 
 
 def run_clients(call, clients: int, seconds: float, tally: dict) -> None:
@@ -119,14 +131,24 @@ def run_clients(call, clients: int, seconds: float, tally: dict) -> None:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="a short run that proves the script works (under a minute)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a short run that proves the script works (under a minute)",
+    )
     parser.add_argument("--runs", type=int, help="fresh servers this many times (3; quick 1)")
-    parser.add_argument("--server", choices=SERVERS, default=DEFAULT_SERVER,
-                        help=f"the HTTP server of the API and the bare proxy ({DEFAULT_SERVER})")
+    parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        default=DEFAULT_SERVER,
+        help=f"the HTTP server of the API and the bare proxy ({DEFAULT_SERVER})",
+    )
     args = parser.parse_args(argv)
-    size = ({"count": 30, "samples": 5, "seconds": 2, "clients": 4} if args.quick
-            else {"count": 1000, "samples": 40, "seconds": 10, "clients": 8})
+    size = (
+        {"count": 30, "samples": 5, "seconds": 2, "clients": 4}
+        if args.quick
+        else {"count": 1000, "samples": 40, "seconds": 10, "clients": 8}
+    )
     runs = args.runs or (1 if args.quick else 3)
 
     cloud.up()
@@ -141,26 +163,42 @@ def main(argv=None) -> dict:
         measured = []
         for number in range(runs):
             print(f"run {number + 1} of {runs} ({args.server})...", flush=True)
-            measured.append(one_run(glance, token, ids[len(ids) // 2], mark, args.server,
-                                    **size))
+            measured.append(one_run(glance, token, ids[len(ids) // 2], mark, args.server, **size))
     finally:
         for each in ids:
             glance.images.delete(each)
 
     results = combine(measured)
-    results.update(images=size["count"], samples=size["samples"], runs=runs,
-                   server=args.server, each_run=measured)
+    results.update(
+        images=size["count"],
+        samples=size["samples"],
+        runs=runs,
+        server=args.server,
+        each_run=measured,
+    )
     print_results(results, size, runs, args.server)
     path = write_results("bench-quick" if args.quick else "bench", results)
     print(f"\nwritten to {path}")
     return results
 
 
-def one_run(glance, token: str, image_id: str, mark: str, server_name: str, *, count: int,
-            samples: int, seconds: float, clients: int) -> dict:
+def one_run(
+    glance,
+    token: str,
+    image_id: str,
+    mark: str,
+    server_name: str,
+    *,
+    count: int,
+    samples: int,
+    seconds: float,
+    clients: int,
+) -> dict:
     """Every figure once, on servers started for this run."""
-    with ApiServer(server=server_name) as server, \
-            ApiServer(app=BARE_PROXY, server=server_name) as bare_server:
+    with (
+        ApiServer(server=server_name) as server,
+        ApiServer(app=BARE_PROXY, server=server_name) as bare_server,
+    ):
         api = f"{server.url}/api/glance"
         http = requests.Session()
         http.headers["X-Auth-Token"] = token
@@ -171,36 +209,57 @@ def one_run(glance, token: str, image_id: str, mark: str, server_name: str, *, c
                 if not response.ok:
                     raise RuntimeError(f"{response.status_code} for {path}: {response.text}")
                 return response
+
             return call
 
         def direct_list(size, **filters):
-            return lambda: list(itertools.islice(glance.images.list(
-                filters={"bench_run": mark, **filters}, sort_key="created_at",
-                sort_dir="desc", page_size=size, limit=size), size))
+            return lambda: list(
+                itertools.islice(
+                    glance.images.list(
+                        filters={"bench_run": mark, **filters},
+                        sort_key="created_at",
+                        sort_dir="desc",
+                        page_size=size,
+                        limit=size,
+                    ),
+                    size,
+                )
+            )
 
         pairs = {
             "image get": (get(f"images/{image_id}/"), lambda: glance.images.get(image_id)),
-            "image properties": (get(f"images/{image_id}/properties/"),
-                                 lambda: glance.images.get(image_id)),
-            "list, paginate=true (20)": (get("images/", paginate="true", bench_run=mark),
-                                         direct_list(21)),
-            "list of 200 images": (get("images/", bench_run=mark, bench_slice=str(SLICE)),
-                                   direct_list(SLICE, bench_slice=str(SLICE))),
-            "resource types": (get("metadefs/resourcetypes/"),
-                               lambda: list(glance.metadefs_resource_type.list())),
+            "image properties": (
+                get(f"images/{image_id}/properties/"),
+                lambda: glance.images.get(image_id),
+            ),
+            "list, paginate=true (20)": (
+                get("images/", paginate="true", bench_run=mark),
+                direct_list(21),
+            ),
+            "list of 200 images": (
+                get("images/", bench_run=mark, bench_slice=str(SLICE)),
+                direct_list(SLICE, bench_slice=str(SLICE)),
+            ),
+            "resource types": (
+                get("metadefs/resourcetypes/"),
+                lambda: list(glance.metadefs_resource_type.list()),
+            ),
             "version": (get("version/"), lambda: glance.versions.list()),
         }
         names = itertools.cycle(["bench-renamed-a", "bench-renamed-b"])
         update_body = {"disk_format": "raw", "visibility": "private", "protected": False}
 
         def api_update():
-            response = http.patch(f"{api}/images/{image_id}/",
-                                  json={**update_body, "name": next(names)})
+            response = http.patch(
+                f"{api}/images/{image_id}/", json={**update_body, "name": next(names)}
+            )
             if response.status_code != 204:
                 raise RuntimeError(f"{response.status_code} for update: {response.text}")
 
-        pairs["image update"] = (api_update,
-                                 lambda: glance.images.update(image_id, name=next(names)))
+        pairs["image update"] = (
+            api_update,
+            lambda: glance.images.update(image_id, name=next(names)),
+        )
         everything = get("images/", bench_run=mark)
         assert len(everything().json()["items"]) == count
         calls = {}
@@ -213,8 +272,9 @@ def one_run(glance, token: str, image_id: str, mark: str, server_name: str, *, c
         # The long ones, fewer samples: 1,000 images, and the namespaces of a resource type
         # (cold: the server's cache emptied before each call; warm: from the cache).
         with PeakMemory(server.process.pid) as list_memory:
-            lists = interleaved({"api": everything, "direct": direct_list(count)},
-                                max(3, samples // 4))
+            lists = interleaved(
+                {"api": everything, "direct": direct_list(count)}, max(3, samples // 4)
+            )
         timed["list of 1,000 images|api"] = lists["api"]
         timed["list of 1,000 images|direct"] = lists["direct"]
         namespaces = get("metadefs/namespaces/", resource_type=RESOURCE_TYPE)
@@ -228,17 +288,24 @@ def one_run(glance, token: str, image_id: str, mark: str, server_name: str, *, c
             timed[f"namespaces Flavor {kind}|direct"] = metadefs["direct"]
 
         figures = {}
-        for figure in [*pairs, "list of 1,000 images", BARE, "namespaces Flavor cold",
-                       "namespaces Flavor warm"]:
+        for figure in [
+            *pairs,
+            "list of 1,000 images",
+            BARE,
+            "namespaces Flavor cold",
+            "namespaces Flavor warm",
+        ]:
             api_ms, direct_ms = timed[f"{figure}|api"], timed[f"{figure}|direct"]
-            figures[figure] = {"api": api_ms, "direct": direct_ms,
-                               "ratio": api_ms["median"] / direct_ms["median"]}
+            figures[figure] = {
+                "api": api_ms,
+                "direct": direct_ms,
+                "ratio": api_ms["median"] / direct_ms["median"],
+            }
 
         sessions = [requests.Session() for _ in range(clients)]
         for client in sessions:
             client.headers["X-Auth-Token"] = token
-        direct_clients = [direct_glance(keystone_session(devcloud.BENCH))
-                          for _ in range(clients)]
+        direct_clients = [direct_glance(keystone_session(devcloud.BENCH)) for _ in range(clients)]
         for client in direct_clients:
             client.images.get(image_id)  # its schema, as a long-lived client has
 
@@ -251,18 +318,28 @@ def one_run(glance, token: str, image_id: str, mark: str, server_name: str, *, c
         def direct_get(index):
             direct_clients[index].images.get(image_id)
 
-        loads = throughput({"api": api_get, "bare": bare_get, "direct": direct_get},
-                           clients, seconds)
+        loads = throughput(
+            {"api": api_get, "bare": bare_get, "direct": direct_get}, clients, seconds
+        )
     direct_rate = loads["direct"]["requests_per_s"]
-    return {"figures": figures, "list_memory_mib": list_memory.above_idle_mib,
-            "throughput": {"clients": clients, "seconds": seconds, "api": loads["api"],
-                           "bare_proxy": loads["bare"], "direct": loads["direct"],
-                           "ratio": loads["api"]["requests_per_s"] / direct_rate,
-                           "bare_proxy_ratio": loads["bare"]["requests_per_s"] / direct_rate}}
+    return {
+        "figures": figures,
+        "list_memory_mib": list_memory.above_idle_mib,
+        "throughput": {
+            "clients": clients,
+            "seconds": seconds,
+            "api": loads["api"],
+            "bare_proxy": loads["bare"],
+            "direct": loads["direct"],
+            "ratio": loads["api"]["requests_per_s"] / direct_rate,
+            "bare_proxy_ratio": loads["bare"]["requests_per_s"] / direct_rate,
+        },
+    }
 
 
 def combine(runs: list[dict]) -> dict:
     """Per figure: the median over the runs of its medians and ratio, and the ratio's range."""
+
     def spread(values):
         return {"ratio": statistics.median(values), "min": min(values), "max": max(values)}
 
@@ -271,54 +348,82 @@ def combine(runs: list[dict]) -> dict:
         each = [run["figures"][figure] for run in runs]
         target = TARGETS.get(figure)
         ratio = spread([row["ratio"] for row in each])
-        rows.append({
-            "figure": figure,
-            "api_ms": statistics.median(row["api"]["median"] for row in each),
-            "direct_ms": statistics.median(row["direct"]["median"] for row in each),
-            **ratio, "target": f"<= {target}" if target else "",
-            "met": ratio["ratio"] <= target if target else None,
-        })
+        rows.append(
+            {
+                "figure": figure,
+                "api_ms": statistics.median(row["api"]["median"] for row in each),
+                "direct_ms": statistics.median(row["direct"]["median"] for row in each),
+                **ratio,
+                "target": f"<= {target}" if target else "",
+                "met": ratio["ratio"] <= target if target else None,
+            }
+        )
     loads = [run["throughput"] for run in runs]
     throughput = {
-        "clients": loads[0]["clients"], "seconds": loads[0]["seconds"],
+        "clients": loads[0]["clients"],
+        "seconds": loads[0]["seconds"],
         **spread([load["ratio"] for load in loads]),
         "bare_proxy": spread([load["bare_proxy_ratio"] for load in loads]),
-        "errors": sum(load[who]["errors"] for load in loads
-                      for who in ("api", "bare_proxy", "direct")),
-        "requests_per_s": {who: statistics.median(load[who]["requests_per_s"] for load in loads)
-                           for who in ("api", "bare_proxy", "direct")},
-        "first_errors": [e for load in loads for who in ("api", "bare_proxy", "direct")
-                         for e in load[who]["first_errors"]][:3],
+        "errors": sum(
+            load[who]["errors"] for load in loads for who in ("api", "bare_proxy", "direct")
+        ),
+        "requests_per_s": {
+            who: statistics.median(load[who]["requests_per_s"] for load in loads)
+            for who in ("api", "bare_proxy", "direct")
+        },
+        "first_errors": [
+            e
+            for load in loads
+            for who in ("api", "bare_proxy", "direct")
+            for e in load[who]["first_errors"]
+        ][:3],
         "target": f">= {THROUGHPUT_TARGET}",
     }
     throughput["met"] = throughput["ratio"] >= THROUGHPUT_TARGET and throughput["errors"] == 0
-    return {"figures": rows, "throughput": throughput,
-            "list_memory_mib": max(run["list_memory_mib"] for run in runs)}
+    return {
+        "figures": rows,
+        "throughput": throughput,
+        "list_memory_mib": max(run["list_memory_mib"] for run in runs),
+    }
 
 
 def print_results(results: dict, size: dict, runs: int, server: str) -> None:
-    print(f"\n{size['count']} images, {server}, {runs} run(s) of fresh servers; per figure the "
-          "median over the runs of its median (ms), and the ratio API/direct: median "
-          "[min-max]; direct = python-glanceclient on a reused session")
-    print(f"{'figure':<32} {'API ms':>8} {'direct ms':>10} {'ratio':>6} {'range':>13} "
-          f"{'target':>8}")
+    print(
+        f"\n{size['count']} images, {server}, {runs} run(s) of fresh servers; per figure the "
+        "median over the runs of its median (ms), and the ratio API/direct: median "
+        "[min-max]; direct = python-glanceclient on a reused session"
+    )
+    print(
+        f"{'figure':<32} {'API ms':>8} {'direct ms':>10} {'ratio':>6} {'range':>13} {'target':>8}"
+    )
     for row in results["figures"]:
-        print(f"{row['figure']:<32} {row['api_ms']:>8.1f} {row['direct_ms']:>10.1f} "
-              f"{row['ratio']:>6.2f} {'[%.2f-%.2f]' % (row['min'], row['max']):>13} "
-              f"{row['target']:>8}")
+        spread = f"[{row['min']:.2f}-{row['max']:.2f}]"
+        print(
+            f"{row['figure']:<32} {row['api_ms']:>8.1f} {row['direct_ms']:>10.1f} "
+            f"{row['ratio']:>6.2f} {spread:>13} "
+            f"{row['target']:>8}"
+        )
     load = results["throughput"]
     rates = load["requests_per_s"]
-    print(f"\nimage get, {load['clients']} concurrent clients for {load['seconds']} s each, "
-          "taking turns in blocks of about 2 s (requests/s, median over the runs):")
-    print(f"  API {rates['api']:.1f}, bare proxy {rates['bare_proxy']:.1f}, direct "
-          f"{rates['direct']:.1f}; errors {load['errors']}")
+    print(
+        f"\nimage get, {load['clients']} concurrent clients for {load['seconds']} s each, "
+        "taking turns in blocks of about 2 s (requests/s, median over the runs):"
+    )
+    print(
+        f"  API {rates['api']:.1f}, bare proxy {rates['bare_proxy']:.1f}, direct "
+        f"{rates['direct']:.1f}; errors {load['errors']}"
+    )
     for failure in load["first_errors"]:
         print(f"    error: {failure}")
-    print(f"  ratio API/direct {load['ratio']:.2f} [{load['min']:.2f}-{load['max']:.2f}] "
-          f"(target >= {THROUGHPUT_TARGET}, 0 errors); bare proxy/direct "
-          f"{load['bare_proxy']['ratio']:.2f}")
-    print(f"\nworker memory for the list of {size['count']} images: "
-          f"{results['list_memory_mib']:.1f} MiB above idle (the most over the runs)")
+    print(
+        f"  ratio API/direct {load['ratio']:.2f} [{load['min']:.2f}-{load['max']:.2f}] "
+        f"(target >= {THROUGHPUT_TARGET}, 0 errors); bare proxy/direct "
+        f"{load['bare_proxy']['ratio']:.2f}"
+    )
+    print(
+        f"\nworker memory for the list of {size['count']} images: "
+        f"{results['list_memory_mib']:.1f} MiB above idle (the most over the runs)"
+    )
 
 
 if __name__ == "__main__":

@@ -98,6 +98,7 @@ class Stack:
 
     def __init__(self):
         from deploy import stack
+
         self.stack = stack
 
     def __enter__(self):
@@ -136,20 +137,36 @@ def dashboard_multipart(path: Path, name: str) -> tuple[str, "_Body"]:
     """The dashboard's legacy upload body (source_type, the file, the other fields, then
     ``$$originalJSON``): its content type, and the body to stream."""
     boundary = "----glance-api-bench"
-    fields = {"is_copying": "false", "protected": "false", "min_disk": "0", "min_ram": "0",
-              "container_format": "bare", "disk_format": "raw", "visibility": "private",
-              "name": name}
+    fields = {
+        "is_copying": "false",
+        "protected": "false",
+        "min_disk": "0",
+        "min_ram": "0",
+        "container_format": "bare",
+        "disk_format": "raw",
+        "visibility": "private",
+        "name": name,
+    }
     typed = {"source_type": "file-legacy", "data": {}, **fields, "protected": False}
 
     def part(field: str, value: str) -> bytes:
-        return (f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"\r\n\r\n'
-                f"{value}\r\n").encode()
+        return (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"\r\n\r\n{value}\r\n'
+        ).encode()
 
-    head = part("source_type", "file-legacy") + (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="data"; filename="image.raw"'
-        "\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
-    tail = b"\r\n" + b"".join(part(k, v) for k, v in fields.items()) + part(
-        "$$originalJSON", json.dumps(typed)) + f"--{boundary}--\r\n".encode()
+    head = (
+        part("source_type", "file-legacy")
+        + (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="data"; filename="image.raw"'
+            "\r\nContent-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+    )
+    tail = (
+        b"\r\n"
+        + b"".join(part(k, v) for k, v in fields.items())
+        + part("$$originalJSON", json.dumps(typed))
+        + f"--{boundary}--\r\n".encode()
+    )
 
     return f"multipart/form-data; boundary={boundary}", _Body(head, path, tail)
 
@@ -185,11 +202,16 @@ def make_file(folder: str, size: int) -> Path:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--runs", type=int, default=3,
-                        help="repeat each direction this many times (the range is printed)")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=3,
+        help="repeat each direction this many times (the range is printed)",
+    )
     parser.add_argument("--server", choices=SERVERS, default=DEFAULT_SERVER)
-    parser.add_argument("--stack", action="store_true",
-                        help="through deploy/'s nginx, which carries the bytes")
+    parser.add_argument(
+        "--stack", action="store_true", help="through deploy/'s nginx, which carries the bytes"
+    )
     args = parser.parse_args(argv)
     size = args.size_mib * MIB
     cloud.up()
@@ -206,50 +228,70 @@ def main(argv=None) -> dict:
         http.get(f"{server.url}/api/glance/version/").raise_for_status()  # warm the workers
         for _ in range(args.runs):
             runs.append(one_run(glance, http, server, path, size))
-    directions = ("upload", "download") if args.stack else ("upload", "download",
-                                                             "multipart")
-    results = {direction: summary([run[direction] for run in runs])
-               for direction in directions}
+    directions = ("upload", "download") if args.stack else ("upload", "download", "multipart")
+    results = {direction: summary([run[direction] for run in runs]) for direction in directions}
     through = args.server
     if args.stack:
         from deploy import stack
-        through = ("deploy/'s nginx, which carries the bytes" if stack.ACCEL else
-                   "deploy/'s nginx, the app streaming the bytes (STACK_ACCEL=0)")
-    print(f"\n{args.size_mib} MiB image through the API ({through}) and directly "
-          f"(glanceclient), {args.runs} runs: median [min-max]")
-    print(f"{'direction':<10} {'API MiB/s':>10} {'direct MiB/s':>13} {'ratio':>18} "
-          f"{'peak RSS above idle':>24} {'app CPU s/GiB':>14}")
+
+        through = (
+            "deploy/'s nginx, which carries the bytes"
+            if stack.ACCEL
+            else "deploy/'s nginx, the app streaming the bytes (STACK_ACCEL=0)"
+        )
+    print(
+        f"\n{args.size_mib} MiB image through the API ({through}) and directly "
+        f"(glanceclient), {args.runs} runs: median [min-max]"
+    )
+    print(
+        f"{'direction':<10} {'API MiB/s':>10} {'direct MiB/s':>13} {'ratio':>18} "
+        f"{'peak RSS above idle':>24} {'app CPU s/GiB':>14}"
+    )
     for direction, row in results.items():
-        print(f"{direction:<10} {row['api_mib_s']:>10.1f} {row['direct_mib_s']:>13.1f} "
-              f"{row['ratio']:>5.2f} [{row['ratio_min']:.2f}-{row['ratio_max']:.2f}] "
-              f"{row['peak_rss_above_idle_mib']:>10.1f} MiB (max {row['peak_rss_max_mib']:.1f})"
-              f" {row['app_cpu_s_per_gib']:>10.3f}")
+        print(
+            f"{direction:<10} {row['api_mib_s']:>10.1f} {row['direct_mib_s']:>13.1f} "
+            f"{row['ratio']:>5.2f} [{row['ratio_min']:.2f}-{row['ratio_max']:.2f}] "
+            f"{row['peak_rss_above_idle_mib']:>10.1f} MiB (max {row['peak_rss_max_mib']:.1f})"
+            f" {row['app_cpu_s_per_gib']:>10.3f}"
+        )
     if args.stack:
         print("targets through nginx: ratio >= 0.95, app CPU under 0.05 s per GiB")
-        write_results("transfer-stack" if stack.ACCEL else "transfer-stack-app-path",
-                      {"size_mib": args.size_mib, "runs": runs, **results})
+        write_results(
+            "transfer-stack" if stack.ACCEL else "transfer-stack-app-path",
+            {"size_mib": args.size_mib, "runs": runs, **results},
+        )
         return results
     results["multipart"]["peak_temporary_files_mib"] = max(
-        run["multipart"]["peak_temporary_files_mib"] for run in runs)
-    print("targets: ratio >= 0.9 for upload and download, peak RSS above idle < 64 MiB; "
-          "multipart: the server's temporary files peaked at "
-          f"{results['multipart']['peak_temporary_files_mib']:.1f} MiB "
-          "(target: 0)")
-    write_results("transfer", {"size_mib": args.size_mib, "server": args.server,
-                               "runs": runs, **results})
+        run["multipart"]["peak_temporary_files_mib"] for run in runs
+    )
+    print(
+        "targets: ratio >= 0.9 for upload and download, peak RSS above idle < 64 MiB; "
+        "multipart: the server's temporary files peaked at "
+        f"{results['multipart']['peak_temporary_files_mib']:.1f} MiB "
+        "(target: 0)"
+    )
+    write_results(
+        "transfer", {"size_mib": args.size_mib, "server": args.server, "runs": runs, **results}
+    )
     return results
 
 
 def summary(rows: list[dict]) -> dict:
     """Median of each figure over the runs, with the ratio's range and the worst memory."""
+
     def median(key):
         return statistics.median(row[key] for row in rows)
-    return {"api_mib_s": median("api_mib_s"), "direct_mib_s": median("direct_mib_s"),
-            "ratio": median("ratio"), "ratio_min": min(row["ratio"] for row in rows),
-            "ratio_max": max(row["ratio"] for row in rows),
-            "peak_rss_above_idle_mib": median("peak_rss_above_idle_mib"),
-            "peak_rss_max_mib": max(row["peak_rss_above_idle_mib"] for row in rows),
-            "app_cpu_s_per_gib": median("app_cpu_s_per_gib")}
+
+    return {
+        "api_mib_s": median("api_mib_s"),
+        "direct_mib_s": median("direct_mib_s"),
+        "ratio": median("ratio"),
+        "ratio_min": min(row["ratio"] for row in rows),
+        "ratio_max": max(row["ratio"] for row in rows),
+        "peak_rss_above_idle_mib": median("peak_rss_above_idle_mib"),
+        "peak_rss_max_mib": max(row["peak_rss_above_idle_mib"] for row in rows),
+        "app_cpu_s_per_gib": median("app_cpu_s_per_gib"),
+    }
 
 
 class BigReads:
@@ -283,8 +325,9 @@ def one_run(glance, http, server, path: Path, size: int) -> dict:
     made = []
 
     def new_image(label: str) -> str:
-        image = glance.images.create(name=f"bench-transfer-{label}", disk_format="raw",
-                                     container_format="bare")
+        image = glance.images.create(
+            name=f"bench-transfer-{label}", disk_format="raw", container_format="bare"
+        )
         made.append(image["id"])
         return image["id"]
 
@@ -300,8 +343,11 @@ def one_run(glance, http, server, path: Path, size: int) -> dict:
         with PeakMemory(server.masters) as upload_memory, open(path, "rb") as data:
             before = cpu_seconds(server.masters)
             start = time.perf_counter()
-            response = http.put(f"{api}/{api_id}/file/", data=BigReads(data, size),
-                                headers={"Content-Type": "application/octet-stream"})
+            response = http.put(
+                f"{api}/{api_id}/file/",
+                data=BigReads(data, size),
+                headers={"Content-Type": "application/octet-stream"},
+            )
             api_up = time.perf_counter() - start
             cpu["upload"] = cpu_seconds(server.masters) - before
         response.raise_for_status()
@@ -324,13 +370,18 @@ def one_run(glance, http, server, path: Path, size: int) -> dict:
             cpu["download"] = cpu_seconds(server.masters) - before
         assert api_bytes == direct_bytes == size
         if server.tmp is None:  # the stack: the multipart create is the app's, as before
-            return _rows(size, {"upload": (api_up, direct_up, upload_memory),
-                                "download": (api_down, direct_down, download_memory)}, cpu)
+            return _rows(
+                size,
+                {
+                    "upload": (api_up, direct_up, upload_memory),
+                    "download": (api_down, direct_down, download_memory),
+                },
+                cpu,
+            )
 
         # The dashboard's legacy upload: a multipart create, its file second.
         content_type, body = dashboard_multipart(path, "bench-transfer-form")
-        with PeakMemory(server.masters) as multipart_memory, \
-                PeakFolderSize(server.tmp) as spooled:
+        with PeakMemory(server.masters) as multipart_memory, PeakFolderSize(server.tmp) as spooled:
             before = cpu_seconds(server.masters)
             start = time.perf_counter()
             response = http.post(f"{api}/", data=body, headers={"Content-Type": content_type})
@@ -343,9 +394,15 @@ def one_run(glance, http, server, path: Path, size: int) -> dict:
         for image_id in made:
             glance.images.delete(image_id)
 
-    run = _rows(size, {"upload": (api_up, direct_up, upload_memory),
-                       "download": (api_down, direct_down, download_memory),
-                       "multipart": (api_multipart, direct_up, multipart_memory)}, cpu)
+    run = _rows(
+        size,
+        {
+            "upload": (api_up, direct_up, upload_memory),
+            "download": (api_down, direct_down, download_memory),
+            "multipart": (api_multipart, direct_up, multipart_memory),
+        },
+        cpu,
+    )
     run["multipart"]["peak_temporary_files_mib"] = spooled.peak / MIB
     return run
 
@@ -354,13 +411,21 @@ def _rows(size: int, timings: dict, cpu: dict) -> dict:
     """Each direction's figures from (API seconds, direct seconds, its PeakMemory)."""
     mib, run = size / MIB, {}
     for direction, (api_s, direct_s, memory) in timings.items():
-        run[direction] = {"api_mib_s": mib / api_s, "direct_mib_s": mib / direct_s,
-                          "ratio": direct_s / api_s,
-                          "peak_rss_above_idle_mib": memory.above_idle_mib,
-                          "app_cpu_s_per_gib": cpu[direction] / (size / (1024 * MIB))}
-    print(" ".join(f"{d} {r['ratio']:.2f} ({r['peak_rss_above_idle_mib']:.1f} MiB, "
-                   f"{r['app_cpu_s_per_gib']:.3f} s CPU/GiB)" for d, r in run.items()),
-          flush=True)
+        run[direction] = {
+            "api_mib_s": mib / api_s,
+            "direct_mib_s": mib / direct_s,
+            "ratio": direct_s / api_s,
+            "peak_rss_above_idle_mib": memory.above_idle_mib,
+            "app_cpu_s_per_gib": cpu[direction] / (size / (1024 * MIB)),
+        }
+    print(
+        " ".join(
+            f"{d} {r['ratio']:.2f} ({r['peak_rss_above_idle_mib']:.1f} MiB, "
+            f"{r['app_cpu_s_per_gib']:.3f} s CPU/GiB)"
+            for d, r in run.items()
+        ),
+        flush=True,
+    )
     return run
 
 

@@ -84,6 +84,7 @@ def accel_secret() -> str:
 def redis_url() -> str:
     return f"redis://{REDIS_USER}:{redis_password()}@{c.HOST}:{REDIS_PORT}/0"
 
+
 PACKAGES = {"nginx": "nginx-light", "redis-server": "redis-server"}
 
 
@@ -99,8 +100,12 @@ def ensure_installed() -> None:
     sudo = [] if os.geteuid() == 0 else ["sudo"]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends",
-                    *missing], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def _which(command: str) -> str | None:
@@ -145,19 +150,35 @@ def access_log(index: int) -> Path:
 
 def app_servers(instances: int) -> list[cloud.Server]:
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    return [cloud.Server(f"stack-app-{i}", "project.wsgi:application", FIRST_APP_PORT + i, 2,
-                         app_env(), gunicorn=gunicorn, chdir=c.ROOT,
-                         extra_args=("--limit-request-line", str(LIMIT_REQUEST_LINE),
-                                     "--keep-alive", str(KEEP_ALIVE),
-                                     # the app loaded once, in the master: a worker that
-                                     # replaces a dead one serves at once (make chaos)
-                                     "--preload",
-                                     "--access-logfile", str(access_log(i)),
-                                     "--access-logformat", ACCESS_LOG_FORMAT))
-            for i in range(instances)]
+    return [
+        cloud.Server(
+            f"stack-app-{i}",
+            "project.wsgi:application",
+            FIRST_APP_PORT + i,
+            2,
+            app_env(),
+            gunicorn=gunicorn,
+            chdir=c.ROOT,
+            extra_args=(
+                "--limit-request-line",
+                str(LIMIT_REQUEST_LINE),
+                "--keep-alive",
+                str(KEEP_ALIVE),
+                # the app loaded once, in the master: a worker that
+                # replaces a dead one serves at once (make chaos)
+                "--preload",
+                "--access-logfile",
+                str(access_log(i)),
+                "--access-logformat",
+                ACCESS_LOG_FORMAT,
+            ),
+        )
+        for i in range(instances)
+    ]
 
 
 # --- Redis ------------------------------------------------------------------------------
+
 
 def _pid(name: str) -> int | None:
     try:
@@ -169,8 +190,10 @@ def _pid(name: str) -> int | None:
 
 
 def _redis_conf() -> str:
-    return ("user default off\n"  # no access without signing in
-            f"user {REDIS_USER} on >{redis_password()} ~* &* +@all -@admin\n")
+    return (
+        "user default off\n"  # no access without signing in
+        f"user {REDIS_USER} on >{redis_password()} ~* &* +@all -@admin\n"
+    )
 
 
 def start_redis() -> None:
@@ -182,11 +205,29 @@ def start_redis() -> None:
     log(f"starting Redis on {REDIS_ADDRESS} (user {REDIS_USER})")
     conf.touch(mode=0o600)
     conf.write_text(_redis_conf())
-    subprocess.run([_which("redis-server"), str(conf), "--port", str(REDIS_PORT),
-                    "--bind", c.HOST,
-                    "--save", "", "--appendonly", "no", "--daemonize", "yes",
-                    "--pidfile", str(HOME / "redis.pid"), "--dir", str(HOME),
-                    "--logfile", str(HOME / "redis.log")], check=True)
+    subprocess.run(
+        [
+            _which("redis-server"),
+            str(conf),
+            "--port",
+            str(REDIS_PORT),
+            "--bind",
+            c.HOST,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(HOME / "redis.pid"),
+            "--dir",
+            str(HOME),
+            "--logfile",
+            str(HOME / "redis.log"),
+        ],
+        check=True,
+    )
     _wait(lambda: _redis_answers(), "Redis")
 
 
@@ -216,9 +257,14 @@ def _stop(name: str) -> None:
 
 # --- nginx ------------------------------------------------------------------------------
 
-def nginx_conf(instances: int, api_rate: int | None = None,
-               readyz_allow: list[str] | None = None, upstreams: list[str] | None = None,
-               glance: str | None = None) -> str:
+
+def nginx_conf(
+    instances: int,
+    api_rate: int | None = None,
+    readyz_allow: list[str] | None = None,
+    upstreams: list[str] | None = None,
+    glance: str | None = None,
+) -> str:
     """nginx.conf for the stack; ``api_rate`` and ``readyz_allow`` in place of API_RATE and
     READYZ_ALLOW, ``upstreams`` (nginx's ``server`` lines, without the word) in place of
     the instances, ``glance`` (host:port) in place of the dev cloud's (the tests' other
@@ -229,15 +275,22 @@ def nginx_conf(instances: int, api_rate: int | None = None,
     values = {
         "prefix": str(prefix),
         "listen": f"{c.HOST}:{NGINX_PORT}",
-        "upstreams": "\n".join(f"        server {line};" for line in upstreams or [
-            f"{c.HOST}:{FIRST_APP_PORT + i} max_fails={MAX_FAILS} fail_timeout={FAIL_TIMEOUT}s"
-            for i in range(instances)]),
+        "upstreams": "\n".join(
+            f"        server {line};"
+            for line in upstreams
+            or [
+                f"{c.HOST}:{FIRST_APP_PORT + i} max_fails={MAX_FAILS} fail_timeout={FAIL_TIMEOUT}s"
+                for i in range(instances)
+            ]
+        ),
         "client_timeout": str(CLIENT_TIMEOUT),
         "upload_connections": str(UPLOAD_CONNECTIONS),
         "retry_after": str(RETRY_AFTER),
         "glance_retry_after": str(RETRY_AFTER_SECONDS),
-        "api_rate": str(api_rate), "api_burst": str(2 * api_rate),
-        "upload_rate": str(UPLOAD_RATE), "upload_burst": str(2 * UPLOAD_RATE),
+        "api_rate": str(api_rate),
+        "api_burst": str(2 * api_rate),
+        "upload_rate": str(UPLOAD_RATE),
+        "upload_burst": str(2 * UPLOAD_RATE),
         "readyz_allow": "\n".join(f"            allow {address};" for address in readyz_allow),
         "glance": glance or c.GLANCE_URL.removeprefix("http://").rstrip("/"),
         "accel_secret": accel_secret() if ACCEL else "",
@@ -261,8 +314,9 @@ def start_nginx(instances: int, **values) -> None:
     conf.chmod(0o600)
     conf.write_text(nginx_conf(instances, **values))
     if _nginx_pid():
-        subprocess.run([_which("nginx"), "-p", str(prefix), "-c", str(conf), "-s", "reload"],
-                       check=True)
+        subprocess.run(
+            [_which("nginx"), "-p", str(prefix), "-c", str(conf), "-s", "reload"], check=True
+        )
         return
     log(f"starting nginx on {NGINX_URL}")
     subprocess.run([_which("nginx"), "-p", str(prefix), "-c", str(conf)], check=True)
@@ -288,6 +342,7 @@ def stop_nginx() -> None:
 
 # --- the whole stack --------------------------------------------------------------------
 
+
 def _wait(ready, what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not ready():
@@ -310,8 +365,10 @@ def up(instances: int = 2) -> list[cloud.Server]:
     for server in servers:
         server.wait()
     start_nginx(instances)
-    log(f"up: nginx {NGINX_URL}/api/glance/ in front of "
-        f"{', '.join(s.url for s in servers)}; Redis {REDIS_ADDRESS} (user {REDIS_USER})")
+    log(
+        f"up: nginx {NGINX_URL}/api/glance/ in front of "
+        f"{', '.join(s.url for s in servers)}; Redis {REDIS_ADDRESS} (user {REDIS_USER})"
+    )
     return servers
 
 

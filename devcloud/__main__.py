@@ -14,8 +14,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("down", help="stop the servers this dev cloud started")
     commands.add_parser("status", help="show whether each server runs and answers")
     commands.add_parser("reset", help="stop the servers and drop their state")
-    commands.add_parser("purge", help="reset, and drop the servers' venv and what lives "
-                                      "outside the checkout (/var/tmp)")
+    commands.add_parser(
+        "purge",
+        help="reset, and drop the servers' venv and what lives outside the checkout (/var/tmp)",
+    )
     commands.add_parser("seed", help="upload the sample images (after up)")
     commands.add_parser("credentials", help="print the sample sign-in credentials")
     args = parser.parse_args(argv)

@@ -64,8 +64,13 @@ def _image_service(keystone: ks_client.Client) -> None:
 
 
 def _password_works(account: c.Account) -> bool:
-    auth = v3.Password(auth_url=c.KEYSTONE_URL, username=account.username,
-                       password=account.password, user_domain_name=c.DOMAIN, unscoped=True)
+    auth = v3.Password(
+        auth_url=c.KEYSTONE_URL,
+        username=account.username,
+        password=account.password,
+        user_domain_name=c.DOMAIN,
+        unscoped=True,
+    )
     try:
         ks_session.Session(auth=auth).get_token()
     except ks_exc.Unauthorized:

@@ -70,18 +70,27 @@ def _install_as_of(date: str) -> None:
     python = ["--python", _bin("python")]
     if not (c.VENV / "bin" / "python").exists():
         _run([uv, "venv", "--quiet", "--python", sys.executable, str(c.VENV)])
-    _run([uv, "pip", "install", "--quiet", *python, "--exclude-newer", date,
-          "-r", str(c.REQUIREMENTS)])
-    _run([uv, "pip", "install", "--quiet", *python,
-          "-r", str(SERVERS_REQUIREMENTS)])
+    _run(
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            *python,
+            "--exclude-newer",
+            date,
+            "-r",
+            str(c.REQUIREMENTS),
+        ]
+    )
+    _run([uv, "pip", "install", "--quiet", *python, "-r", str(SERVERS_REQUIREMENTS)])
 
 
 def _run(argv: list[str], **kwargs) -> None:
     result = subprocess.run(argv, capture_output=True, text=True, **kwargs)
     if result.returncode != 0:
-        raise DevCloudError(
-            f"{' '.join(argv)} failed ({result.returncode}):\n{_tail(result.stdout + result.stderr)}"
-        )
+        output = _tail(result.stdout + result.stderr)
+        raise DevCloudError(f"{' '.join(argv)} failed ({result.returncode}):\n{output}")
 
 
 def _tail(text: str, lines: int = 40) -> str:
@@ -103,8 +112,10 @@ def write_configs() -> None:
     for folder in (c.STATE, c.LOGS, c.RUN, glance_conf_dir()):
         folder.mkdir(parents=True, exist_ok=True)
     # Glance 28 (2024.1) reads its paste file from its config folder, newer ones need not
-    shutil.copyfile(c.VENV / "etc" / "glance" / "glance-api-paste.ini",
-                    glance_conf_dir() / "glance-api-paste.ini")
+    shutil.copyfile(
+        c.VENV / "etc" / "glance" / "glance-api-paste.ini",
+        glance_conf_dir() / "glance-api-paste.ini",
+    )
     keystone_conf().write_text(
         f"""[DEFAULT]
 use_stderr = true
@@ -249,9 +260,17 @@ def answers(url: str) -> bool:
 class Server:
     """One gunicorn master, started in a session of its own and known by its pid file."""
 
-    def __init__(self, name: str, app: str, port: int, workers: int, env: dict[str, str],
-                 gunicorn: str | None = None, chdir: Path | None = None,
-                 extra_args: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        name: str,
+        app: str,
+        port: int,
+        workers: int,
+        env: dict[str, str],
+        gunicorn: str | None = None,
+        chdir: Path | None = None,
+        extra_args: tuple[str, ...] = (),
+    ):
         self.name, self.app, self.port, self.workers, self.env = name, app, port, workers, env
         self.extra_args = extra_args
         self.gunicorn = gunicorn or _bin("gunicorn")
@@ -406,8 +425,12 @@ def servers() -> tuple[Server, Server]:
         c.KEYSTONE_WORKERS,
         {"OS_KEYSTONE_CONFIG_FILES": str(keystone_conf())},
         # what the tests read to see which calls reached Keystone
-        extra_args=("--access-logfile", str(KEYSTONE_ACCESS_LOG), "--access-logformat",
-                    ACCESS_LOG_FORMAT),
+        extra_args=(
+            "--access-logfile",
+            str(KEYSTONE_ACCESS_LOG),
+            "--access-logformat",
+            ACCESS_LOG_FORMAT,
+        ),
     )
     glance = Server(
         "glance",
@@ -415,8 +438,14 @@ def servers() -> tuple[Server, Server]:
         c.GLANCE_PORT,
         c.GLANCE_WORKERS,
         {"OS_GLANCE_CONFIG_DIR": str(glance_conf_dir())},
-        extra_args=("--access-logfile", str(GLANCE_ACCESS_LOG), "--access-logformat",
-                    ACCESS_LOG_FORMAT, "--threads", str(c.GLANCE_THREADS)),
+        extra_args=(
+            "--access-logfile",
+            str(GLANCE_ACCESS_LOG),
+            "--access-logformat",
+            ACCESS_LOG_FORMAT,
+            "--threads",
+            str(c.GLANCE_THREADS),
+        ),
     )
     return keystone, glance
 
@@ -465,9 +494,8 @@ def _leave_sqlite() -> None:
 
 
 def down() -> None:
-    from .horizon import servers as horizon_servers
-
     from . import memcached
+    from .horizon import servers as horizon_servers
 
     stopped = [server.name for server in (*horizon_servers(), *servers()) if server.stop()]
     if memcached.stop(log):
@@ -483,8 +511,11 @@ def status() -> dict[str, dict]:
         for server in servers()
     }
     running = postgres.running()
-    report["postgres"] = {"url": f"postgresql://{c.HOST}:{postgres.port()}/",
-                          "pid": _postmaster_pid() if running else None, "answers": running}
+    report["postgres"] = {
+        "url": f"postgresql://{c.HOST}:{postgres.port()}/",
+        "pid": _postmaster_pid() if running else None,
+        "answers": running,
+    }
     return report
 
 

@@ -21,7 +21,8 @@ class Release:
 
 
 RELEASES = {
-    release.name: release for release in (
+    release.name: release
+    for release in (
         Release("newest", "requirements.txt", None, 0),
         # 2024.1 (Caracal, a SLURP release): Keystone 25 and Glance 28, with the packages
         # PyPI had the day after Glance 28.0.1.
@@ -39,8 +40,9 @@ HOME = _BASE if RELEASE.name == "newest" else _BASE / RELEASE.name
 # What must live outside the checkout, one folder per release of it: PostgreSQL's cluster
 # where its user cannot enter the checkout (devcloud/postgres.py), and the servers' venv
 # of a release that cannot run from a path with spaces (below).
-OUTSIDE = Path("/var/tmp") / ("glance-api-devcloud-"
-                              + hashlib.sha256(str(HOME).encode()).hexdigest()[:12])
+OUTSIDE = Path("/var/tmp") / (
+    "glance-api-devcloud-" + hashlib.sha256(str(HOME).encode()).hexdigest()[:12]
+)
 # 2024.1's Keystone joins the paths of its database migrations with spaces (alembic's
 # version_locations), so from a path with spaces its db_sync finds none and creates no
 # table: its venv then lives outside the checkout.
@@ -70,7 +72,8 @@ KEYSTONE_URL = f"http://{HOST}:{KEYSTONE_PORT}/v3"
 GLANCE_URL = f"http://{HOST}:{GLANCE_PORT}"
 # Hosts Glance may fetch from (web-download, http locations); loopback for tests.
 IMPORT_HOSTS = [
-    h.strip() for h in os.environ.get("DEVCLOUD_IMPORT_HOSTS", "127.0.0.1,localhost").split(",")
+    h.strip()
+    for h in os.environ.get("DEVCLOUD_IMPORT_HOSTS", "127.0.0.1,localhost").split(",")
     if h.strip()
 ]
 REGION = "RegionOne"

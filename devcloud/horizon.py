@@ -84,21 +84,31 @@ def _python() -> str:
 def _freeze() -> str:
     """The venv's packages, ``name==version`` a line (uv's pip freeze)."""
     uv = str(Path(sys.executable).with_name("uv"))
-    return subprocess.run([uv, "pip", "freeze", "--python", _python()], capture_output=True,
-                          text=True, check=True).stdout
+    return subprocess.run(
+        [uv, "pip", "freeze", "--python", _python()], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def installed() -> tuple[dict[str, str], dict[str, str]]:
     """What Horizon's venv has now, and what it had before the app: name -> version."""
+
     def parse(text: str) -> dict[str, str]:
         return dict(line.split("==", 1) for line in text.splitlines() if "==" in line)
+
     return parse(_freeze()), parse(PACKAGES.read_text())
 
 
 def dashboard_dir() -> Path:
-    out = subprocess.run([_python(), "-c", "import openstack_dashboard, os; "
-                          "print(os.path.dirname(openstack_dashboard.__file__))"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            _python(),
+            "-c",
+            "import openstack_dashboard, os; print(os.path.dirname(openstack_dashboard.__file__))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return Path(out.stdout.strip())
 
 
@@ -134,19 +144,30 @@ def ensure_installed() -> None:
 def check() -> subprocess.CompletedProcess:
     """``pip check`` of Horizon's venv (uv's)."""
     uv = str(Path(sys.executable).with_name("uv"))
-    return subprocess.run([uv, "pip", "check", "--python", _python()], capture_output=True,
-                          text=True)
+    return subprocess.run(
+        [uv, "pip", "check", "--python", _python()], capture_output=True, text=True
+    )
 
 
 def servers() -> list[Server]:
     venv_gunicorn = str(VENV / "bin" / "gunicorn")
     return [
-        Server(name, "openstack_dashboard.wsgi:application", port, 1,
-               {"DEVCLOUD_HORIZON_UPLOAD_MODE": mode,
-                "DEVCLOUD_HORIZON_SETTINGS": str(HOME / "local_settings.py")},
-               gunicorn=venv_gunicorn, chdir=HOME)
-        for name, port, mode in (("horizon", c.HORIZON_PORT, "legacy"),
-                                 ("horizon-direct", c.HORIZON_DIRECT_PORT, "direct"))
+        Server(
+            name,
+            "openstack_dashboard.wsgi:application",
+            port,
+            1,
+            {
+                "DEVCLOUD_HORIZON_UPLOAD_MODE": mode,
+                "DEVCLOUD_HORIZON_SETTINGS": str(HOME / "local_settings.py"),
+            },
+            gunicorn=venv_gunicorn,
+            chdir=HOME,
+        )
+        for name, port, mode in (
+            ("horizon", c.HORIZON_PORT, "legacy"),
+            ("horizon-direct", c.HORIZON_DIRECT_PORT, "direct"),
+        )
     ]
 
 

@@ -101,6 +101,10 @@ def iso_image(volume_id: str = "GLANCE_API_SAMPLE", data_sectors: int = 8) -> by
     root_dir[0:34] = dot
     root_dir[34:68] = dotdot
 
-    return bytes(16 * SECTOR) + bytes(pvd) + bytes(terminator) + bytes(root_dir) + bytes(
-        data_sectors * SECTOR
+    return (
+        bytes(16 * SECTOR)
+        + bytes(pvd)
+        + bytes(terminator)
+        + bytes(root_dir)
+        + bytes(data_sectors * SECTOR)
     )

@@ -29,8 +29,12 @@ def ensure_installed(log) -> str:
     sudo = [] if os.geteuid() == 0 else ["sudo"]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends",
-                    "memcached"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "memcached"],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     return shutil.which("memcached", path="/usr/sbin:/usr/bin")
 
 
@@ -59,8 +63,24 @@ def start(log) -> None:
     c.RUN.mkdir(parents=True, exist_ok=True)
     log(f"starting memcached on {LOCATION}")
     user = ["-u", "root"] if os.geteuid() == 0 else []  # it refuses root without -u
-    subprocess.run([binary, "-d", "-l", c.HOST, "-p", str(c.MEMCACHED_PORT), "-U", "0",
-                    "-m", "64", "-P", str(_pid_file()), *user], check=True)
+    subprocess.run(
+        [
+            binary,
+            "-d",
+            "-l",
+            c.HOST,
+            "-p",
+            str(c.MEMCACHED_PORT),
+            "-U",
+            "0",
+            "-m",
+            "64",
+            "-P",
+            str(_pid_file()),
+            *user,
+        ],
+        check=True,
+    )
     deadline = time.monotonic() + 10
     while not answers():
         if time.monotonic() > deadline:

@@ -51,8 +51,9 @@ def _postgres_can_enter(folder: Path) -> bool:
         pwd.getpwnam("postgres")
     except KeyError:  # not installed yet: asked again once it is
         return True
-    result = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(folder)],
-                            capture_output=True)
+    result = subprocess.run(
+        ["runuser", "-u", "postgres", "--", "test", "-x", str(folder)], capture_output=True
+    )
     return result.returncode == 0
 
 
@@ -88,10 +89,13 @@ def _choose_port(log) -> int:
         raise PostgresError(
             f"{c.HOST}:{wanted} is taken by another server, and this dev cloud's PostgreSQL "
             "listens there: stop that server (another checkout's dev cloud? `make down` "
-            "there), or set DEVCLOUD_POSTGRES_PORT to a free port")
+            "there), or set DEVCLOUD_POSTGRES_PORT to a free port"
+        )
     chosen = _free_port()
-    log(f"{c.HOST}:{wanted} is taken by another server (another checkout's dev cloud?): "
-        f"PostgreSQL listens on {chosen} instead")
+    log(
+        f"{c.HOST}:{wanted} is taken by another server (another checkout's dev cloud?): "
+        f"PostgreSQL listens on {chosen} instead"
+    )
     _port_file().parent.mkdir(parents=True, exist_ok=True)
     _port_file().write_text(str(chosen))
     return chosen
@@ -102,9 +106,10 @@ def url(database: str) -> str:
 
 
 def _bindir() -> Path | None:
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
-                      key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit()
-                      else 0)
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
     return versions[-1].parent if versions else None
 
 
@@ -118,12 +123,17 @@ def ensure_installed(log) -> Path:
     conf = Path("/etc/postgresql-common/createcluster.conf")
     if not conf.exists():  # no cluster of the package's own, started outside our control
         subprocess.run([*sudo, "mkdir", "-p", str(conf.parent)], check=True)
-        subprocess.run([*sudo, "sh", "-c", f"echo 'create_main_cluster = false' > {conf}"],
-                       check=True)
+        subprocess.run(
+            [*sudo, "sh", "-c", f"echo 'create_main_cluster = false' > {conf}"], check=True
+        )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends",
-                    "postgresql"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     bindir = _bindir()
     if bindir is None:
         raise PostgresError("apt installed postgresql, but no initdb was found")
@@ -138,8 +148,9 @@ def _as_owner() -> list[str]:
 def _run(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
     result = subprocess.run([*_as_owner(), *argv], capture_output=True, text=True, **kwargs)
     if result.returncode != 0:
-        raise PostgresError(f"{' '.join(argv)} failed ({result.returncode}):\n"
-                            f"{result.stdout}{result.stderr}")
+        raise PostgresError(
+            f"{' '.join(argv)} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+        )
     return result
 
 
@@ -160,8 +171,11 @@ def running() -> bool:
     bindir = _bindir()
     if bindir is None or not (data_dir() / "PG_VERSION").exists():
         return False
-    result = subprocess.run([*_as_owner(), str(bindir / "pg_ctl"), "status", "-D",
-                             str(data_dir())], capture_output=True, text=True)
+    result = subprocess.run(
+        [*_as_owner(), str(bindir / "pg_ctl"), "status", "-D", str(data_dir())],
+        capture_output=True,
+        text=True,
+    )
     return result.returncode == 0
 
 
@@ -177,8 +191,20 @@ def start(log) -> None:
             _owned(folder.parent)
         folder.mkdir(parents=True, exist_ok=True)
         _owned(folder)
-        _run([str(bindir / "initdb"), "-D", str(folder), "-A", "trust", "-U", "postgres",
-              "-E", "UTF8", "--no-instructions"])
+        _run(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(folder),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-instructions",
+            ]
+        )
     if not running():
         listen = _choose_port(log)
         log(f"starting PostgreSQL on {c.HOST}:{listen}")
@@ -188,22 +214,52 @@ def start(log) -> None:
         if _log_file().parent != c.LOGS:
             (c.LOGS / "postgres.log").unlink(missing_ok=True)
             (c.LOGS / "postgres.log").symlink_to(_log_file())
-        options = (f"-p {listen} -c unix_socket_directories= "
-                   f"-c listen_addresses={c.HOST} -c max_connections=200 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off")
+        options = (
+            f"-p {listen} -c unix_socket_directories= "
+            f"-c listen_addresses={c.HOST} -c max_connections=200 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off"
+        )
         try:
-            _run([str(bindir / "pg_ctl"), "-D", str(folder), "-l", str(_log_file()), "-w",
-                  "-t", "60", "-o", options, "start"], stdin=subprocess.DEVNULL)
+            _run(
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(folder),
+                    "-l",
+                    str(_log_file()),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    options,
+                    "start",
+                ],
+                stdin=subprocess.DEVNULL,
+            )
         except PostgresError as exc:  # pg_ctl says "Examine the log output": show it
             tail = _log_file().read_text(errors="replace").splitlines()[-20:]
-            raise PostgresError(f"{exc}\nthe server's log ({_log_file()}), its end:\n"
-                                + "\n".join(tail)) from None
+            raise PostgresError(
+                f"{exc}\nthe server's log ({_log_file()}), its end:\n" + "\n".join(tail)
+            ) from None
     _create_databases(bindir)
 
 
 def _psql(bindir: Path, sql: str) -> str:
-    return _run([str(bindir / "psql"), "-h", c.HOST, "-p", str(port()), "-U",
-                 "postgres", "-d", "postgres", "-tAc", sql]).stdout
+    return _run(
+        [
+            str(bindir / "psql"),
+            "-h",
+            c.HOST,
+            "-p",
+            str(port()),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-tAc",
+            sql,
+        ]
+    ).stdout
 
 
 def _create_databases(bindir: Path) -> None:

@@ -25,13 +25,29 @@ class Sample:
 
 
 SAMPLES = (
-    Sample("sample-public-raw", c.ADMIN, "raw", "public",
-           {"os_distro": "debian", "os_version": "12", "hw_disk_bus": "virtio"}),
+    Sample(
+        "sample-public-raw",
+        c.ADMIN,
+        "raw",
+        "public",
+        {"os_distro": "debian", "os_version": "12", "hw_disk_bus": "virtio"},
+    ),
     Sample("sample-public-iso", c.ADMIN, "iso", "public", {"os_distro": "debian"}),
-    Sample("sample-private-qcow2", c.ADMIN, "qcow2", "private",
-           {"os_type": "linux", "owner_note": "admin only"}),
-    Sample("sample-shared-qcow2", c.ADMIN, "qcow2", "shared",
-           {"os_type": "linux"}, share_with_demo=True),
+    Sample(
+        "sample-private-qcow2",
+        c.ADMIN,
+        "qcow2",
+        "private",
+        {"os_type": "linux", "owner_note": "admin only"},
+    ),
+    Sample(
+        "sample-shared-qcow2",
+        c.ADMIN,
+        "qcow2",
+        "shared",
+        {"os_type": "linux"},
+        share_with_demo=True,
+    ),
     Sample("sample-community-iso", c.ADMIN, "iso", "community", {"os_distro": "rescue"}),
     Sample("demo-private-raw", c.DEMO, "raw", "private", {"created_by": "demo"}),
 )

@@ -131,7 +131,8 @@ class HorizonSessionAuthentication(SessionAuthentication):
             access_info = keystone.validate_token(token)
         except exceptions.AuthenticationFailed as exc:
             raise exceptions.AuthenticationFailed(
-                "Your dashboard session has expired; sign in again.") from exc
+                "Your dashboard session has expired; sign in again."
+            ) from exc
         self.enforce_csrf(request)
         return KeystoneUser(access_info), access_info
 
@@ -147,8 +148,16 @@ class KeystoneBackend(BaseBackend):
     """
 
     @method_decorator(sensitive_variables())
-    def authenticate(self, request, username=None, password=None, project=None, domain=None,
-                     keystone_sign_in=False, **kwargs):
+    def authenticate(
+        self,
+        request,
+        username=None,
+        password=None,
+        project=None,
+        domain=None,
+        keystone_sign_in=False,
+        **kwargs,
+    ):
         # Only the app's sign-in form asks (keystone_sign_in=True): another login of the
         # project (Django's admin, say) never signs in with Keystone through this backend.
         if not keystone_sign_in or not username or not password:

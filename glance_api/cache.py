@@ -40,8 +40,9 @@ def _warn(action: str, exc: Exception) -> None:
     now = time.monotonic()
     if now - _last_warning["at"] >= WARN_EVERY:
         _last_warning["at"] = now
-        logger.warning("The cache failed to %s (%s: %s): going on without it", action,
-                       type(exc).__name__, exc)
+        logger.warning(
+            "The cache failed to %s (%s: %s): going on without it", action, type(exc).__name__, exc
+        )
 
 
 class TolerantCache:
@@ -91,6 +92,8 @@ class TolerantCache:
 def app_cache() -> TolerantCache:
     """The app's cache (``CACHE_ALIAS``; Django's connection for this thread)."""
     return TolerantCache(caches[settings.CACHE_ALIAS])
+
+
 TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 
 
@@ -104,6 +107,7 @@ def _tolerant(method, missing):
         except (redis.RedisError, OSError) as exc:
             self._unreachable(exc)
             return missing(*args, **kwargs) if callable(missing) else missing
+
     return call
 
 
@@ -117,8 +121,9 @@ class RedisCache(DjangoRedisCache):
         now = time.monotonic()
         if now - self._warned >= WARN_EVERY:
             self._warned = now
-            logger.warning("Redis is unreachable (%s): working without the shared cache",
-                           type(exc).__name__)
+            logger.warning(
+                "Redis is unreachable (%s): working without the shared cache", type(exc).__name__
+            )
 
     get = _tolerant(DjangoRedisCache.get, lambda key, default=None, version=None: default)
     get_many = _tolerant(DjangoRedisCache.get_many, {})

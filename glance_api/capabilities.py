@@ -42,8 +42,12 @@ def issue(token: str, user_id: str, image_id: str) -> str:
     """A new secret for one upload of ``image_id`` by the holder of ``token``."""
     secret = secrets.token_urlsafe(32)
     app_cache().set(
-        _key(secret), {"sealed_token": _fernet(secret).encrypt(token.encode()).decode(),
-                       "user_id": user_id, "image_id": image_id},
+        _key(secret),
+        {
+            "sealed_token": _fernet(secret).encrypt(token.encode()).decode(),
+            "user_id": user_id,
+            "image_id": image_id,
+        },
         settings.UPLOAD_URL_SECONDS,
     )
     return secret

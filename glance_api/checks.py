@@ -29,10 +29,13 @@ def check_format_inspector(app_configs, **kwargs):
 
     if can_inspect_formats():
         return []
-    return [checks.Warning(
-        "oslo.utils has no format inspector (it came in 7.3, OpenStack 2024.2): uploads are "
-        "not checked against their disk format before Glance keeps them, and the "
-        "dashboard's legacy upload is kept in memory or a temporary file until its form "
-        "is read, as Horizon's own does.",
-        hint="Install oslo.utils 7.3 or later where the environment's pins allow it.",
-        id="glance_api.W002")]
+    return [
+        checks.Warning(
+            "oslo.utils has no format inspector (it came in 7.3, OpenStack 2024.2): uploads are "
+            "not checked against their disk format before Glance keeps them, and the "
+            "dashboard's legacy upload is kept in memory or a temporary file until its form "
+            "is read, as Horizon's own does.",
+            hint="Install oslo.utils 7.3 or later where the environment's pins allow it.",
+            id="glance_api.W002",
+        )
+    ]

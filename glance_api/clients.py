@@ -31,8 +31,13 @@ from .conf import settings
 from .exceptions import upstream_errors
 
 __all__ = [
-    "GlanceClient", "access_body", "access_from_body", "client_for", "glance_endpoint",
-    "image_schema", "shared_session",
+    "GlanceClient",
+    "access_body",
+    "access_from_body",
+    "client_for",
+    "glance_endpoint",
+    "image_schema",
+    "shared_session",
 ]
 
 
@@ -52,8 +57,14 @@ class _StaleConnectionRetry(Retry):
 # on its next use before any answer: try once more on a new connection. Only methods
 # without a body, so an upload stream is never sent twice.
 STALE_CONNECTION_RETRY = _StaleConnectionRetry(
-    total=1, connect=1, read=1, status=0, other=0, redirect=0,
-    allowed_methods=frozenset({"GET", "HEAD", "DELETE"}), raise_on_status=False,
+    total=1,
+    connect=1,
+    read=1,
+    status=0,
+    other=0,
+    redirect=0,
+    allowed_methods=frozenset({"GET", "HEAD", "DELETE"}),
+    raise_on_status=False,
 )
 _session_lock = threading.Lock()
 _session: ks_session.Session | None = None
@@ -168,7 +179,9 @@ def client_for(access_info: access.AccessInfoV3) -> GlanceClient:
 
     def make() -> GlanceClient:
         return glanceclient.Client(
-            "2", session=session, endpoint_override=endpoint,
+            "2",
+            session=session,
+            endpoint_override=endpoint,
             auth=AccessInfoPlugin(access_info, auth_url=auth_url),
         )
 
@@ -182,7 +195,8 @@ def glance_endpoint(access_info: access.AccessInfoV3) -> str:
     def make() -> str:
         with upstream_errors("Glance"):  # EndpointNotFound: 503 naming the catalog
             return access_info.service_catalog.url_for(
-                service_type="image", interface=settings.INTERFACE,
+                service_type="image",
+                interface=settings.INTERFACE,
                 region_name=settings.REGION_NAME,
             )
 

@@ -75,9 +75,13 @@ def drain(request) -> int:
                 sock.settimeout(prior)
             except OSError:
                 pass
-    logger.info("stopped reading an unneeded request body (Content-Length %s) after %d "
-                "bytes (%s): the server closes the connection",
-                request.META.get("CONTENT_LENGTH") or "none", read, reason)
+    logger.info(
+        "stopped reading an unneeded request body (Content-Length %s) after %d "
+        "bytes (%s): the server closes the connection",
+        request.META.get("CONTENT_LENGTH") or "none",
+        read,
+        reason,
+    )
     return read
 
 

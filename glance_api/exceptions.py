@@ -102,7 +102,8 @@ _CLIENT_ERRORS = {
     # about the media type the client sent.
     415: lambda detail: UpstreamError(400, detail, code="invalid"),
     414: lambda detail: UpstreamError(
-        400, "The request is too long for Glance: use fewer or shorter filters.", code="too_long"),
+        400, "The request is too long for Glance: use fewer or shorter filters.", code="too_long"
+    ),
 }
 
 
@@ -138,8 +139,9 @@ def _glance_detail(exc: glance_exc.HTTPException) -> str:
     return html.unescape(detail) or type(exc).__name__
 
 
-def api_error(exc: Exception, service: str,
-              overrides: dict | None = None) -> exceptions.APIException:
+def api_error(
+    exc: Exception, service: str, overrides: dict | None = None
+) -> exceptions.APIException:
     """The API error for an exception of glanceclient or keystoneauth talking to ``service``.
 
     ``overrides`` maps an upstream status to the error to give instead (for example a
@@ -149,8 +151,9 @@ def api_error(exc: Exception, service: str,
     if isinstance(exc, glance_exc.HTTPException):
         return _status_error(_glance_status(exc), _glance_detail(exc), service, overrides)
     if isinstance(exc, ksa_exc.HttpError):
-        return _status_error(exc.http_status or 502, exc.message or type(exc).__name__,
-                             service, overrides)
+        return _status_error(
+            exc.http_status or 502, exc.message or type(exc).__name__, service, overrides
+        )
     if isinstance(exc, (glance_exc.InvalidEndpoint, ksa_exc.ConnectTimeout)):
         # glanceclient raises InvalidEndpoint for any timeout
         logger.warning("%s timed out: %s", service, exc)
@@ -165,7 +168,9 @@ def api_error(exc: Exception, service: str,
 
 
 UPSTREAM_EXCEPTIONS = (
-    glance_exc.HTTPException, glance_exc.CommunicationError, glance_exc.InvalidEndpoint,
+    glance_exc.HTTPException,
+    glance_exc.CommunicationError,
+    glance_exc.InvalidEndpoint,
     ksa_exc.ClientException,
 )
 

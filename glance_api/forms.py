@@ -44,12 +44,14 @@ class KeystoneAuthenticationForm(AuthenticationForm):
         password = self.cleaned_data.get("password")
         if username and password:
             cache = app_cache()
-            failures = _failures_key(username, self.cleaned_data.get("domain")
-                                     or settings.DEFAULT_DOMAIN)
+            failures = _failures_key(
+                username, self.cleaned_data.get("domain") or settings.DEFAULT_DOMAIN
+            )
             if (cache.get(failures) or 0) >= settings.SIGN_IN_ATTEMPTS:
                 raise forms.ValidationError(
                     "Too many failed sign-ins for this user: try again in a few minutes.",
-                    code="throttled")
+                    code="throttled",
+                )
             try:
                 self.user_cache = authenticate(
                     self.request,

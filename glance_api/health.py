@@ -31,8 +31,9 @@ _last: dict = {"at": None, "states": None}
 def _reachable(url: str) -> str | None:
     """None if the URL answers below 500, else what went wrong."""
     try:
-        answer = clients.shared_session().get(url, authenticated=False, raise_exc=False,
-                                              timeout=PROBE_TIMEOUT)
+        answer = clients.shared_session().get(
+            url, authenticated=False, raise_exc=False, timeout=PROBE_TIMEOUT
+        )
     except Exception as exc:  # any failure to connect is what this reports
         return f"unreachable ({type(exc).__name__})"
     return None if answer.status_code < 500 else f"answered {answer.status_code}"
@@ -79,6 +80,7 @@ def _probe() -> dict[str, str]:
             logger.warning("readyz: Glance at %s is %s", endpoint, problem)
             problems.append(problem)
     if endpoints:
-        states["glance"] = (f"{problems[0]} ({len(problems)} of {len(endpoints)} endpoints)"
-                            if problems else None)
+        states["glance"] = (
+            f"{problems[0]} ({len(problems)} of {len(endpoints)} endpoints)" if problems else None
+        )
     return {name: problem or "ok" for name, problem in states.items()}

@@ -8,7 +8,7 @@ import hashlib
 import logging
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.core.cache import caches
 from django.core.cache.backends.locmem import LocMemCache
@@ -71,13 +71,21 @@ class _LocalValidations:
             return None
         return access_info, fetched_at
 
-    def set(self, key: str, access_info: access.AccessInfoV3, seconds: int,
-            fetched_at: float | None = None) -> None:
+    def set(
+        self,
+        key: str,
+        access_info: access.AccessInfoV3,
+        seconds: int,
+        fetched_at: float | None = None,
+    ) -> None:
         with self.lock:
             while len(self.entries) >= self.size:
                 self.entries.pop(next(iter(self.entries)), None)
-            self.entries[key] = (time.monotonic() + seconds, access_info,
-                                 time.time() if fetched_at is None else fetched_at)
+            self.entries[key] = (
+                time.monotonic() + seconds,
+                access_info,
+                time.time() if fetched_at is None else fetched_at,
+            )
 
     def delete(self, key: str) -> None:
         self.entries.pop(key, None)
@@ -98,14 +106,15 @@ def _remember(access_info: access.AccessInfoV3, fetched_at: float | None = None)
     say, is then not kept again over the mark.)
     """
     fetched_at = time.time() if fetched_at is None else fetched_at
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ttl = cache_seconds(access_info.expires, now, settings.TOKEN_CACHE_SECONDS)
     if ttl > 0:
         key = _cache_key(access_info.auth_token)
         cache, _ = _shared_cache()
         # kept longer than it is fresh: for while Keystone cannot answer (validate_token)
-        kept = cache_seconds(access_info.expires, now,
-                             settings.TOKEN_CACHE_SECONDS + settings.TOKEN_STALE_SECONDS)
+        kept = cache_seconds(
+            access_info.expires, now, settings.TOKEN_CACHE_SECONDS + settings.TOKEN_STALE_SECONDS
+        )
         cache.set(key, {"body": access_body(access_info), "at": fetched_at}, kept)
         local_validations.set(key, access_info, ttl, fetched_at)
 
@@ -138,8 +147,11 @@ def forget_token(token: str, refused: bool = False) -> None:
     cache.delete(key)
     local_validations.delete(key)
     if (shared or refused) and settings.TOKEN_CACHE_SECONDS > 0:
-        cache.set(_forgotten_key(key), {"at": time.time(), "refused": refused},
-                  settings.TOKEN_CACHE_SECONDS)
+        cache.set(
+            _forgotten_key(key),
+            {"at": time.time(), "refused": refused},
+            settings.TOKEN_CACHE_SECONDS,
+        )
 
 
 def _voids(mark, fetched_at: float) -> bool:
@@ -205,9 +217,12 @@ def validate_token(token: str) -> access.AccessInfoV3:
     if fetched:
         _remember(access_info, fetched_at)
     elif fetched is False and settings.TOKEN_CACHE_SECONDS > 0:  # fresh: a local copy
-        local_validations.set(_cache_key(token), access_info, cache_seconds(
-            access_info.expires, datetime.now(timezone.utc), settings.TOKEN_CACHE_SECONDS),
-            fetched_at)
+        local_validations.set(
+            _cache_key(token),
+            access_info,
+            cache_seconds(access_info.expires, datetime.now(UTC), settings.TOKEN_CACHE_SECONDS),
+            fetched_at,
+        )
     return access_info
 
 
@@ -236,8 +251,10 @@ def _fetch_token(token: str, stale: dict | None = None) -> dict:
         if stale is None:
             raise
         _keystone_failed["until"] = time.monotonic() + RETRY_AFTER_SECONDS
-        logger.warning("Keystone could not validate a token: taking its validation of %d s "
-                       "ago", time.time() - stale["at"])
+        logger.warning(
+            "Keystone could not validate a token: taking its validation of %d s ago",
+            time.time() - stale["at"],
+        )
         return stale
     return response.json()
 
@@ -262,8 +279,10 @@ def recheck_token(token: str) -> None:
         forget_token(token)
         raise exceptions.AuthenticationFailed("The token has expired.")
     _remember(access_info)
-    raise ServiceUnavailable("Glance could not validate the token (it may not reach Keystone "
-                             "for now); the token is valid: try again shortly.")
+    raise ServiceUnavailable(
+        "Glance could not validate the token (it may not reach Keystone "
+        "for now); the token is valid: try again shortly."
+    )
 
 
 @sensitive_variables()
@@ -282,9 +301,13 @@ def password_login(
     """
 
     def sign_in(**scope) -> access.AccessInfoV3:
-        return v3.Password(auth_url=settings.KEYSTONE_URL, username=username,
-                           password=password, user_domain_name=domain,
-                           **scope).get_access(session)
+        return v3.Password(
+            auth_url=settings.KEYSTONE_URL,
+            username=username,
+            password=password,
+            user_domain_name=domain,
+            **scope,
+        ).get_access(session)
 
     session = shared_session()
     try:

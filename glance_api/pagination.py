@@ -41,7 +41,7 @@ class PageRequest:
         items = list(items)
         has_more_data = has_prev_data = False
         if len(items) > self.page_size:
-            items = items[:self.page_size]
+            items = items[: self.page_size]
             has_more_data = True
             has_prev_data = self.marker is not None
         elif self.reversed_order and self.marker is not None:
@@ -64,22 +64,26 @@ class Page:
 
 class PageQuerySerializer(serializers.Serializer):
     paginate = serializers.BooleanField(
-        required=False, default=False,
+        required=False,
+        default=False,
         help_text="Pages of the configured page size (or of limit), with has_more_data and "
         "has_prev_data.",
     )
     marker = serializers.CharField(
-        required=False, max_length=255,
+        required=False,
+        max_length=255,
         help_text="Where the page starts: the id (or name) of the last item of the page shown "
         "(the first one with reversed_order).",
     )
     limit = serializers.IntegerField(
-        required=False, min_value=1,
+        required=False,
+        min_value=1,
         help_text="At most this many items (capped by the server's result limit); with "
         "paginate, the page size.",
     )
     reversed_order = serializers.BooleanField(
-        required=False, default=False,
+        required=False,
+        default=False,
         help_text="Walk back from marker (the first item of the page shown), as the "
         "dashboard's previous-page link does.",
     )
@@ -106,19 +110,29 @@ class DashboardPagination(BasePagination):
         options = query.validated_data
         limit = min(options.get("limit", settings.RESULT_LIMIT), settings.RESULT_LIMIT)
         if not options["paginate"]:
-            return PageRequest(fetch=limit, marker=options.get("marker"),
-                               reversed_order=options["reversed_order"])
+            return PageRequest(
+                fetch=limit, marker=options.get("marker"), reversed_order=options["reversed_order"]
+            )
         page_size = min(options.get("limit", settings.PAGE_SIZE), limit)
-        return PageRequest(fetch=page_size + 1, page_size=page_size,
-                           marker=options.get("marker"), reversed_order=options["reversed_order"])
+        return PageRequest(
+            fetch=page_size + 1,
+            page_size=page_size,
+            marker=options.get("marker"),
+            reversed_order=options["reversed_order"],
+        )
 
     def paginate_queryset(self, queryset, request, view=None):  # pragma: no cover - DRF API
         raise NotImplementedError("Glance pages itself: use page_request() and a service.")
 
     def get_paginated_response(self, data, page: Page | None = None) -> Response:
         page = page or Page()
-        return Response({"items": data, "has_more_data": page.has_more_data,
-                         "has_prev_data": page.has_prev_data})
+        return Response(
+            {
+                "items": data,
+                "has_more_data": page.has_more_data,
+                "has_prev_data": page.has_prev_data,
+            }
+        )
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         return {
@@ -141,8 +155,9 @@ class DashboardPagination(BasePagination):
         """drf-spectacular documents these on every list that uses this paginator."""
         parameters = []
         for name, query_field in self.query_serializer_class().fields.items():
-            kind = {serializers.BooleanField: "boolean",
-                    serializers.IntegerField: "integer"}.get(type(query_field), "string")
+            kind = {serializers.BooleanField: "boolean", serializers.IntegerField: "integer"}.get(
+                type(query_field), "string"
+            )
             schema = {"type": kind}
             if query_field.default not in (None, serializers.empty):
                 schema["default"] = query_field.default
@@ -150,6 +165,13 @@ class DashboardPagination(BasePagination):
                 schema["minimum"] = 1
             if kind == "string":
                 schema["maxLength"] = 255
-            parameters.append({"name": name, "required": False, "in": "query",
-                               "description": str(query_field.help_text), "schema": schema})
+            parameters.append(
+                {
+                    "name": name,
+                    "required": False,
+                    "in": "query",
+                    "description": str(query_field.help_text),
+                    "schema": schema,
+                }
+            )
         return parameters

@@ -37,7 +37,8 @@ def text_encoding(encoding: str, media_type: str | None = None) -> str:
         known = False
     if not known:
         raise exceptions.UnsupportedMediaType(
-            media_type or charset, f"Unsupported charset {charset[:40]!r}: not a text encoding.")
+            media_type or charset, f"Unsupported charset {charset[:40]!r}: not a text encoding."
+        )
     return charset
 
 
@@ -79,8 +80,7 @@ class StreamedFile(UploadedFile):
     """A multipart file that went to Glance as it arrived: :attr:`upload` holds the image."""
 
     def __init__(self, upload, name: str, size: int):
-        super().__init__(file=None, name=name, content_type="application/octet-stream",
-                         size=size)
+        super().__init__(file=None, name=name, content_type="application/octet-stream", size=size)
         self.upload = upload
 
     def close(self):  # nothing was kept here
@@ -109,7 +109,8 @@ class GlanceUploadHandler(FileUploadHandler):
             raise exceptions.ParseError(f"{field_name}: this endpoint takes no file.")
         if field_name != FILE_FIELD or self.upload is not None or self.head:
             raise exceptions.ParseError(
-                f"{field_name}: only one file is taken, in the field {FILE_FIELD!r}.")
+                f"{field_name}: only one file is taken, in the field {FILE_FIELD!r}."
+            )
 
     def receive_data_chunk(self, raw_data, start):
         if self.upload is not None:
@@ -136,7 +137,8 @@ class GlanceUploadHandler(FileUploadHandler):
         if self.upload is not None:
             self.upload.abort(IncompleteBody("The body ended inside the file."))
         raise exceptions.ParseError(
-            f"The body ended inside the file {FILE_FIELD!r}: no image was created.")
+            f"The body ended inside the file {FILE_FIELD!r}: no image was created."
+        )
 
     def abort(self, cause: BaseException):
         if self.upload is not None:
@@ -197,8 +199,12 @@ def form_fields_before_file(request: HttpRequest) -> QueryDict:
         return QueryDict()
     prefix = request._stream.read(length)  # not request.read(): the body stays unread
     request._stream = _Prefixed(prefix, request._stream)
-    parser = _FieldsVisibleParser({**request.META, "CONTENT_LENGTH": str(len(prefix))},
-                                  io.BytesIO(prefix), [_StopAtFile()], request.encoding)
+    parser = _FieldsVisibleParser(
+        {**request.META, "CONTENT_LENGTH": str(len(prefix))},
+        io.BytesIO(prefix),
+        [_StopAtFile()],
+        request.encoding,
+    )
     try:
         parser.parse()
     except (MultiPartParserError, ValueError, RequestDataTooBig):  # cut mid-field
@@ -214,11 +220,13 @@ class MultiPartParser(parsers.MultiPartParser):
     def parse(self, stream, media_type=None, parser_context=None):
         request, view = parser_context["request"], parser_context.get("view")
         meta = {**request.META, "CONTENT_TYPE": media_type}
-        handler = GlanceUploadHandler(request, getattr(view, "start_multipart_upload", None),
-                                      lambda: parser.fields_so_far())
+        handler = GlanceUploadHandler(
+            request, getattr(view, "start_multipart_upload", None), lambda: parser.fields_so_far()
+        )
         try:
-            parser = _FieldsVisibleParser(meta, stream, [handler], text_encoding(
-                get_encoding(parser_context), media_type))
+            parser = _FieldsVisibleParser(
+                meta, stream, [handler], text_encoding(get_encoding(parser_context), media_type)
+            )
             data, files = parser.parse()
         except (MultiPartParserError, UnicodeDecodeError) as exc:
             handler.abort(exc)

@@ -28,8 +28,9 @@ def matches(header: str | None, etag: str | None) -> bool:
     return "*" in tags or etag in tags or f"W/{etag}" in tags
 
 
-def requested(range_header: str | None, if_range: str | None, etag: str | None,
-              size: int | None) -> tuple[int, int] | None:
+def requested(
+    range_header: str | None, if_range: str | None, etag: str | None, size: int | None
+) -> tuple[int, int] | None:
     """The single range to serve, ``(first, last)`` inclusive; None for the whole image.
 
     :raises Unsatisfiable: a well-formed single range that starts past the end.

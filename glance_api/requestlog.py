@@ -36,7 +36,8 @@ class RequestContext:
 
 
 current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
-    "glance_api_request", default=None)
+    "glance_api_request", default=None
+)
 
 
 def new_request_id() -> str:
@@ -119,8 +120,10 @@ class HideUploadSecrets(logging.Filter):
         if isinstance(record.msg, str):
             record.msg = UPLOAD_SECRET.sub(r"\1<secret>", record.msg)
         if isinstance(record.args, tuple):
-            record.args = tuple(UPLOAD_SECRET.sub(r"\1<secret>", arg)
-                                if isinstance(arg, str) else arg for arg in record.args)
+            record.args = tuple(
+                UPLOAD_SECRET.sub(r"\1<secret>", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
         return True
 
 

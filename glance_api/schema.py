@@ -62,10 +62,13 @@ class HorizonSessionScheme(OpenApiAuthenticationExtension):
         }
 
 
-ERROR = inline_serializer("Error", {
-    "detail": serializers.CharField(help_text="What went wrong, in words."),
-    "code": serializers.CharField(help_text="A short machine-readable code, e.g. not_found."),
-})
+ERROR = inline_serializer(
+    "Error",
+    {
+        "detail": serializers.CharField(help_text="What went wrong, in words."),
+        "code": serializers.CharField(help_text="A short machine-readable code, e.g. not_found."),
+    },
+)
 VALIDATION_ERROR = {
     "type": "object",
     "description": "Each field (or query parameter) in error maps to its messages (a list, or "
@@ -82,27 +85,37 @@ ERRORS = {
     405: OpenApiResponse(ERROR, description="Not a method of this path"),
     406: OpenApiResponse(ERROR, description="No answer in a media type the Accept header allows"),
     409: OpenApiResponse(ERROR, description="Conflicts with the resource's state"),
-    429: OpenApiResponse(ERROR, description="Too many requests: more uploads at a time than "
-                         "UPLOADS_PER_USER, or over a proxy's rate; Retry-After says when to "
-                         "try again"),
+    429: OpenApiResponse(
+        ERROR,
+        description="Too many requests: more uploads at a time than "
+        "UPLOADS_PER_USER, or over a proxy's rate; Retry-After says when to "
+        "try again",
+    ),
     411: OpenApiResponse(ERROR, description="A chunked body this server cannot take"),
     413: OpenApiResponse(ERROR, description="Too large, or over the project's quota"),
     415: OpenApiResponse(ERROR, description="A body of a media type this path does not take"),
-    501: OpenApiResponse(ERROR, description="Needs a newer Glance than the one that serves it "
-                         "(the message names the feature and the API version); nothing was "
-                         "changed"),
-    502: OpenApiResponse(ERROR, description="Glance or Keystone failed to answer (their text is "
-                         "not passed on)"),
-    503: OpenApiResponse(ERROR, description="Glance or Keystone is unreachable, restarting or "
-                         "failing for now (a 500 of theirs), or Glance could not validate a "
-                         "token Keystone takes; Retry-After says when to try again"),
+    501: OpenApiResponse(
+        ERROR,
+        description="Needs a newer Glance than the one that serves it "
+        "(the message names the feature and the API version); nothing was "
+        "changed",
+    ),
+    502: OpenApiResponse(
+        ERROR, description="Glance or Keystone failed to answer (their text is not passed on)"
+    ),
+    503: OpenApiResponse(
+        ERROR,
+        description="Glance or Keystone is unreachable, restarting or "
+        "failing for now (a 500 of theirs), or Glance could not validate a "
+        "token Keystone takes; Retry-After says when to try again",
+    ),
     504: OpenApiResponse(ERROR, description="Glance or Keystone did not answer in time"),
 }
 # Not the app's: the HTTP server's own answer (gunicorn's or nginx's page) to a request line
 # longer than it takes (README: production, --limit-request-line).
 URI_TOO_LONG = {
     "description": "The request line is longer than the HTTP server takes (answered by the "
-                   "server itself, as an HTML page)",
+    "server itself, as an HTML page)",
     "content": {"text/html": {"schema": {"type": "string"}}},
 }
 _ALWAYS = (400, 401, 403, 404, 405, 406, 409, 429, 502, 503, 504)
@@ -117,8 +130,10 @@ ERRORS_BY_METHOD = {
 # The app's path variables, each documented once.
 PATH_PARAMETERS = {
     "id": ("The image's id (a UUID).", {"type": "string", "maxLength": 255}),
-    "namespace": ("The namespace, e.g. OS::Compute::Hypervisor.",
-                  {"type": "string", "maxLength": 255}),
+    "namespace": (
+        "The namespace, e.g. OS::Compute::Hypervisor.",
+        {"type": "string", "maxLength": 255},
+    ),
     "tag": ("The tag.", {"type": "string", "maxLength": 255}),
     "member_id": ("The member project's id.", {"type": "string", "maxLength": 255}),
 }
@@ -135,11 +150,14 @@ class GlanceAutoSchema(AutoSchema):
                 declared = responses[str(code)]
                 if "content" not in declared:
                     described = self._get_response_for_code(error, str(code), direction=direction)
-                    responses[str(code)] = {**described,
-                                            "description": declared.get("description", "")}
+                    responses[str(code)] = {
+                        **described,
+                        "description": declared.get("description", ""),
+                    }
                 continue
-            responses[str(code)] = self._get_response_for_code(error, str(code),
-                                                               direction=direction)
+            responses[str(code)] = self._get_response_for_code(
+                error, str(code), direction=direction
+            )
         responses.setdefault("414", URI_TOO_LONG)
         return responses
 
@@ -173,12 +191,17 @@ class GlanceAutoSchema(AutoSchema):
 
     def _resolve_path_parameters(self, variables):
         parameters = super()._resolve_path_parameters(
-            [v for v in variables if v not in PATH_PARAMETERS])
+            [v for v in variables if v not in PATH_PARAMETERS]
+        )
         return parameters + [
-            build_parameter_type(name=variable, location=OpenApiParameter.PATH,
-                                 description=PATH_PARAMETERS[variable][0],
-                                 schema=dict(PATH_PARAMETERS[variable][1]))
-            for variable in variables if variable in PATH_PARAMETERS
+            build_parameter_type(
+                name=variable,
+                location=OpenApiParameter.PATH,
+                description=PATH_PARAMETERS[variable][0],
+                schema=dict(PATH_PARAMETERS[variable][1]),
+            )
+            for variable in variables
+            if variable in PATH_PARAMETERS
         ]
 
 
@@ -203,8 +226,10 @@ class SchemaView(SpectacularAPIView):
             return None
         allowed = api_settings.ALLOWED_VERSIONS or ()
         if version not in allowed:
-            raise NotFound(f"No API version {version[:40]!r}: this API has "
-                           + (f"versions {', '.join(allowed)}." if allowed else "no versions."))
+            raise NotFound(
+                f"No API version {version[:40]!r}: this API has "
+                + (f"versions {', '.join(allowed)}." if allowed else "no versions.")
+            )
         return version
 
     def _get_schema_response(self, request):

@@ -40,9 +40,12 @@ def upload_slot(user_id: str):
     running = cache.incr(key)
     if running is not None and running > limit:
         cache.decr(key)
-        raise exceptions.Throttled(wait=RETRY_AFTER, detail=(
-            f"At most {limit} uploads at a time per user: try again in {RETRY_AFTER} "
-            "seconds."))
+        raise exceptions.Throttled(
+            wait=RETRY_AFTER,
+            detail=(
+                f"At most {limit} uploads at a time per user: try again in {RETRY_AFTER} seconds."
+            ),
+        )
     try:
         yield
     finally:

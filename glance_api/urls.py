@@ -13,8 +13,7 @@ def _more_methods(route):
     if not isinstance(route, routers.Route):
         return route
     if route.mapping.get("post") == "create":
-        return route._replace(mapping={**route.mapping, "put": "create",
-                                       "delete": "destroy_all"})
+        return route._replace(mapping={**route.mapping, "put": "create", "delete": "destroy_all"})
     if route.mapping.get("get") == "retrieve":
         return route._replace(mapping={**route.mapping, "post": "create_one"})
     return route
@@ -42,8 +41,13 @@ def without_trailing_slash(patterns: list[URLPattern]) -> list[URLPattern]:
     for pattern in patterns:
         regex = pattern.pattern.regex.pattern
         if regex.endswith("/$") and regex != "^/$" and hasattr(pattern.callback, "actions"):
-            unslashed.append(re_path(regex.removesuffix("/$") + "$",
-                                     _unlisted(pattern.callback), pattern.default_args))
+            unslashed.append(
+                re_path(
+                    regex.removesuffix("/$") + "$",
+                    _unlisted(pattern.callback),
+                    pattern.default_args,
+                )
+            )
     return unslashed
 
 
@@ -56,12 +60,17 @@ def _unlisted(callback):
 router = Router()
 router.register("images", views.ImageViewSet, basename="image")
 router.register("metadefs/namespaces", views.NamespaceViewSet, basename="namespace")
-for kind, viewset in (("objects", views.MetadefObjectViewSet),
-                      ("properties", views.MetadefPropertyViewSet),
-                      ("tags", views.MetadefTagViewSet),
-                      ("resource_types", views.NamespaceResourceTypeViewSet)):
-    router.register(rf"metadefs/namespaces/(?P<namespace>[^/]+)/{kind}", viewset,
-                    basename=f"namespace-{kind.replace('_', '')}")
+for kind, viewset in (
+    ("objects", views.MetadefObjectViewSet),
+    ("properties", views.MetadefPropertyViewSet),
+    ("tags", views.MetadefTagViewSet),
+    ("resource_types", views.NamespaceResourceTypeViewSet),
+):
+    router.register(
+        rf"metadefs/namespaces/(?P<namespace>[^/]+)/{kind}",
+        viewset,
+        basename=f"namespace-{kind.replace('_', '')}",
+    )
 router.register("metadefs/resourcetypes", views.ResourceTypeViewSet, basename="resourcetype")
 router.register("cache", views.ImageCacheViewSet, basename="cache")
 router.register("info", views.InfoViewSet, basename="info")

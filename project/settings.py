@@ -82,9 +82,13 @@ TEMPLATES = [
 # Only sessions live here (images live in Glance, sign-ins in the session); with the
 # sessions in the cache (DJANGO_SESSION_ENGINE), "none" runs with no database at all.
 DB_PATH = os.environ.get("DJANGO_DB_PATH", str(BASE_DIR / "var" / "db.sqlite3"))
-DATABASES = {} if DB_PATH == "none" else {
-    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DB_PATH},
-}
+DATABASES = (
+    {}
+    if DB_PATH == "none"
+    else {
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DB_PATH},
+    }
+)
 
 CACHES = {
     "default": {
@@ -168,15 +172,25 @@ LOGGING = {
     # the development server's request lines (django.server) as Django writes them, with
     # an upload URL's secret left out
     "filters": {"upload_secrets": {"()": "glance_api.requestlog.HideUploadSecrets"}},
-    "formatters": {"django.server": {"()": "django.utils.log.ServerFormatter",
-                                     "format": "[{server_time}] {message}", "style": "{"}},
-    "handlers": {"console": {"class": "logging.StreamHandler"},
-                 "django.server": {"class": "logging.StreamHandler",
-                                   "formatter": "django.server"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "glance_api": {"level": os.environ.get("GLANCE_API_LOG_LEVEL", "INFO")},
-        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False,
-                          "filters": ["upload_secrets"]},
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["upload_secrets"],
+        },
     },
 }

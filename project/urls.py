@@ -10,6 +10,9 @@ urlpatterns = [
     path("api-auth/", include("glance_api.auth_urls")),
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(
-        url_name="schema", template_name="glance_api/redoc.html"), name="redoc"),
+    path(
+        "api/redoc/",
+        SpectacularRedocView.as_view(url_name="schema", template_name="glance_api/redoc.html"),
+        name="redoc",
+    ),
 ]

@@ -1,10 +1,13 @@
 """Fixtures over the real dev cloud: accounts, tokens, API clients, direct glanceclients."""
 
+import http.client
 import http.server
 import io
+import json
 import socket
 import threading
 import time
+import urllib.parse
 
 import glanceclient
 import pytest
@@ -15,6 +18,7 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 from rest_framework.test import APIClient
 
+from deploy import stack
 from devcloud import cloud
 from devcloud import config as devcloud
 from glance_api import keystone
@@ -274,8 +278,12 @@ def make_image(glance_admin, glance_demo):
 
     def make(as_demo: bool = False, data: bytes | None = None, **attributes):
         glance = glance_demo if as_demo else glance_admin
-        attributes = {"disk_format": "raw", "container_format": "bare", "name": "test-image",
-                      **attributes}
+        attributes = {
+            "disk_format": "raw",
+            "container_format": "bare",
+            "name": "test-image",
+            **attributes,
+        }
         image = glance.images.create(**attributes)
         created.append((glance, image["id"]))
         if data is not None:
@@ -307,8 +315,14 @@ def cleanup_images(glance_admin):
 
 
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -325,3 +339,86 @@ def browser():
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def instances(clouds):
+    """The stack, started anew so that the instances serve this checkout's code."""
+    stack.down()
+    stack.up(2)
+    logs = [devcloud.LOGS / f"stack-app-{i}.log" for i in range(2)]
+    start = [log.stat().st_size if log.exists() else 0 for log in logs]
+    yield [stack.app_url(0), stack.app_url(1)]
+    stack.down()
+    # whatever the tests did to them, the instances answered no request with a 500
+    for log, offset in zip(logs, start, strict=True):
+        with open(log, "rb") as text:
+            text.seek(offset)
+            written = text.read().decode(errors="replace")
+        assert "Internal Server Error" not in written and "Traceback" not in written, (
+            f"{log}: {written[written.find('Traceback') - 2000 :][:6000]}"
+        )
+
+
+# --- the dev cloud's Glance behind a proxy that rewrites its versions document
+# (tests/test_older_glance.py: an older Glance, as its versions document says)
+
+
+def _key(version: dict) -> tuple[int, ...]:
+    return tuple(int(part) for part in version["id"].lstrip("v").split("."))
+
+
+class _OlderGlance(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    listed = staticmethod(lambda version: True)  # which versions the document keeps
+
+    def _forward(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        upstream = urllib.parse.urlsplit(devcloud.GLANCE_URL)
+        connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=30)
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+        connection.request(self.command, self.path, body or None, headers)
+        answer = connection.getresponse()
+        data = answer.read()
+        if self.command == "GET" and self.path.rstrip("/") in ("", "/versions"):
+            versions = json.loads(data)
+            versions["versions"] = [v for v in versions["versions"] if self.listed(_key(v))]
+            newest = max(versions["versions"], key=_key)
+            for version in versions["versions"]:
+                version["status"] = "CURRENT" if version is newest else "SUPPORTED"
+            data = json.dumps(versions).encode()
+        self.send_response(answer.status)
+        for name, value in answer.getheaders():
+            if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        connection.close()
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = _forward
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def glance_listing(app_settings, clouds):
+    """``glance_listing(listed)``: the app calls the dev cloud's Glance through a proxy
+    whose versions document keeps the versions for which ``listed(version)`` holds."""
+    servers = []
+
+    def start(listed):
+        handler = type("Handler", (_OlderGlance,), {"listed": staticmethod(listed)})
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        app_settings.GLANCE_API = {
+            **app_settings.GLANCE_API,
+            "GLANCE_URL": f"http://127.0.0.1:{server.server_address[1]}",
+        }
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

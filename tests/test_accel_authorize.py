@@ -3,8 +3,6 @@ Glance: nginx's auth_request answered with where the body goes, or why not."""
 
 import pytest
 
-from tests.test_older_glance import glance_listing  # noqa: F401 (a fixture)
-
 SECRET = "test-accel-secret"
 AUTHORIZE = "/api/glance/_accel/upload/"
 
@@ -15,8 +13,13 @@ def accel(app_settings):
 
 
 def ask(client, uri: str, secret: str = SECRET, method: str = "PUT", **headers):
-    return client.get(AUTHORIZE, HTTP_X_GLANCE_API_ACCEL=secret, HTTP_X_ORIGINAL_URI=uri,
-                      HTTP_X_ORIGINAL_METHOD=method, **headers)
+    return client.get(
+        AUTHORIZE,
+        HTTP_X_GLANCE_API_ACCEL=secret,
+        HTTP_X_ORIGINAL_URI=uri,
+        HTTP_X_ORIGINAL_METHOD=method,
+        **headers,
+    )
 
 
 def test_without_nginxs_secret_there_is_nothing_here(admin_client, accel, make_image):
@@ -26,8 +29,9 @@ def test_without_nginxs_secret_there_is_nothing_here(admin_client, accel, make_i
     assert ask(admin_client, uri, secret="").status_code == 404
 
 
-def test_an_upload_goes_to_glance_with_the_callers_token(admin_client, admin_token, accel,
-                                                         make_image, glance_admin):
+def test_an_upload_goes_to_glance_with_the_callers_token(
+    admin_client, admin_token, accel, make_image, glance_admin
+):
     image = make_image()
     staged = ask(admin_client, f"/api/glance/images/{image['id']}/stage/")
     assert staged.status_code == 204, staged.content
@@ -45,7 +49,8 @@ def test_an_upload_goes_to_glance_with_the_callers_token(admin_client, admin_tok
 
 
 def test_where_glance_does_not_inspect_uploads_they_go_through_the_app(
-        admin_client, accel, make_image, glance_listing):  # noqa: F811
+    admin_client, accel, make_image, glance_listing
+):  # noqa: F811
     """Glance before 2024.2 (API 2.17) has no require_image_format_match: the app keeps its
     own check of the bytes' format, so a bare image's upload goes through the app."""
     glance_listing(lambda version: version <= (2, 16))
@@ -58,17 +63,21 @@ def test_where_glance_does_not_inspect_uploads_they_go_through_the_app(
     assert staged.status_code == 204  # staging is checked by the import, in Glance
 
 
-@pytest.mark.parametrize("uri, status, code", [
-    ("/api/glance/images/00000000-0000-0000-0000-000000000000/file/", 404, "not_found"),
-    ("/api/glance/images/not-an-id/file/", 404, "not_found"),
-    ("/api/glance/images/", 404, "not_found"),
-    ("/api/glance/uploads/unknown-secret/", 404, "not_found"),
-])
+@pytest.mark.parametrize(
+    "uri, status, code",
+    [
+        ("/api/glance/images/00000000-0000-0000-0000-000000000000/file/", 404, "not_found"),
+        ("/api/glance/images/not-an-id/file/", 404, "not_found"),
+        ("/api/glance/images/", 404, "not_found"),
+        ("/api/glance/uploads/unknown-secret/", 404, "not_found"),
+    ],
+)
 def test_refusals_carry_the_clients_status_and_json(admin_client, accel, uri, status, code):
     answer = ask(admin_client, uri)
     assert answer.status_code == 403  # auth_request passes on 401 and 403 only
     assert answer["X-Refusal-Status"] == str(status)
     import json
+
     assert json.loads(answer["X-Refusal-Body"])["code"] == code
 
 

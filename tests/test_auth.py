@@ -2,7 +2,7 @@
 
 import logging
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.cache import caches
@@ -78,7 +78,7 @@ def test_token_validation_is_never_kept_past_the_tokens_expiry(demo_token):
     """With TOKEN_CACHE_SECONDS at 60, a token that expires in 2 s is cached for no longer:
     a hit in the process's own cache is then valid without parsing the expiry again."""
     body = keystone._fetch_token(demo_token)
-    expires = datetime.now(timezone.utc) + timedelta(seconds=2)
+    expires = datetime.now(UTC) + timedelta(seconds=2)
     body["token"]["expires_at"] = expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     keystone._remember(access.create(body=body, auth_token=demo_token))
     assert keystone.validate_token(demo_token).expires == expires  # served from the cache
@@ -100,7 +100,7 @@ def test_token_cache_off_asks_keystone_every_time(anon_client, settings, demo_to
 
 
 def test_token_cache_never_outlives_the_token():
-    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     assert keystone.cache_seconds(now + timedelta(hours=1), now, 60) == 60
     assert keystone.cache_seconds(now + timedelta(seconds=20), now, 60) == 20
     assert keystone.cache_seconds(now - timedelta(seconds=5), now, 60) == 0
@@ -142,8 +142,11 @@ def test_login_page_asks_for_keystone_credentials(client):
 @pytest.mark.django_db
 def test_session_login_then_version(client, clouds):
     response = sign_in(
-        client, username=devcloud.DEMO.username, password=devcloud.DEMO.password,
-        project=devcloud.DEMO.project, domain=devcloud.DOMAIN,
+        client,
+        username=devcloud.DEMO.username,
+        password=devcloud.DEMO.password,
+        project=devcloud.DEMO.project,
+        domain=devcloud.DOMAIN,
     )
     assert response.status_code == 302
     version = client.get(VERSION, HTTP_ACCEPT="application/json")
@@ -193,7 +196,8 @@ def test_session_logout_revokes_the_token(client, clouds, admin_session):
     assert response.status_code == 302
     assert client.get(VERSION, HTTP_ACCEPT="application/json").status_code == 401
     check = admin_session.get(
-        devcloud.KEYSTONE_URL + "/auth/tokens", headers={"X-Subject-Token": token},
+        devcloud.KEYSTONE_URL + "/auth/tokens",
+        headers={"X-Subject-Token": token},
         raise_exc=False,
     )
     assert check.status_code == 404  # Keystone no longer knows it
@@ -223,7 +227,9 @@ def test_token_never_in_a_response_or_a_log(client, anon_client, fresh_demo_toke
     caplog.set_level(logging.DEBUG)
     responses = [
         anon_client.get(VERSION, HTTP_X_AUTH_TOKEN=fresh_demo_token),
-        anon_client.get("/api/glance/", HTTP_X_AUTH_TOKEN=fresh_demo_token, HTTP_ACCEPT="text/html"),
+        anon_client.get(
+            "/api/glance/", HTTP_X_AUTH_TOKEN=fresh_demo_token, HTTP_ACCEPT="text/html"
+        ),
         anon_client.get(VERSION, HTTP_X_AUTH_TOKEN=fresh_demo_token + "x"),
     ]
     sign_in(client, username=devcloud.DEMO.username, password=devcloud.DEMO.password)
@@ -239,19 +245,24 @@ def test_token_never_in_a_response_or_a_log(client, anon_client, fresh_demo_toke
 
 
 def test_a_token_forgotten_by_another_process_is_refused_here_at_once(
-        anon_client, settings, tmp_path, demo_session, fresh_demo_token):
+    anon_client, settings, tmp_path, demo_session, fresh_demo_token
+):
     """With a cache that processes share, a process's own copy of a validation is dropped
     once another process forgot the token (its logout, or a 401 from Keystone or Glance)."""
-    settings.CACHES = {"default": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": str(tmp_path / "shared")}}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "shared"),
+        }
+    }
     anon_client.credentials(HTTP_X_AUTH_TOKEN=fresh_demo_token)
     assert anon_client.get("/api/glance/version/").status_code == 200
     key = keystone._cache_key(fresh_demo_token)
     kept_here = keystone.local_validations.entries[key]  # with when Keystone gave it
     # Another process signs out: Keystone revokes the token, that process forgets it...
-    demo_session.delete(f"{devcloud.KEYSTONE_URL}/auth/tokens",
-                        headers={"X-Subject-Token": fresh_demo_token})
+    demo_session.delete(
+        f"{devcloud.KEYSTONE_URL}/auth/tokens", headers={"X-Subject-Token": fresh_demo_token}
+    )
     keystone.forget_token(fresh_demo_token)
     # ...and this process still holds its own copy of the validation.
     keystone.local_validations.entries[key] = kept_here
@@ -265,8 +276,14 @@ def test_other_logins_of_the_project_never_sign_in_with_keystone(rf):
     from django.contrib.auth import authenticate
 
     request = rf.post("/admin/login/")
-    assert authenticate(request, username=devcloud.DEMO.username,
-                        password=devcloud.DEMO.password) is None
-    signed_in = authenticate(request, username=devcloud.DEMO.username,
-                             password=devcloud.DEMO.password, keystone_sign_in=True)
+    assert (
+        authenticate(request, username=devcloud.DEMO.username, password=devcloud.DEMO.password)
+        is None
+    )
+    signed_in = authenticate(
+        request,
+        username=devcloud.DEMO.username,
+        password=devcloud.DEMO.password,
+        keystone_sign_in=True,
+    )
     assert signed_in is not None and signed_in.username == devcloud.DEMO.username

@@ -9,9 +9,17 @@ def test_bench_quick_reports_every_figure_without_errors(clouds):
     results = run.main(["--quick"])
     figures = {row["figure"]: row for row in results["figures"]}
     assert set(figures) == {
-        "image get", "image properties", "list, paginate=true (20)", "list of 200 images",
-        "list of 1,000 images", "namespaces Flavor warm", "namespaces Flavor cold",
-        "resource types", "version", "image update", run.BARE,
+        "image get",
+        "image properties",
+        "list, paginate=true (20)",
+        "list of 200 images",
+        "list of 1,000 images",
+        "namespaces Flavor warm",
+        "namespaces Flavor cold",
+        "resource types",
+        "version",
+        "image update",
+        run.BARE,
     }
     assert set(run.TARGETS) <= set(figures)
     for row in figures.values():

@@ -21,6 +21,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
 @pytest.fixture
 def page(browser, request, live_server, transactional_db):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -80,10 +82,12 @@ def test_sign_in_and_browse_images(page, live_server, make_image):
     body = page.locator(".response-info").inner_text()
     assert image["name"] in body and '"os_distro": "debian"' in body
     detail = page.url
-    for title, suffix, status in (("Properties", "properties/", "200 OK"),
-                                  ("File", "file/", "204 No Content"),
-                                  ("Members", "members/", "200 OK"),
-                                  ("Tags", "tags/", "200 OK")):
+    for title, suffix, status in (
+        ("Properties", "properties/", "200 OK"),
+        ("File", "file/", "204 No Content"),
+        ("Members", "members/", "200 OK"),
+        ("Tags", "tags/", "200 OK"),
+    ):
         page.goto(detail)
         page.click(f".related-links a:text-is('{title}')")
         page.wait_for_url(f"{detail}{suffix}")
@@ -98,8 +102,7 @@ def test_sign_in_and_browse_images(page, live_server, make_image):
     assert "401" in page.locator(".response-info").inner_text()
 
 
-def test_create_and_edit_an_image_through_the_forms(page, live_server, file_server,
-                                                    glance_demo):
+def test_create_and_edit_an_image_through_the_forms(page, live_server, file_server, glance_demo):
     name = f"form-{uuid.uuid4().hex[:6]}"
     image_url = file_server.serve("/form.raw", b"browser bytes" * 100)
     sign_in(page, live_server, "/api/glance/images/")
@@ -144,8 +147,12 @@ def test_create_and_edit_an_image_through_the_forms(page, live_server, file_serv
 
 def test_swagger_ui_lists_every_operation_and_tries_one(page, live_server, anon_client):
     schema = anon_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
-    operations = [op["operationId"] for ops in schema["paths"].values()
-                  for op in ops.values() if isinstance(op, dict) and "operationId" in op]
+    operations = [
+        op["operationId"]
+        for ops in schema["paths"].values()
+        for op in ops.values()
+        if isinstance(op, dict) and "operationId" in op
+    ]
     sign_in(page, live_server, "/api/docs/")
     page.wait_for_selector(".opblock")
     ids = page.eval_on_selector_all(".opblock", "blocks => blocks.map(b => b.id)")
@@ -159,8 +166,10 @@ def test_swagger_ui_lists_every_operation_and_tries_one(page, live_server, anon_
 def test_swagger_ui_and_redoc_ask_no_other_host_and_log_no_error(page, live_server):
     requested, console_errors = [], []
     page.on("request", lambda request: requested.append(request.url))
-    page.on("console", lambda message: console_errors.append(message.text)
-            if message.type == "error" else None)
+    page.on(
+        "console",
+        lambda message: console_errors.append(message.text) if message.type == "error" else None,
+    )
     page.on("pageerror", lambda error: console_errors.append(str(error)))
     page.goto(f"{live_server.url}/api/docs/")
     page.wait_for_selector(".swagger-ui .info .title")
@@ -192,9 +201,13 @@ def test_an_admin_imports_a_namespace_from_the_browser(page, live_server, glance
     """As the dashboard's "Import Namespace": a whole namespace document, pasted as JSON
     into the namespaces page's form, made in one POST."""
     name = f"TEST::Browser::{uuid.uuid4().hex[:6]}"
-    document = {"namespace": name, "display_name": "From the browser",
-                "properties": {"speed": {"title": "Speed", "type": "integer"}},
-                "objects": [{"name": "Engine"}], "tags": [{"name": "red"}]}
+    document = {
+        "namespace": name,
+        "display_name": "From the browser",
+        "properties": {"speed": {"title": "Speed", "type": "integer"}},
+        "objects": [{"name": "Engine"}],
+        "tags": [{"name": "red"}],
+    }
     sign_in(page, live_server, "/api/glance/metadefs/namespaces/", devcloud.ADMIN)
     try:
         page.click("a[name=raw-tab]")

@@ -47,8 +47,12 @@ class Contract:
     def call(self, method: str, path: str, expect: int, **kwargs):
         path = API + path
         response = getattr(self.client, method)(path, **kwargs)
-        assert response.status_code == expect, (method, path, response.status_code,
-                                                b"" if response.streaming else response.content)
+        assert response.status_code == expect, (
+            method,
+            path,
+            response.status_code,
+            b"" if response.streaming else response.content,
+        )
         self.check(method, path, response)
         return response
 
@@ -65,8 +69,10 @@ class Contract:
         assert media_type in declared, (method, template, code, media_type, list(declared))
         if media_type == "application/json":
             schema = {**declared[media_type]["schema"], "components": self.openapi["components"]}
-            errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-                      for e in OAS30ReadValidator(schema).iter_errors(response.json())]
+            errors = [
+                f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+                for e in OAS30ReadValidator(schema).iter_errors(response.json())
+            ]
             assert not errors, (method, template, code, errors[:5])
 
 
@@ -74,6 +80,7 @@ class Contract:
 def contract(openapi):
     def make(client) -> Contract:
         return Contract(openapi, client)
+
     return make
 
 
@@ -97,9 +104,19 @@ def test_every_operation_answers_as_documented_for_the_admin(
     demo_project = demo_session.get_project_id()
 
     # health, discovery, version, metadata definitions
-    for path in ("healthz/", "readyz/", "version/", "info/", "info/import/", "info/stores/", "info/usage/",
-                 "schemas/", "schemas/image/", "metadefs/resourcetypes/",
-                 "metadefs/namespaces/OS::Compute::VirtCPUTopology/"):
+    for path in (
+        "healthz/",
+        "readyz/",
+        "version/",
+        "info/",
+        "info/import/",
+        "info/stores/",
+        "info/usage/",
+        "schemas/",
+        "schemas/image/",
+        "metadefs/resourcetypes/",
+        "metadefs/namespaces/OS::Compute::VirtCPUTopology/",
+    ):
         api.call("get", path, 200)
     api.call("get", "metadefs/namespaces/?paginate=true&limit=3", 200)
     api.call("get", "metadefs/namespaces/?resource_type=OS::Nova::Flavor", 200)
@@ -108,24 +125,66 @@ def test_every_operation_answers_as_documented_for_the_admin(
     api.call("get", "metadefs/resourcetypes/?colour=red", 400)
 
     # images: create three ways, list, read, update
-    direct = api.call("post", "images/", 201, format="json", data={
-        "name": "contract-direct", "source_type": "file-direct", "disk_format": "raw",
-        "visibility": "private", "protected": False, "os_distro": "cirros"}).json()
+    direct = api.call(
+        "post",
+        "images/",
+        201,
+        format="json",
+        data={
+            "name": "contract-direct",
+            "source_type": "file-direct",
+            "disk_format": "raw",
+            "visibility": "private",
+            "protected": False,
+            "os_distro": "cirros",
+        },
+    ).json()
     cleanup_images.append(direct["id"])
-    uploaded = api.call("post", "images/", 201, format="json", data={
-        "name": "contract-upload-url", "source_type": "file-direct", "disk_format": "raw",
-        "visibility": "private", "protected": False}).json()
+    uploaded = api.call(
+        "post",
+        "images/",
+        201,
+        format="json",
+        data={
+            "name": "contract-upload-url",
+            "source_type": "file-direct",
+            "disk_format": "raw",
+            "visibility": "private",
+            "protected": False,
+        },
+    ).json()
     cleanup_images.append(uploaded["id"])
     secret_path = uploaded["upload_url"].split("/api/glance/", 1)[1]
     api.call("put", secret_path, 200, data=b"u" * 1024, content_type="application/octet-stream")
     api.call("put", secret_path, 404, data=b"u", content_type="application/octet-stream")
-    by_put = api.call("put", "images/", 201, format="json", data={
-        "name": "contract-put", "source_type": "file-direct", "disk_format": "raw",
-        "visibility": "shared", "protected": False}).json()
+    by_put = api.call(
+        "put",
+        "images/",
+        201,
+        format="json",
+        data={
+            "name": "contract-put",
+            "source_type": "file-direct",
+            "disk_format": "raw",
+            "visibility": "shared",
+            "protected": False,
+        },
+    ).json()
     cleanup_images.append(by_put["id"])
-    legacy = api.call("post", "images/", 201, format="multipart", data={
-        "name": "contract-legacy", "source_type": "file-legacy", "disk_format": "raw",
-        "visibility": "private", "protected": "false", "data": file_part(b"x" * 4096)}).json()
+    legacy = api.call(
+        "post",
+        "images/",
+        201,
+        format="multipart",
+        data={
+            "name": "contract-legacy",
+            "source_type": "file-legacy",
+            "disk_format": "raw",
+            "visibility": "private",
+            "protected": "false",
+            "data": file_part(b"x" * 4096),
+        },
+    ).json()
     cleanup_images.append(legacy["id"])
     api.call("post", "images/", 400, format="json", data={"source_type": "url"})
 
@@ -135,38 +194,87 @@ def test_every_operation_answers_as_documented_for_the_admin(
     api.call("get", "images/?size_min=big", 400)
     api.call("get", f"images/{direct['id']}/", 200)
     api.call("get", f"images/{uuid.uuid4()}/", 404)
-    api.call("patch", f"images/{direct['id']}/", 204, format="json", data={
-        "name": "contract-direct-2", "disk_format": "raw", "visibility": "private",
-        "protected": False})
-    api.call("patch", f"images/{direct['id']}/", 200, format="json",
-             HTTP_PREFER="return=representation", data={
-                 "name": "contract-direct-3", "disk_format": "raw", "visibility": "private",
-                 "protected": False, "min_ram": 128})
+    api.call(
+        "patch",
+        f"images/{direct['id']}/",
+        204,
+        format="json",
+        data={
+            "name": "contract-direct-2",
+            "disk_format": "raw",
+            "visibility": "private",
+            "protected": False,
+        },
+    )
+    api.call(
+        "patch",
+        f"images/{direct['id']}/",
+        200,
+        format="json",
+        HTTP_PREFER="return=representation",
+        data={
+            "name": "contract-direct-3",
+            "disk_format": "raw",
+            "visibility": "private",
+            "protected": False,
+            "min_ram": 128,
+        },
+    )
     api.call("patch", f"images/{direct['id']}/", 400, format="json", data={"name": "x"})
     api.call("get", f"images/{direct['id']}/properties/", 200)
-    api.call("patch", f"images/{direct['id']}/properties/", 204, format="json",
-             data={"updated": {"os_distro": "debian"}, "removed": []})
+    api.call(
+        "patch",
+        f"images/{direct['id']}/properties/",
+        204,
+        format="json",
+        data={"updated": {"os_distro": "debian"}, "removed": []},
+    )
 
     # data: upload, download, staging and import
     api.call("get", f"images/{direct['id']}/file/", 204)
-    api.call("put", f"images/{direct['id']}/file/", 200, data=b"y" * 2048,
-             content_type="application/octet-stream")
-    api.call("put", f"images/{direct['id']}/file/", 409, data=b"again",
-             content_type="application/octet-stream")
+    api.call(
+        "put",
+        f"images/{direct['id']}/file/",
+        200,
+        data=b"y" * 2048,
+        content_type="application/octet-stream",
+    )
+    api.call(
+        "put",
+        f"images/{direct['id']}/file/",
+        409,
+        data=b"again",
+        content_type="application/octet-stream",
+    )
     api.call("get", f"images/{direct['id']}/file/", 200)
     # tags and members
     api.call("put", f"images/{direct['id']}/tags/contract/", 204)
     api.call("get", f"images/{direct['id']}/tags/", 200)
     api.call("delete", f"images/{direct['id']}/tags/contract/", 204)
     shared = make_image(name="contract-shared", visibility="shared")
-    api.call("post", f"images/{shared['id']}/members/", 201, format="json",
-             data={"member_id": demo_project})
-    api.call("post", f"images/{shared['id']}/members/", 409, format="json",
-             data={"member_id": demo_project})
+    api.call(
+        "post",
+        f"images/{shared['id']}/members/",
+        201,
+        format="json",
+        data={"member_id": demo_project},
+    )
+    api.call(
+        "post",
+        f"images/{shared['id']}/members/",
+        409,
+        format="json",
+        data={"member_id": demo_project},
+    )
     api.call("get", f"images/{shared['id']}/members/", 200)
     api.call("get", f"images/{shared['id']}/members/{demo_project}/", 200)
-    api.call("patch", f"images/{shared['id']}/members/{demo_project}/", 200, format="json",
-             data={"status": "accepted"})  # the member answers; Glance lets the admin too
+    api.call(
+        "patch",
+        f"images/{shared['id']}/members/{demo_project}/",
+        200,
+        format="json",
+        data={"status": "accepted"},
+    )  # the member answers; Glance lets the admin too
     api.call("delete", f"images/{shared['id']}/members/{demo_project}/", 204)
 
     # lifecycle
@@ -176,12 +284,27 @@ def test_every_operation_answers_as_documented_for_the_admin(
     api.call("delete", f"images/{protected['id']}/", 403)
     api.call("delete", f"images/{legacy['id']}/", 204)
 
-    api.call("put", f"images/{by_put['id']}/stage/", 200, data=b"z" * 1024,
-             content_type="application/octet-stream")
-    api.call("post", f"images/{by_put['id']}/import/", 202, format="json",
-             data={"method": "glance-direct"})
-    api.call("post", f"images/{legacy['id']}/import/", 400, format="json",
-             data={"method": "web-download"})
+    api.call(
+        "put",
+        f"images/{by_put['id']}/stage/",
+        200,
+        data=b"z" * 1024,
+        content_type="application/octet-stream",
+    )
+    api.call(
+        "post",
+        f"images/{by_put['id']}/import/",
+        202,
+        format="json",
+        data={"method": "glance-direct"},
+    )
+    api.call(
+        "post",
+        f"images/{legacy['id']}/import/",
+        400,
+        format="json",
+        data={"method": "web-download"},
+    )
     # (last: the dev cloud's Glance on SQLite locks its database while it imports)
     wait_until(lambda: glance_admin.images.get(by_put["id"])["status"] == "active")
 
@@ -196,40 +319,69 @@ def test_every_operation_answers_as_documented_for_the_admin(
     api.call("delete", "cache/?target=nothing", 400)
     name = f"TEST::Contract::{uuid.uuid4().hex[:8]}"
     try:
-        api.call("post", "metadefs/namespaces/", 201, format="json", data={
-            "namespace": name, "properties": {"p": {"title": "P", "type": "string"}},
-            "objects": [{"name": "O"}], "tags": [{"name": "t"}]})
+        api.call(
+            "post",
+            "metadefs/namespaces/",
+            201,
+            format="json",
+            data={
+                "namespace": name,
+                "properties": {"p": {"title": "P", "type": "string"}},
+                "objects": [{"name": "O"}],
+                "tags": [{"name": "t"}],
+            },
+        )
         api.call("post", "metadefs/namespaces/", 409, format="json", data={"namespace": name})
-        api.call("put", f"metadefs/namespaces/{name}/", 200, format="json",
-                 data={"description": "changed"})
+        api.call(
+            "put",
+            f"metadefs/namespaces/{name}/",
+            200,
+            format="json",
+            data={"description": "changed"},
+        )
         base = f"metadefs/namespaces/{name}"
         for kind, item, body in (
-                ("objects", "O", {"name": "O", "description": "d"}),
-                ("properties", "p", {"name": "p", "title": "P", "type": "integer"})):
+            ("objects", "O", {"name": "O", "description": "d"}),
+            ("properties", "p", {"name": "p", "title": "P", "type": "integer"}),
+        ):
             api.call("get", f"{base}/{kind}/", 200)
             api.call("get", f"{base}/{kind}/{item}/", 200)
             api.call("put", f"{base}/{kind}/{item}/", 200, format="json", data=body)
-            api.call("post", f"{base}/{kind}/", 201, format="json",
-                     data={**body, "name": f"{item}2"})
+            api.call(
+                "post", f"{base}/{kind}/", 201, format="json", data={**body, "name": f"{item}2"}
+            )
             api.call("delete", f"{base}/{kind}/{item}2/", 204)
         api.call("get", f"{base}/tags/", 200)
-        api.call("post", f"{base}/tags/", 201, format="json",
-                 data={"tags": [{"name": "u"}], "append": True})
+        api.call(
+            "post",
+            f"{base}/tags/",
+            201,
+            format="json",
+            data={"tags": [{"name": "u"}], "append": True},
+        )
         api.call("post", f"{base}/tags/v/", 201)
         api.call("get", f"{base}/tags/v/", 200)
         api.call("put", f"{base}/tags/v/", 200, format="json", data={"name": "w"})
         api.call("delete", f"{base}/tags/w/", 204)
         api.call("delete", f"{base}/tags/", 204)
         api.call("get", f"{base}/resource_types/", 200)
-        api.call("post", f"{base}/resource_types/", 201, format="json",
-                 data={"name": "OS::Glance::Image", "prefix": "c_"})
+        api.call(
+            "post",
+            f"{base}/resource_types/",
+            201,
+            format="json",
+            data={"name": "OS::Glance::Image", "prefix": "c_"},
+        )
         api.call("delete", f"{base}/resource_types/OS::Glance::Image/", 204)
     finally:
         api.call("delete", f"metadefs/namespaces/{name}/", 204)
 
-
-    documented = {(method, path) for path, item in openapi["paths"].items()
-                  for method in item if method in METHODS}
+    documented = {
+        (method, path)
+        for path, item in openapi["paths"].items()
+        for method in item
+        if method in METHODS
+    }
     missing = documented - api.called
     assert not missing, f"operations never called: {sorted(missing)}"
 
@@ -244,17 +396,42 @@ def test_answers_as_documented_for_the_demo_user(
     api.call("get", f"images/{public['id']}/", 200)
     api.call("get", f"images/{public['id']}/file/", 200)
     api.call("get", f"images/{private['id']}/", 404)
-    api.call("patch", f"images/{public['id']}/properties/", 403, format="json",
-             data={"updated": {"os_distro": "x"}})
+    api.call(
+        "patch",
+        f"images/{public['id']}/properties/",
+        403,
+        format="json",
+        data={"updated": {"os_distro": "x"}},
+    )
     api.call("delete", f"images/{public['id']}/", 403)
     api.call("get", "info/stores/", 200)  # without the admin-only details
     api.call("get", "metadefs/namespaces/?visibility=public", 200)
-    api.call("post", "images/", 403, format="json", data={
-        "name": "contract-public-demo", "source_type": "file-direct", "disk_format": "raw",
-        "visibility": "public", "protected": False})
-    own = api.call("post", "images/", 201, format="json", data={
-        "name": "contract-demo", "source_type": "file-direct", "disk_format": "raw",
-        "visibility": "private", "protected": False}).json()
+    api.call(
+        "post",
+        "images/",
+        403,
+        format="json",
+        data={
+            "name": "contract-public-demo",
+            "source_type": "file-direct",
+            "disk_format": "raw",
+            "visibility": "public",
+            "protected": False,
+        },
+    )
+    own = api.call(
+        "post",
+        "images/",
+        201,
+        format="json",
+        data={
+            "name": "contract-demo",
+            "source_type": "file-direct",
+            "disk_format": "raw",
+            "visibility": "private",
+            "protected": False,
+        },
+    ).json()
     cleanup_images.append(own["id"])
     api.call("delete", f"images/{own['id']}/", 204)
 
@@ -264,9 +441,11 @@ def test_answers_without_identity_and_upstream_failures_are_documented(
 ):
     contract(anon_client).call("get", "images/", 401)
     api = contract(demo_client)
-    for url, status, more in ((f"http://127.0.0.1:{closed_port}", 503, {}),
-                              (f"http://127.0.0.1:{silent_port}", 504, {"TIMEOUT": 1}),
-                              (failing_server, 503, {})):
+    for url, status, more in (
+        (f"http://127.0.0.1:{closed_port}", 503, {}),
+        (f"http://127.0.0.1:{silent_port}", 504, {"TIMEOUT": 1}),
+        (failing_server, 503, {}),
+    ):
         settings.GLANCE_API = {"KEYSTONE_URL": devcloud.KEYSTONE_URL, "GLANCE_URL": url, **more}
         api.call("get", "version/", status)
         api.call("get", "images/", status)
@@ -278,14 +457,36 @@ def test_a_list_error_about_the_marker_names_it(admin_client, contract):
     assert list(response.json()) == ["marker"]
 
 
-PATHS = ["images/", "images/x/", "images/x/file/", "images/x/stage/", "images/x/import/",
-         "images/x/tags/", "images/x/tags/t/", "images/x/members/", "images/x/members/m/",
-         "images/x/properties/", "images/x/actions/deactivate/", "metadefs/namespaces/",
-         "metadefs/namespaces/n/", "metadefs/resourcetypes/", "info/", "info/stores/",
-         "schemas/", "schemas/image/", "version/", "", "images"]
-BODIES = [("application/json", b'{"name": "x"}'), ("application/json", b"{not json"),
-          ("application/octet-stream", b"\x00\x01\x02"), ("text/plain", b"hello"),
-          ("multipart/form-data; boundary=zz", b"--zz\r\nbroken")]
+PATHS = [
+    "images/",
+    "images/x/",
+    "images/x/file/",
+    "images/x/stage/",
+    "images/x/import/",
+    "images/x/tags/",
+    "images/x/tags/t/",
+    "images/x/members/",
+    "images/x/members/m/",
+    "images/x/properties/",
+    "images/x/actions/deactivate/",
+    "metadefs/namespaces/",
+    "metadefs/namespaces/n/",
+    "metadefs/resourcetypes/",
+    "info/",
+    "info/stores/",
+    "schemas/",
+    "schemas/image/",
+    "version/",
+    "",
+    "images",
+]
+BODIES = [
+    ("application/json", b'{"name": "x"}'),
+    ("application/json", b"{not json"),
+    ("application/octet-stream", b"\x00\x01\x02"),
+    ("text/plain", b"hello"),
+    ("multipart/form-data; boundary=zz", b"--zz\r\nbroken"),
+]
 
 
 @pytest.mark.parametrize("path", PATHS)

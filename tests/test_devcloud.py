@@ -16,7 +16,10 @@ from devcloud import config as devcloud
 def run_devcloud(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "devcloud", *args],
-        capture_output=True, text=True, cwd=devcloud.ROOT, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=devcloud.ROOT,
+        timeout=300,
     )
 
 
@@ -72,8 +75,7 @@ def test_server_stop_ends_exactly_what_it_started(clouds):
         pid = probe.pid()
         assert pid is not None
         workers = [
-            int(child)
-            for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         ]
         assert len(workers) == 2
     finally:

@@ -15,11 +15,17 @@ from django.test.client import RequestFactory
 from glance_api import draining
 
 
-def request_with(body: bytes, *, length: int | None = None, chunked: bool = False,
-                 terminated: bool = False) -> tuple[WSGIRequest, io.BytesIO]:
+def request_with(
+    body: bytes, *, length: int | None = None, chunked: bool = False, terminated: bool = False
+) -> tuple[WSGIRequest, io.BytesIO]:
     stream = io.BytesIO(body)
-    environ = RequestFactory()._base_environ(**{
-        "REQUEST_METHOD": "PUT", "wsgi.input": stream, "CONTENT_TYPE": "application/octet-stream"})
+    environ = RequestFactory()._base_environ(
+        **{
+            "REQUEST_METHOD": "PUT",
+            "wsgi.input": stream,
+            "CONTENT_TYPE": "application/octet-stream",
+        }
+    )
     if length is not None:
         environ["CONTENT_LENGTH"] = str(length)
     if chunked:
@@ -56,8 +62,9 @@ def test_a_body_that_breaks_off_stops_the_reading():
         def read(self, size=-1):
             raise OSError("connection reset")
 
-    environ = RequestFactory()._base_environ(**{
-        "REQUEST_METHOD": "PUT", "wsgi.input": Broken(), "CONTENT_LENGTH": "10"})
+    environ = RequestFactory()._base_environ(
+        **{"REQUEST_METHOD": "PUT", "wsgi.input": Broken(), "CONTENT_LENGTH": "10"}
+    )
     assert draining.drain(WSGIRequest(environ)) == 0
 
 
@@ -66,7 +73,8 @@ def test_a_refusal_reads_the_body_it_did_not_need(path):
     """A 401 of the app (a view), a 404 of Django's (the middleware)."""
     body = b"d" * 300_000
     stream = io.BytesIO(body)
-    answer = Client().put(path, data=body, content_type="application/octet-stream",
-                          **{"wsgi.input": stream})
+    answer = Client().put(
+        path, data=body, content_type="application/octet-stream", **{"wsgi.input": stream}
+    )
     assert answer.status_code in (401, 404)
     assert stream.tell() == len(body)

@@ -33,15 +33,18 @@ def test_glance_not_answering_is_504(demo_client, glance_at, silent_port):
     }
 
 
-def test_glance_5xx_is_503_with_retry_after_without_its_text(demo_client, glance_at,
-                                                             failing_server, caplog):
+def test_glance_5xx_is_503_with_retry_after_without_its_text(
+    demo_client, glance_at, failing_server, caplog
+):
     """What Glance answers while its database restarts (a 500): try again shortly."""
     glance_at(failing_server)
     with caplog.at_level(logging.WARNING, logger="glance_api"):
         response = demo_client.get(VERSION)
     assert response.status_code == 503
-    assert response.json() == {"detail": "Glance failed to answer the request.",
-                               "code": "service_unavailable"}
+    assert response.json() == {
+        "detail": "Glance failed to answer the request.",
+        "code": "service_unavailable",
+    }
     assert response["Retry-After"] == "5"
     assert "secret internal detail" not in response.content.decode()
     assert "Glance answered 500" in caplog.text

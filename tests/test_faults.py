@@ -14,8 +14,8 @@ answers as a failing Glance does; Keystone is the dev cloud's, or a closed port.
 """
 
 import http.client
-import logging
 import http.server
+import logging
 import threading
 import time
 import urllib.parse
@@ -77,8 +77,10 @@ def glance(app_settings, clouds):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SwitchableGlance)
     server.mode, server.calls = "pass", []
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    app_settings.GLANCE_API = {**app_settings.GLANCE_API,
-                               "GLANCE_URL": f"http://127.0.0.1:{server.server_address[1]}"}
+    app_settings.GLANCE_API = {
+        **app_settings.GLANCE_API,
+        "GLANCE_URL": f"http://127.0.0.1:{server.server_address[1]}",
+    }
     yield server
     server.shutdown()
     server.server_close()
@@ -92,10 +94,13 @@ def _unavailable(response, detail: str) -> None:
 
 @pytest.mark.parametrize("failure", ["500", "refused"])
 def test_cached_metadefs_are_served_while_glance_cannot_answer(
-        glance, demo_client, app_settings, failure):
+    glance, demo_client, app_settings, failure
+):
     app_settings.GLANCE_API = {**app_settings.GLANCE_API, "METADEFS_CACHE_SECONDS": 1}
-    fresh = {path: demo_client.get(path) for path in
-             (NAMESPACES, API + "metadefs/resourcetypes/", API + "version/")}
+    fresh = {
+        path: demo_client.get(path)
+        for path in (NAMESPACES, API + "metadefs/resourcetypes/", API + "version/")
+    }
     assert all(answer.status_code == 200 for answer in fresh.values())
     time.sleep(1.2)  # every entry is past its life
     if failure == "500":  # as Glance answers while its database restarts
@@ -141,37 +146,50 @@ def test_a_cold_entry_while_glance_fails_is_a_503(glance, demo_client):
 
 
 def test_a_validated_token_keeps_working_while_keystone_cannot_answer(
-        anon_client, app_settings, clouds, closed_port, fresh_demo_token, demo_token):
+    anon_client, app_settings, clouds, closed_port, fresh_demo_token, demo_token
+):
     from glance_api import keystone
 
-    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "TOKEN_CACHE_SECONDS": 1,
-                               "TOKEN_STALE_SECONDS": 3}
+    app_settings.GLANCE_API = {
+        **app_settings.GLANCE_API,
+        "TOKEN_CACHE_SECONDS": 1,
+        "TOKEN_STALE_SECONDS": 3,
+    }
     images = API + "images/"
     assert anon_client.get(images, HTTP_X_AUTH_TOKEN=demo_token).status_code == 200
     time.sleep(1.2)  # the validation is past TOKEN_CACHE_SECONDS
     keystone_url = app_settings.GLANCE_API["KEYSTONE_URL"]
-    app_settings.GLANCE_API = {**app_settings.GLANCE_API,
-                               "KEYSTONE_URL": f"http://127.0.0.1:{closed_port}/v3"}
+    app_settings.GLANCE_API = {
+        **app_settings.GLANCE_API,
+        "KEYSTONE_URL": f"http://127.0.0.1:{closed_port}/v3",
+    }
     # Glance (which validates it too) knows the token: the request goes through
     answer = anon_client.get(images, HTTP_X_AUTH_TOKEN=demo_token)
     assert answer.status_code == 200, answer.content
     # a token never validated: Keystone is needed
-    _unavailable(anon_client.get(images, HTTP_X_AUTH_TOKEN=fresh_demo_token),
-                 "Keystone is unreachable.")
+    _unavailable(
+        anon_client.get(images, HTTP_X_AUTH_TOKEN=fresh_demo_token), "Keystone is unreachable."
+    )
     time.sleep(3)  # past TOKEN_STALE_SECONDS: the old validation is no longer taken
     keystone._keystone_failed["until"] = 0.0
-    _unavailable(anon_client.get(images, HTTP_X_AUTH_TOKEN=demo_token),
-                 "Keystone is unreachable.")
+    _unavailable(anon_client.get(images, HTTP_X_AUTH_TOKEN=demo_token), "Keystone is unreachable.")
     app_settings.GLANCE_API = {**app_settings.GLANCE_API, "KEYSTONE_URL": keystone_url}
 
 
 def test_a_sign_in_while_keystone_cannot_answer_is_a_503(client, app_settings, closed_port):
-    app_settings.GLANCE_API = {**app_settings.GLANCE_API,
-                               "KEYSTONE_URL": f"http://127.0.0.1:{closed_port}/v3"}
+    app_settings.GLANCE_API = {
+        **app_settings.GLANCE_API,
+        "KEYSTONE_URL": f"http://127.0.0.1:{closed_port}/v3",
+    }
     page = client.get("/api-auth/login/")
-    answer = client.post("/api-auth/login/", {
-        "username": devcloud.DEMO.username, "password": devcloud.DEMO.password,
-        "csrfmiddlewaretoken": page.cookies["csrftoken"].value})
+    answer = client.post(
+        "/api-auth/login/",
+        {
+            "username": devcloud.DEMO.username,
+            "password": devcloud.DEMO.password,
+            "csrfmiddlewaretoken": page.cookies["csrftoken"].value,
+        },
+    )
     assert answer.status_code == 503
     assert answer["Retry-After"] == "5"
     assert "Keystone is unreachable." in answer.content.decode()
@@ -183,21 +201,25 @@ def test_glances_401_of_a_token_keystone_takes_is_a_503(glance, demo_client, key
     assert demo_client.get(API + "images/").status_code == 200
     glance.mode = "401"
     keystone_log.mark()
-    _unavailable(demo_client.get(API + "images/"),
-                 "Glance could not validate the token (it may not reach Keystone for now); "
-                 "the token is valid: try again shortly.")
+    _unavailable(
+        demo_client.get(API + "images/"),
+        "Glance could not validate the token (it may not reach Keystone for now); "
+        "the token is valid: try again shortly.",
+    )
     assert keystone_log.count("GET /v3/auth/tokens", 1) == 1  # Keystone was asked, once
     glance.mode = "pass"
     assert demo_client.get(API + "images/").status_code == 200  # the token still works
 
 
-def test_glances_401_of_a_revoked_token_is_a_401(glance, anon_client, demo_session,
-                                                 fresh_demo_token):
+def test_glances_401_of_a_revoked_token_is_a_401(
+    glance, anon_client, demo_session, fresh_demo_token
+):
     images = API + "images/"
     assert anon_client.get(images, HTTP_X_AUTH_TOKEN=fresh_demo_token).status_code == 200
     demo_session.session.delete(  # revoked in Keystone; the app's validation is cached
         devcloud.KEYSTONE_URL + "/auth/tokens",
-        headers={"X-Auth-Token": fresh_demo_token, "X-Subject-Token": fresh_demo_token})
+        headers={"X-Auth-Token": fresh_demo_token, "X-Subject-Token": fresh_demo_token},
+    )
     glance.mode = "401"
     answer = anon_client.get(images, HTTP_X_AUTH_TOKEN=fresh_demo_token)
     assert answer.status_code == 401
@@ -205,7 +227,8 @@ def test_glances_401_of_a_revoked_token_is_a_401(glance, anon_client, demo_sessi
 
 
 def test_a_background_refresh_glance_fails_logs_a_line_not_a_traceback(
-        glance, demo_client, app_settings, caplog):
+    glance, demo_client, app_settings, caplog
+):
     app_settings.GLANCE_API = {**app_settings.GLANCE_API, "METADEFS_CACHE_SECONDS": 2}
     first = demo_client.get(NAMESPACES)
     time.sleep(1.1)  # past half its life: served, and refreshed in the background

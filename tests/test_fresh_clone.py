@@ -35,8 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def first_answer(url: str, deadline: float, process: subprocess.Popen, log: Path) -> int:
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"make run ended ({process.returncode}):\n"
-                                 f"{log.read_text(errors='replace')[-4000:]}")
+            raise AssertionError(
+                f"make run ended ({process.returncode}):\n{log.read_text(errors='replace')[-4000:]}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=5) as answer:
                 return answer.status
@@ -71,8 +72,7 @@ def newcomer():
 
 
 @pytest.mark.parametrize("who", WHO)
-def test_make_run_answers_from_a_private_directory_whose_path_has_spaces(tmp_path, who,
-                                                                          request):
+def test_make_run_answers_from_a_private_directory_whose_path_has_spaces(tmp_path, who, request):
     as_user: list[str] = []
     if who == "root" or os.geteuid() != 0:
         private = tmp_path / "a private dir"
@@ -90,37 +90,64 @@ def test_make_run_answers_from_a_private_directory_whose_path_has_spaces(tmp_pat
     # where the dev cloud keeps the clone's PostgreSQL cluster (devcloud.postgres.data_dir)
     home = clone / ".devcloud" / ("" if RELEASE.name == "newest" else RELEASE.name)
     outside = Path("/var/tmp") / (
-        "glance-api-devcloud-" + hashlib.sha256(str(home).rstrip("/").encode()).hexdigest()[:12])
+        "glance-api-devcloud-" + hashlib.sha256(str(home).rstrip("/").encode()).hexdigest()[:12]
+    )
     port = free_port()
     # an ordinary user's login environment: nothing of root's (its pyenv, venv, caches)
-    base_env = dict(os.environ) if not as_user else {
-        "HOME": str(user_home), "USER": NEWCOMER, "LOGNAME": NEWCOMER, "LANG": "C.UTF-8",
-        "PATH": "/usr/local/bin:/usr/bin:/bin"}
-    env = {**base_env, "PORT": str(port),
-           # a dev cloud of its own beside the one the other tests use
-           **{f"DEVCLOUD_{name}_PORT": str(free_port())
-              for name in ("KEYSTONE", "GLANCE", "POSTGRES", "HORIZON", "HORIZON_DIRECT")}}
+    base_env = (
+        dict(os.environ)
+        if not as_user
+        else {
+            "HOME": str(user_home),
+            "USER": NEWCOMER,
+            "LOGNAME": NEWCOMER,
+            "LANG": "C.UTF-8",
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+        }
+    )
+    env = {
+        **base_env,
+        "PORT": str(port),
+        # a dev cloud of its own beside the one the other tests use
+        **{
+            f"DEVCLOUD_{name}_PORT": str(free_port())
+            for name in ("KEYSTONE", "GLANCE", "POSTGRES", "HORIZON", "HORIZON_DIRECT")
+        },
+    }
     # the venv's python is a symlink to this one: the set-up must leave it as it is
     python = Path(shutil.which("python3", path=env["PATH"])).resolve()
     python_mtime = python.stat().st_mtime_ns
     log = tmp_path / "make-run.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen([*as_user, "make", "run"], cwd=clone, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            [*as_user, "make", "run"],
+            cwd=clone,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
         base = f"http://127.0.0.1:{port}/api/glance"
         assert first_answer(f"{base}/healthz/", time.monotonic() + 900, process, log) == 200
         auth = yaml.safe_load((home / "clouds.yaml").read_text())
         demo = auth["clouds"]["devcloud-demo"]["auth"]
         token_request = urllib.request.Request(
-            f"{demo['auth_url']}/auth/tokens", method="POST",
+            f"{demo['auth_url']}/auth/tokens",
+            method="POST",
             headers={"Content-Type": "application/json"},
-            data=(b'{"auth": {"identity": {"methods": ["password"], "password": {"user": '
-                  b'{"name": "%s", "domain": {"name": "Default"}, "password": "%s"}}}, '
-                  b'"scope": {"project": {"name": "%s", "domain": {"name": "Default"}}}}}'
-                  % (demo["username"].encode(), demo["password"].encode(),
-                     demo["project_name"].encode())))
+            data=(
+                b'{"auth": {"identity": {"methods": ["password"], "password": {"user": '
+                b'{"name": "%s", "domain": {"name": "Default"}, "password": "%s"}}}, '
+                b'"scope": {"project": {"name": "%s", "domain": {"name": "Default"}}}}}'
+                % (
+                    demo["username"].encode(),
+                    demo["password"].encode(),
+                    demo["project_name"].encode(),
+                )
+            ),
+        )
         with urllib.request.urlopen(token_request, timeout=30) as answer:
             token = answer.headers["X-Subject-Token"]
         listing = urllib.request.Request(f"{base}/images/", headers={"X-Auth-Token": token})

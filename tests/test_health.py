@@ -31,20 +31,25 @@ def test_readyz_names_keystone_when_it_is_down(anon_client, settings, closed_por
     assert body["checks"]["cache"] == "ok"
 
 
-def test_readyz_names_glance_when_it_is_down_and_logs_its_url(anon_client, settings,
-                                                              closed_port, caplog):
-    settings.GLANCE_API = {"KEYSTONE_URL": devcloud.KEYSTONE_URL,
-                           "GLANCE_URL": f"http://127.0.0.1:{closed_port}"}
+def test_readyz_names_glance_when_it_is_down_and_logs_its_url(
+    anon_client, settings, closed_port, caplog
+):
+    settings.GLANCE_API = {
+        "KEYSTONE_URL": devcloud.KEYSTONE_URL,
+        "GLANCE_URL": f"http://127.0.0.1:{closed_port}",
+    }
     response = anon_client.get("/api/glance/readyz/")
     assert response.status_code == 503
     assert response.json()["checks"]["glance"] == (
-        "unreachable (ConnectFailure) (1 of 1 endpoints)")
+        "unreachable (ConnectFailure) (1 of 1 endpoints)"
+    )
     assert str(closed_port) not in response.content.decode()
     assert f"Glance at http://127.0.0.1:{closed_port} is unreachable" in caplog.text
 
 
-def test_readyz_probes_once_per_few_seconds_whoever_asks(anon_client, admin_client,
-                                                         glance_log, keystone_log):
+def test_readyz_probes_once_per_few_seconds_whoever_asks(
+    anon_client, admin_client, glance_log, keystone_log
+):
     """No token is needed: many callers cost one probe per READINESS_SECONDS (Glance's and
     Keystone's own access logs count the probes)."""
     from glance_api import health
@@ -66,9 +71,13 @@ def test_readyz_probes_once_per_few_seconds_whoever_asks(anon_client, admin_clie
 def test_readyz_names_the_cache_when_it_fails(anon_client, settings, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    settings.CACHES = {**settings.CACHES, "broken": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": str(blocker / "cache")}}
+    settings.CACHES = {
+        **settings.CACHES,
+        "broken": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(blocker / "cache"),
+        },
+    }
     settings.GLANCE_API = {"KEYSTONE_URL": devcloud.KEYSTONE_URL, "CACHE_ALIAS": "broken"}
     response = anon_client.get("/api/glance/readyz/")
     assert response.status_code == 503

@@ -25,9 +25,11 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 # without a handler when the user may not (as demo; as admin that error is absent).
 # No Cinder in the dev cloud: Horizon 27 names its service type block-storage, Horizon 24
 # volumev3.
-HORIZON_OWN = ("Possibly unhandled rejection: Service type is not enabled: block-storage",
-               "Possibly unhandled rejection: Service type is not enabled: volumev3",
-               "Possibly unhandled rejection: undefined")
+HORIZON_OWN = (
+    "Possibly unhandled rejection: Service type is not enabled: block-storage",
+    "Possibly unhandled rejection: Service type is not enabled: volumev3",
+    "Possibly unhandled rejection: undefined",
+)
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +57,9 @@ class Panel:
     def _record(self, response):
         if "/api/glance/" in response.url:
             request = response.request
-            self.answers.append((request.method, response.url, response.status,
-                                 response.headers.get("vary", "")))
+            self.answers.append(
+                (request.method, response.url, response.status, response.headers.get("vary", ""))
+            )
             if request.method in ("PATCH", "PUT", "POST"):
                 self.bodies.append((request.method, response.url, request.post_data))
 
@@ -88,7 +91,8 @@ class Panel:
         """Choose ``action`` of an image row: its first button, or else from its menu."""
         row = self.page.locator("tr", has_text=image_name).first
         first = row.locator("button:not(.dropdown-toggle)").filter(
-            has_text=re.compile(rf"^\s*{re.escape(action)}\s*$"))
+            has_text=re.compile(rf"^\s*{re.escape(action)}\s*$")
+        )
         if first.count() and first.first.is_visible():
             first.first.click()
             return
@@ -110,15 +114,19 @@ class Panel:
             assert "x-auth-token" in vary.lower(), f"not answered by glance_api: {url}"
         # A failed load is logged too: /api/glance/'s are checked above; others (the
         # dashboard's own /project/ overview answers 403 without Nova) are not this app's.
-        assert [e for e in self.errors if e not in HORIZON_OWN
-                and not e.startswith("Failed to load resource")] == []
+        assert [
+            e
+            for e in self.errors
+            if e not in HORIZON_OWN and not e.startswith("Failed to load resource")
+        ] == []
 
     def close(self):
         report = getattr(self.request.node, "report_call", None)
         if report is None or report.failed:
             ARTIFACTS.mkdir(exist_ok=True)
-            self.page.screenshot(path=str(ARTIFACTS / f"{self.request.node.name}.png"),
-                                 full_page=True)
+            self.page.screenshot(
+                path=str(ARTIFACTS / f"{self.request.node.name}.png"), full_page=True
+            )
         self.context.close()
 
 
@@ -185,8 +193,12 @@ def test_create_image_from_a_url(panel, glance_demo, file_server):
     if not any(v["id"] == "v2.17" for v in glance_demo.versions.list()):
         # A Glance before 2024.2 has no locations API: the dashboard's URL create (a
         # location, on Glance v2) is a 501 that says so, the dialog stays, nothing is made.
-        with page.page.expect_response(lambda r: r.request.method == "PUT"  # the create
-                                       and r.url.endswith("/api/glance/images/")) as answer:
+        with page.page.expect_response(
+            lambda r: (
+                r.request.method == "PUT"  # the create
+                and r.url.endswith("/api/glance/images/")
+            )
+        ) as answer:
             page.page.click(".modal-footer button:has-text('Create Image')")
         assert answer.value.status == 501
         assert "v2.17" in answer.value.json()["detail"]
@@ -207,9 +219,16 @@ def test_create_image_from_a_url(panel, glance_demo, file_server):
 
 def test_edit_image_changes_only_what_was_edited(panel, make_image, glance_demo):
     name = f"horizon-edit-{uuid.uuid4().hex[:6]}"
-    image = make_image(as_demo=True, data=b"e" * 4096, name=name, visibility="private",
-                       min_disk=1, os_distro="debian", hw_qemu_guest_agent="yes",
-                       description="kept")
+    image = make_image(
+        as_demo=True,
+        data=b"e" * 4096,
+        name=name,
+        visibility="private",
+        min_disk=1,
+        os_distro="debian",
+        hw_qemu_guest_agent="yes",
+        description="kept",
+    )
     before = glance_demo.images.get(image["id"])
     page = panel("legacy")
     page.sign_in()
@@ -219,8 +238,10 @@ def test_edit_image_changes_only_what_was_edited(panel, make_image, glance_demo)
     page.page.wait_for_load_state("networkidle")  # its metadata step has loaded
     # The form fills itself from the image after it appears: typing before that is lost
     # (the dashboard then sends the old values), so wait for the image's own values.
-    name_field, ram_field = (page.page.locator(f".modal-dialog {field}")
-                             for field in ("#imageForm-name", "#imageForm-min_ram"))
+    name_field, ram_field = (
+        page.page.locator(f".modal-dialog {field}")
+        for field in ("#imageForm-name", "#imageForm-min_ram")
+    )
     expect(name_field).to_have_value(name)
     name_field.fill(f"{name}-renamed")
     ram_field.fill("512")
@@ -253,8 +274,10 @@ def test_update_metadata_adds_and_removes_a_property(panel, make_image, glance_a
     p.wait_for_load_state("networkidle")
 
     def existing(key: str):
-        return p.locator(".metadata-list-group li.list-group-item",
-                         has=p.locator(f"span.input-group-addon[title={key}]"))
+        return p.locator(
+            ".metadata-list-group li.list-group-item",
+            has=p.locator(f"span.input-group-addon[title={key}]"),
+        )
 
     existing("hw_foo").locator("a.btn:has(.fa-minus)").click()
     p.fill("input[name=customItem]", "horizon_added")
@@ -280,8 +303,8 @@ def test_delete_image(panel, make_image, glance_demo):
     with pytest.raises(glanceclient.exc.HTTPNotFound):
         glance_demo.images.get(image["id"])
     assert page.sent("DELETE", image["id"]) == [] and any(
-        m == "DELETE" and image["id"] in url and status == 204
-        for m, url, status, _ in page.answers)
+        m == "DELETE" and image["id"] in url and status == 204 for m, url, status, _ in page.answers
+    )
     page.check_answers()
 
 
@@ -307,14 +330,19 @@ def test_deactivate_and_reactivate_where_the_panel_offers_them(panel, make_image
     assert glance_admin.images.get(image["id"])["status"] == "deactivated"
     # the row is drawn again with its new status, and its actions
     expect(page.page.locator("tr", has_text=name).first).to_contain_text("Deactivated")
-    expect(page.page.locator("tr", has_text=name).first.locator(
-        "button:not(.dropdown-toggle)", has_text="Reactivate Image")).to_be_visible()
+    expect(
+        page.page.locator("tr", has_text=name).first.locator(
+            "button:not(.dropdown-toggle)", has_text="Reactivate Image"
+        )
+    ).to_be_visible()
     page.row_action(name, "Reactivate Image")
     page.submit("Reactivate Image")
     page.page.wait_for_selector(f"text=Reactivated Image: {name}")
     assert glance_admin.images.get(image["id"])["status"] == "active"
     assert [(m, status) for m, url, status, _ in page.answers if "/actions/" in url] == [
-        ("POST", 204), ("POST", 204)]
+        ("POST", 204),
+        ("POST", 204),
+    ]
     page.check_answers()
 
 
@@ -324,8 +352,11 @@ def test_installing_the_app_changed_none_of_horizons_packages(dashboards):
     included), and pip check is clean."""
     now, before = horizon.installed()
     assert "horizon" in {name.lower() for name in before}
-    changed = {name: (version, now.get(name)) for name, version in before.items()
-               if now.get(name) != version}
+    changed = {
+        name: (version, now.get(name))
+        for name, version in before.items()
+        if now.get(name) != version
+    }
     assert changed == {}
     check = horizon.check()
     assert check.returncode == 0, check.stdout + check.stderr
@@ -338,12 +369,20 @@ def test_manage_py_check_in_horizons_venv_says_whether_uploads_are_inspected(das
     import subprocess
 
     python = str(horizon.VENV / "bin" / "python")
-    has_inspector = subprocess.run(
-        [python, "-c", "from oslo_utils.imageutils import format_inspector"],
-        capture_output=True).returncode == 0
+    has_inspector = (
+        subprocess.run(
+            [python, "-c", "from oslo_utils.imageutils import format_inspector"],
+            capture_output=True,
+        ).returncode
+        == 0
+    )
     checked = subprocess.run(
-        [python, "manage.py", "check"], cwd=devcloud.ROOT, capture_output=True, text=True,
-        env={**os.environ, "DJANGO_SECRET_KEY": "check-only", "DJANGO_DEBUG": "0"})
+        [python, "manage.py", "check"],
+        cwd=devcloud.ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DJANGO_SECRET_KEY": "check-only", "DJANGO_DEBUG": "0"},
+    )
     assert checked.returncode == 0, checked.stderr
     assert ("glance_api.W002" in checked.stdout + checked.stderr) == (not has_inspector)
     assert has_inspector == (horizon.VERSION != "24.0.0")

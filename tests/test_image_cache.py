@@ -5,8 +5,9 @@ import time
 
 import pytest
 
+from tests.helpers import IMAGES
+
 CACHE = "/api/glance/cache/"
-IMAGES = "/api/glance/images/"
 
 
 def state(client) -> dict:
@@ -34,11 +35,13 @@ def empty_cache(admin_client, glance_admin):
     admin_client.delete(CACHE)
 
 
-def test_cache_it_by_downloading_list_it_and_remove_it(admin_client, make_image,
-                                                       empty_cache, glance_admin):
+def test_cache_it_by_downloading_list_it_and_remove_it(
+    admin_client, make_image, empty_cache, glance_admin
+):
     image = make_image(data=b"cache me" * 4096, name="to cache")
-    download = admin_client.get(f"{IMAGES}{image['id']}/file/",
-                                HTTP_ACCEPT="application/octet-stream")
+    download = admin_client.get(
+        f"{IMAGES}{image['id']}/file/", HTTP_ACCEPT="application/octet-stream"
+    )
     assert b"".join(download.streaming_content) == b"cache me" * 4096
     until(lambda: image["id"] in cached_ids(admin_client))
     (entry,) = [e for e in state(admin_client)["cached_images"] if e["image_id"] == image["id"]]
@@ -61,12 +64,16 @@ def test_queue_an_image_and_glance_caches_it(admin_client, make_image, empty_cac
     assert image["id"] in listed["queued_images"] or image["id"] in cached_ids(admin_client)
 
 
-@pytest.mark.parametrize("target, emptied", [
-    ("cache", "cached_images"), ("queue", "queued_images"), ("both", None)])
+@pytest.mark.parametrize(
+    "target, emptied", [("cache", "cached_images"), ("queue", "queued_images"), ("both", None)]
+)
 def test_clear_by_target(admin_client, make_image, empty_cache, target, emptied):
     image = make_image(data=b"clear me" * 1000, name="to clear")
-    b"".join(admin_client.get(f"{IMAGES}{image['id']}/file/",
-                              HTTP_ACCEPT="application/octet-stream").streaming_content)
+    b"".join(
+        admin_client.get(
+            f"{IMAGES}{image['id']}/file/", HTTP_ACCEPT="application/octet-stream"
+        ).streaming_content
+    )
     until(lambda: image["id"] in cached_ids(admin_client))
     response = admin_client.delete(f"{CACHE}?target={target}")
     assert response.status_code == 204, response.content

@@ -5,32 +5,12 @@ import base64
 import hashlib
 import os
 import socket
-import time
 import uuid
 
 import pytest
 
 from devcloud.images import qcow2_image
-
-IMAGES = "/api/glance/images/"
-
-
-def url(image_id: str, suffix: str = "") -> str:
-    return f"{IMAGES}{image_id}/{suffix}"
-
-
-def put_bytes(client, path: str, data: bytes):
-    return client.generic("PUT", path, data, content_type="application/octet-stream")
-
-
-def wait_until(glance, image_id: str, done, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        image = glance.images.get(image_id)
-        if done(image):
-            return image
-        assert time.monotonic() < deadline, f"gave up waiting: {dict(image)}"
-        time.sleep(0.2)
+from tests.helpers import IMAGES, put_bytes, url, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +29,10 @@ def test_upload_then_download_streams_the_bytes(admin_client, glance_admin, make
     download = admin_client.get(url(image["id"], "file/"))
     assert download.status_code == 200 and download.streaming
     received = b"".join(download.streaming_content)
-    assert hashlib.sha512(received).hexdigest() == glance_admin.images.get(image["id"])[
-        "os_hash_value"]
+    assert (
+        hashlib.sha512(received).hexdigest()
+        == glance_admin.images.get(image["id"])["os_hash_value"]
+    )
     assert download["Content-Type"] == "application/octet-stream"
     assert download["Content-Length"] == str(len(payload))
     assert 'filename="disk one.raw"' in download["Content-Disposition"]
@@ -84,8 +66,9 @@ def test_upload_to_unknown_image_is_404(admin_client):
 
 
 @pytest.mark.django_db
-def test_upload_cut_off_leaves_the_image_without_data(live_server, admin_token, glance_admin,
-                                                      make_image):
+def test_upload_cut_off_leaves_the_image_without_data(
+    live_server, admin_token, glance_admin, make_image
+):
     image = make_image()
     host, port = live_server.url.removeprefix("http://").split(":")
     announced, sent = 4 * 1024 * 1024, 1024 * 1024
@@ -114,8 +97,9 @@ def test_stage_then_glance_direct_import(admin_client, glance_admin, make_image)
     staged = put_bytes(admin_client, url(image["id"], "stage/"), data)
     assert staged.status_code == 200, staged.content
     assert staged.json()["status"] == "uploading"
-    response = admin_client.post(url(image["id"], "import/"), {"method": "glance-direct"},
-                                 format="json")
+    response = admin_client.post(
+        url(image["id"], "import/"), {"method": "glance-direct"}, format="json"
+    )
     assert response.status_code == 202, response.content
     held = wait_until(glance_admin, image["id"], lambda i: i["status"] == "active")
     assert held["checksum"] == hashlib.md5(data).hexdigest()
@@ -125,8 +109,9 @@ def test_web_download_import(admin_client, glance_admin, make_image, file_server
     image = make_image()
     data = b"fetched" * 10000
     uri = file_server.serve("/fetched.raw", data)
-    response = admin_client.post(url(image["id"], "import/"),
-                                 {"method": "web-download", "uri": uri}, format="json")
+    response = admin_client.post(
+        url(image["id"], "import/"), {"method": "web-download", "uri": uri}, format="json"
+    )
     assert response.status_code == 202, response.content
     held = wait_until(glance_admin, image["id"], lambda i: i["status"] == "active")
     assert held["size"] == len(data)
@@ -135,25 +120,30 @@ def test_web_download_import(admin_client, glance_admin, make_image, file_server
 def test_copy_image_to_the_second_store(admin_client, glance_admin, make_image):
     image = make_image(data=b"copy me" * 1000)
     assert glance_admin.images.get(image["id"])["stores"] == "fs"
-    response = admin_client.post(url(image["id"], "import/"),
-                                 {"method": "copy-image", "stores": ["fs2"]}, format="json")
+    response = admin_client.post(
+        url(image["id"], "import/"), {"method": "copy-image", "stores": ["fs2"]}, format="json"
+    )
     assert response.status_code == 202, response.content
-    held = wait_until(glance_admin, image["id"],
-                      lambda i: set(i.get("stores", "").split(",")) == {"fs", "fs2"})
+    held = wait_until(
+        glance_admin, image["id"], lambda i: set(i.get("stores", "").split(",")) == {"fs", "fs2"}
+    )
     detail = admin_client.get(url(image["id"])).json()
     assert set(detail["stores"].split(",")) == {"fs", "fs2"}
     assert "os_glance_failed_import" in detail["properties"]
     assert held["status"] == "active"
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"method": "web-download"}, "uri"),
-    ({"method": "web-download", "uri": "file:///etc/passwd"}, "uri"),
-    ({"method": "glance-direct", "uri": "http://example.com/x"}, "uri"),
-    ({"method": "copy-image"}, "stores"),
-    ({"method": "copy-image", "stores": ["fs2"], "all_stores": True}, "stores"),
-    ({"method": "teleport"}, "method"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"method": "web-download"}, "uri"),
+        ({"method": "web-download", "uri": "file:///etc/passwd"}, "uri"),
+        ({"method": "glance-direct", "uri": "http://example.com/x"}, "uri"),
+        ({"method": "copy-image"}, "stores"),
+        ({"method": "copy-image", "stores": ["fs2"], "all_stores": True}, "stores"),
+        ({"method": "teleport"}, "method"),
+    ],
+)
 def test_bad_import_is_400(admin_client, glance_admin, make_image, body, field):
     image = make_image()
     response = admin_client.post(url(image["id"], "import/"), body, format="json")
@@ -170,10 +160,17 @@ def test_tags_add_and_remove(admin_client, glance_admin, make_image):
 
 
 def test_sharing_round_trip(admin_client, demo_client, demo_session, glance_admin):
-    created = admin_client.post(IMAGES, {
-        "name": f"shared-{uuid.uuid4().hex[:6]}", "source_type": "file-direct",
-        "disk_format": "raw", "visibility": "shared", "protected": False,
-    }, format="json").json()
+    created = admin_client.post(
+        IMAGES,
+        {
+            "name": f"shared-{uuid.uuid4().hex[:6]}",
+            "source_type": "file-direct",
+            "disk_format": "raw",
+            "visibility": "shared",
+            "protected": False,
+        },
+        format="json",
+    ).json()
     image_id, demo_project = created["id"], demo_session.get_project_id()
 
     def demo_lists(**query) -> bool:
@@ -182,23 +179,27 @@ def test_sharing_round_trip(admin_client, demo_client, demo_session, glance_admi
 
     try:
         assert demo_client.get(url(image_id)).status_code == 404
-        added = admin_client.post(url(image_id, "members/"), {"member_id": demo_project},
-                                  format="json")
+        added = admin_client.post(
+            url(image_id, "members/"), {"member_id": demo_project}, format="json"
+        )
         assert added.status_code == 201, added.content
         assert added.json()["status"] == "pending"
         members = admin_client.get(url(image_id, "members/")).json()["members"]
         assert [m["member_id"] for m in members] == [demo_project]
 
-        assert demo_client.get(url(image_id, f"members/{demo_project}/")).json()[
-            "status"] == "pending"
+        assert (
+            demo_client.get(url(image_id, f"members/{demo_project}/")).json()["status"] == "pending"
+        )
         assert demo_lists(member_status="pending") and not demo_lists()
-        accepted = demo_client.patch(url(image_id, f"members/{demo_project}/"),
-                                     {"status": "accepted"}, format="json")
+        accepted = demo_client.patch(
+            url(image_id, f"members/{demo_project}/"), {"status": "accepted"}, format="json"
+        )
         assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
         assert demo_lists() and demo_client.get(url(image_id)).status_code == 200
 
-        bad = demo_client.patch(url(image_id, f"members/{demo_project}/"),
-                                {"status": "maybe"}, format="json")
+        bad = demo_client.patch(
+            url(image_id, f"members/{demo_project}/"), {"status": "maybe"}, format="json"
+        )
         assert bad.status_code == 400 and "status" in bad.json()
 
         removed = admin_client.delete(url(image_id, f"members/{demo_project}/"))
@@ -210,8 +211,9 @@ def test_sharing_round_trip(admin_client, demo_client, demo_session, glance_admi
 
 def test_demo_cannot_share_the_admins_image(demo_client, demo_session, make_image):
     image = make_image(visibility="shared")
-    response = demo_client.post(url(image["id"], "members/"),
-                                {"member_id": demo_session.get_project_id()}, format="json")
+    response = demo_client.post(
+        url(image["id"], "members/"), {"member_id": demo_session.get_project_id()}, format="json"
+    )
     assert response.status_code in (403, 404)
 
 
@@ -234,8 +236,9 @@ def test_discovery(admin_client, demo_client, glance_demo):
 
 def test_paths_without_the_trailing_slash(admin_client, glance_admin, make_image):
     image = make_image(color="blue")
-    response = admin_client.patch(url(image["id"], "properties"),
-                                  {"updated": {"color": "red"}}, format="json")
+    response = admin_client.patch(
+        url(image["id"], "properties"), {"updated": {"color": "red"}}, format="json"
+    )
     assert response.status_code == 204
     assert glance_admin.images.get(image["id"])["color"] == "red"
     assert admin_client.get(f"{IMAGES}{image['id']}").status_code == 200

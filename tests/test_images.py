@@ -8,16 +8,18 @@ import uuid
 import pytest
 from glanceclient import exc as glance_exc
 
-IMAGES = "/api/glance/images/"
-
-
-def url(image_id: str, suffix: str = "") -> str:
-    return f"{IMAGES}{image_id}/{suffix}"
+from tests.helpers import IMAGES, url
 
 
 def create_body(**fields) -> dict:
-    return {"name": f"api-{uuid.uuid4().hex[:8]}", "source_type": "file-direct",
-            "disk_format": "raw", "visibility": "private", "protected": False, **fields}
+    return {
+        "name": f"api-{uuid.uuid4().hex[:8]}",
+        "source_type": "file-direct",
+        "disk_format": "raw",
+        "visibility": "private",
+        "protected": False,
+        **fields,
+    }
 
 
 @pytest.fixture
@@ -59,8 +61,9 @@ def test_image_retrieve_unknown_is_404(admin_client, image_id):
 
 
 def test_image_create_file_direct(admin_client, glance_admin, cleanup):
-    response = admin_client.post(IMAGES, create_body(hw_disk_bus="virtio", count=3, flag=True),
-                                 format="json")
+    response = admin_client.post(
+        IMAGES, create_body(hw_disk_bus="virtio", count=3, flag=True), format="json"
+    )
     assert response.status_code == 201
     body = response.json()
     cleanup.append(body["id"])
@@ -78,10 +81,16 @@ def test_image_create_by_put_on_the_collection(admin_client, cleanup):
     cleanup.append(response.json()["id"])
 
 
-@pytest.mark.parametrize("pseudo, disk, container", [
-    ("docker", "raw", "docker"), ("ova", "vmdk", "ova"), ("vhd", "vhd", "ovf"),
-    ("ami", "ami", "ami"), ("qcow2", "qcow2", "bare"),
-])
+@pytest.mark.parametrize(
+    "pseudo, disk, container",
+    [
+        ("docker", "raw", "docker"),
+        ("ova", "vmdk", "ova"),
+        ("vhd", "vhd", "ovf"),
+        ("ami", "ami", "ami"),
+        ("qcow2", "qcow2", "bare"),
+    ],
+)
 def test_image_create_maps_pseudo_formats(admin_client, cleanup, pseudo, disk, container):
     body = admin_client.post(IMAGES, create_body(disk_format=pseudo), format="json").json()
     cleanup.append(body["id"])
@@ -90,10 +99,14 @@ def test_image_create_maps_pseudo_formats(admin_client, cleanup, pseudo, disk, c
 
 def test_image_create_multipart_streams_the_file(admin_client, glance_admin, cleanup):
     data = bytes(range(256)) * (3 * 1024 * 1024 // 256 + 7)  # a little over 3 MiB
-    response = admin_client.post(IMAGES, {
-        **create_body(source_type="file-legacy", os_type="linux"),
-        "data": io.BytesIO(data),
-    }, format="multipart")
+    response = admin_client.post(
+        IMAGES,
+        {
+            **create_body(source_type="file-legacy", os_type="linux"),
+            "data": io.BytesIO(data),
+        },
+        format="multipart",
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     cleanup.append(body["id"])
@@ -105,32 +118,38 @@ def test_image_create_multipart_streams_the_file(admin_client, glance_admin, cle
 
 
 def test_image_create_kernel_ramdisk_and_tags(admin_client, cleanup):
-    body = admin_client.post(IMAGES, create_body(kernel="kern", ramdisk="ram", tags=["a", "b"],
-                                                 min_disk=2, min_ram=512), format="json").json()
+    body = admin_client.post(
+        IMAGES,
+        create_body(kernel="kern", ramdisk="ram", tags=["a", "b"], min_disk=2, min_ram=512),
+        format="json",
+    ).json()
     cleanup.append(body["id"])
     assert (body["kernel_id"], body["ramdisk_id"]) == ("kern", "ram")
     assert sorted(body["tags"]) == ["a", "b"] and (body["min_disk"], body["min_ram"]) == (2, 512)
 
 
-@pytest.mark.parametrize("fields, field", [
-    ({"visibility": "everyone"}, "visibility"),
-    ({"disk_format": "floppy"}, "disk_format"),
-    ({"min_disk": -1}, "min_disk"),
-    ({"min_ram": "lots"}, "min_ram"),
-    ({"name": "n" * 256}, "name"),
-    ({"nested": {"a": 1}}, "nested"),
-    ({"listed": [1, 2]}, "listed"),
-    ({"id": str(uuid.uuid4())}, "id"),
-    ({"status": "active"}, "status"),
-    ({"owner": "someone"}, "owner"),
-    ({"os_hash_value": "abc"}, "os_hash_value"),
-    ({"os_glance_import_task": "x"}, "os_glance_import_task"),
-    ({"locations": []}, "locations"),
-    ({"source_type": "url", "image_url": "ftp://example.com/x.img"}, "image_url"),
-    ({"source_type": "url"}, "image_url"),
-    ({"source_type": "carrier-pigeon"}, "source_type"),
-    ({"protected": "perhaps"}, "protected"),
-])
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        ({"visibility": "everyone"}, "visibility"),
+        ({"disk_format": "floppy"}, "disk_format"),
+        ({"min_disk": -1}, "min_disk"),
+        ({"min_ram": "lots"}, "min_ram"),
+        ({"name": "n" * 256}, "name"),
+        ({"nested": {"a": 1}}, "nested"),
+        ({"listed": [1, 2]}, "listed"),
+        ({"id": str(uuid.uuid4())}, "id"),
+        ({"status": "active"}, "status"),
+        ({"owner": "someone"}, "owner"),
+        ({"os_hash_value": "abc"}, "os_hash_value"),
+        ({"os_glance_import_task": "x"}, "os_glance_import_task"),
+        ({"locations": []}, "locations"),
+        ({"source_type": "url", "image_url": "ftp://example.com/x.img"}, "image_url"),
+        ({"source_type": "url"}, "image_url"),
+        ({"source_type": "carrier-pigeon"}, "source_type"),
+        ({"protected": "perhaps"}, "protected"),
+    ],
+)
 def test_image_create_bad_input_is_400_and_creates_nothing(
     admin_client, glance_admin, fields, field
 ):
@@ -141,7 +160,7 @@ def test_image_create_bad_input_is_400_and_creates_nothing(
     assert not list(glance_admin.images.list(filters={"name": body["name"]}))
 
 
-@pytest.mark.parametrize("payload", ['[1, 2]', '"text"', "{not json"])
+@pytest.mark.parametrize("payload", ["[1, 2]", '"text"', "{not json"])
 def test_image_create_body_not_an_object_is_400(admin_client, payload):
     response = admin_client.generic("POST", IMAGES, payload, content_type="application/json")
     assert response.status_code == 400
@@ -175,8 +194,9 @@ def test_image_create_url_as_location_is_refused_by_default(admin_client, glance
     assert not list(glance_admin.images.list(filters={"name": body["name"]}))
 
 
-def test_image_create_url_as_location(admin_client, glance_admin, file_server, cleanup,
-                                      locations_allowed, locations_api):
+def test_image_create_url_as_location(
+    admin_client, glance_admin, file_server, cleanup, locations_allowed, locations_api
+):
     data = b"location bytes" * 1000
     image_url = file_server.serve("/loc.raw", data)
     body = create_body(source_type="url", image_url=image_url)
@@ -192,12 +212,14 @@ def test_image_create_url_as_location(admin_client, glance_admin, file_server, c
     assert b"".join(glance_admin.images.data(body["id"])) == data  # read from the URL
 
 
-def test_image_create_url_imported_by_web_download(admin_client, glance_admin, file_server,
-                                                   cleanup):
+def test_image_create_url_imported_by_web_download(
+    admin_client, glance_admin, file_server, cleanup
+):
     data = b"imported bytes" * 1000
     image_url = file_server.serve("/import.raw", data)
     response = admin_client.post(
-        IMAGES, create_body(source_type="url", image_url=image_url, import_data=True),
+        IMAGES,
+        create_body(source_type="url", image_url=image_url, import_data=True),
         format="json",
     )
     assert response.status_code == 201, response.content
@@ -217,8 +239,9 @@ def wait_for(glance, image_id: str, status: str, timeout: float = 30) -> dict:
         time.sleep(0.2)
 
 
-def test_image_create_location_refused_leaves_no_image(admin_client, glance_admin, closed_port,
-                                                       locations_allowed, locations_api):
+def test_image_create_location_refused_leaves_no_image(
+    admin_client, glance_admin, closed_port, locations_allowed, locations_api
+):
     """Glance cannot read the URL, so it refuses the location: the new image is deleted."""
     body = create_body(source_type="url", image_url=f"http://127.0.0.1:{closed_port}/none.img")
     response = admin_client.post(IMAGES, body, format="json")
@@ -249,8 +272,9 @@ def test_image_update_echo_of_the_whole_image(admin_client, glance_admin, make_i
 def test_image_update_absent_optional_fields_stay(admin_client, glance_admin, make_image):
     image = make_image(min_disk=3, min_ram=256)
     body = {"name": "n", "disk_format": "raw", "visibility": "private", "protected": False}
-    response = admin_client.patch(url(image["id"]), body, format="json",
-                                  HTTP_PREFER="return=representation")
+    response = admin_client.patch(
+        url(image["id"]), body, format="json", HTTP_PREFER="return=representation"
+    )
     assert response.status_code == 200
     assert (response.json()["min_disk"], response.json()["min_ram"]) == (3, 256)
 
@@ -265,8 +289,9 @@ def test_image_update_requires_the_seed_fields(admin_client, make_image):
 def test_image_update_changed_glance_attribute_is_400(admin_client, glance_admin, make_image):
     image = make_image(name="keep")
     shown = admin_client.get(url(image["id"])).json()
-    response = admin_client.patch(url(image["id"]), {**shown, "name": "x", "size": 42},
-                                  format="json")
+    response = admin_client.patch(
+        url(image["id"]), {**shown, "name": "x", "size": 42}, format="json"
+    )
     assert response.status_code == 400
     assert "size" in response.json()
     assert glance_admin.images.get(image["id"])["name"] == "keep"
@@ -278,8 +303,7 @@ def test_image_properties_round_trip(admin_client, glance_admin, make_image):
     assert props["color"] == "blue" and "name" not in props
     response = admin_client.patch(
         url(image["id"], "properties/"),
-        {"updated": {"color": "red", "os_hidden": "true", "size_hint": 5},
-         "removed": ["shape"]},
+        {"updated": {"color": "red", "os_hidden": "true", "size_hint": 5}, "removed": ["shape"]},
         format="json",
     )
     assert response.status_code == 204, response.content
@@ -288,10 +312,17 @@ def test_image_properties_round_trip(admin_client, glance_admin, make_image):
     assert "shape" not in held
 
 
-@pytest.mark.parametrize("body", [
-    {"updated": ["a"]}, {"removed": "a"}, {"updated": {"a": {"b": 1}}},
-    {"updated": {"status": "active"}}, {"removed": ["id"]}, {"updated": {"os_hidden": "maybe"}},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"updated": ["a"]},
+        {"removed": "a"},
+        {"updated": {"a": {"b": 1}}},
+        {"updated": {"status": "active"}},
+        {"removed": ["id"]},
+        {"updated": {"os_hidden": "maybe"}},
+    ],
+)
 def test_image_properties_bad_patch_is_400(admin_client, glance_admin, make_image, body):
     image = make_image(color="blue")
     response = admin_client.patch(url(image["id"], "properties/"), body, format="json")
@@ -307,8 +338,9 @@ def test_image_deactivate_and_reactivate(admin_client, glance_admin, make_image)
     assert glance_admin.images.get(image["id"])["status"] == "active"
 
 
-def test_image_deactivate_queued_is_refused_with_glances_reason(admin_client, glance_admin,
-                                                               make_image):
+def test_image_deactivate_queued_is_refused_with_glances_reason(
+    admin_client, glance_admin, make_image
+):
     image = make_image()
     response = admin_client.post(url(image["id"], "actions/deactivate/"))
     assert response.status_code == 403  # Glance's own answer for a queued image

@@ -29,20 +29,29 @@ def imported(path: Path) -> set[str]:
 
 
 def test_every_module_is_under_400_lines():
-    long = {str(p.relative_to(APP)): n for p in modules()
-            if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    long = {
+        str(p.relative_to(APP)): n
+        for p in modules()
+        if (n := len(p.read_text().splitlines())) > MAX_LINES
+    }
     assert long == {}
 
 
 def test_only_the_error_map_imports_the_clients_errors():
-    translating = {str(p.relative_to(APP)) for p in modules()
-                   if imported(p) & {"glanceclient.exc", "keystoneauth1.exceptions"}}
+    translating = {
+        str(p.relative_to(APP))
+        for p in modules()
+        if imported(p) & {"glanceclient.exc", "keystoneauth1.exceptions"}
+    }
     assert translating == {"exceptions.py"}
 
 
 def test_only_the_client_factory_and_the_error_map_import_glanceclient():
-    users = {str(p.relative_to(APP)) for p in modules()
-             if any(name.startswith("glanceclient") for name in imported(p))}
+    users = {
+        str(p.relative_to(APP))
+        for p in modules()
+        if any(name.startswith("glanceclient") for name in imported(p))
+    }
     assert users <= {"clients.py", "exceptions.py"}
 
 

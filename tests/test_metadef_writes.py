@@ -24,9 +24,14 @@ def document(name: str) -> dict:
             "speed": {"title": "Speed", "type": "integer", "minimum": 1, "maximum": 10},
             "mode": {"title": "Mode", "type": "string", "enum": ["fast", "slow"]},
         },
-        "objects": [{"name": "Engine", "description": "An engine",
-                     "properties": {"cylinders": {"title": "Cylinders", "type": "integer"}},
-                     "required": ["cylinders"]}],
+        "objects": [
+            {
+                "name": "Engine",
+                "description": "An engine",
+                "properties": {"cylinders": {"title": "Cylinders", "type": "integer"}},
+                "required": ["cylinders"],
+            }
+        ],
         "tags": [{"name": "red"}, {"name": "green"}],
     }
 
@@ -79,9 +84,14 @@ def test_a_write_is_visible_at_once_in_the_cached_lists(admin_client, name):
     (listed,) = [n for n in after["items"] if n["namespace"] == name]
     assert "test_speed" in listed["properties"]  # the association's prefix
 
-    assert admin_client.put(url(name, "properties", "speed"), {
-        "name": "velocity", "title": "Velocity", "type": "integer"},
-        format="json").status_code == 200
+    assert (
+        admin_client.put(
+            url(name, "properties", "speed"),
+            {"name": "velocity", "title": "Velocity", "type": "integer"},
+            format="json",
+        ).status_code
+        == 200
+    )
     again = admin_client.get(NAMESPACES, {"resource_type": "OS::Glance::Image"}).json()
     (listed,) = [n for n in again["items"] if n["namespace"] == name]
     assert "test_velocity" in listed["properties"] and "test_speed" not in listed["properties"]
@@ -94,15 +104,19 @@ def test_a_write_is_visible_at_once_in_the_cached_lists(admin_client, name):
 def test_a_new_resource_type_shows_in_the_cached_resource_types(admin_client, imported, name):
     kind = f"TEST::Kind::{uuid.uuid4().hex[:6]}"
     assert kind not in [t["name"] for t in admin_client.get(RESOURCE_TYPES).json()["items"]]
-    response = admin_client.post(url(name, "resource_types"), {
-        "name": kind, "prefix": "k_", "properties_target": "image"}, format="json")
+    response = admin_client.post(
+        url(name, "resource_types"),
+        {"name": kind, "prefix": "k_", "properties_target": "image"},
+        format="json",
+    )
     assert response.status_code == 201, response.content
     assert kind in [t["name"] for t in admin_client.get(RESOURCE_TYPES).json()["items"]]
 
 
 def test_update_its_own_fields_keeps_the_rest(admin_client, glance_admin, imported, name):
-    response = admin_client.put(url(name), {"visibility": "private", "protected": True},
-                                format="json")
+    response = admin_client.put(
+        url(name), {"visibility": "private", "protected": True}, format="json"
+    )
     assert response.status_code == 200, response.content
     held = glance_admin.metadefs_namespace.get(name)
     assert (held["visibility"], held["protected"]) == ("private", True)
@@ -132,15 +146,20 @@ def test_delete(admin_client, glance_admin, imported, name):
 
 
 def test_objects_one_by_one(admin_client, glance_admin, imported, name):
-    created = admin_client.post(url(name, "objects"), {
-        "name": "Wheel", "properties": {"size": {"title": "Size", "type": "number"}}},
-        format="json")
+    created = admin_client.post(
+        url(name, "objects"),
+        {"name": "Wheel", "properties": {"size": {"title": "Size", "type": "number"}}},
+        format="json",
+    )
     assert created.status_code == 201, created.content
     assert created.json()["name"] == "Wheel"
     listed = admin_client.get(url(name, "objects")).json()["items"]
     assert {o["name"] for o in listed} == {"Engine", "Wheel"}
-    replaced = admin_client.put(url(name, "objects", "Wheel"), {
-        "name": "Wheel", "description": "Round", "properties": {}}, format="json")
+    replaced = admin_client.put(
+        url(name, "objects", "Wheel"),
+        {"name": "Wheel", "description": "Round", "properties": {}},
+        format="json",
+    )
     assert replaced.status_code == 200, replaced.content
     assert glance_admin.metadefs_object.get(name, "Wheel")["description"] == "Round"
     assert admin_client.get(url(name, "objects", "Wheel")).json()["description"] == "Round"
@@ -149,18 +168,25 @@ def test_objects_one_by_one(admin_client, glance_admin, imported, name):
 
 
 def test_properties_one_by_one(admin_client, glance_admin, imported, name):
-    created = admin_client.post(url(name, "properties"), {
-        "name": "colour", "title": "Colour", "type": "string", "enum": ["red", "blue"]},
-        format="json")
+    created = admin_client.post(
+        url(name, "properties"),
+        {"name": "colour", "title": "Colour", "type": "string", "enum": ["red", "blue"]},
+        format="json",
+    )
     assert created.status_code == 201, created.content
     assert created.json()["name"] == "colour"
     listed = admin_client.get(url(name, "properties")).json()["items"]
     assert {p["name"] for p in listed} == {"speed", "mode", "colour"}
     one = admin_client.get(url(name, "properties", "colour")).json()
     assert one == {**one, "name": "colour", "type": "string", "enum": ["red", "blue"]}
-    assert admin_client.put(url(name, "properties", "colour"), {
-        "name": "colour", "title": "Colour", "type": "string", "enum": ["green"]},
-        format="json").status_code == 200
+    assert (
+        admin_client.put(
+            url(name, "properties", "colour"),
+            {"name": "colour", "title": "Colour", "type": "string", "enum": ["green"]},
+            format="json",
+        ).status_code
+        == 200
+    )
     assert glance_admin.metadefs_property.get(name, "colour")["enum"] == ["green"]
     assert admin_client.delete(url(name, "properties", "colour")).status_code == 204
     assert "colour" not in glance_admin.metadefs_namespace.get(name)["properties"]
@@ -179,13 +205,13 @@ def test_tags_one_by_one_and_in_bulk(admin_client, glance_admin, imported, name)
     assert admin_client.delete(url(name, "tags", "navy")).status_code == 204
     assert held() == {"red", "green"}
 
-    appended = admin_client.post(url(name, "tags"), {
-        "tags": [{"name": "a"}, {"name": "b"}], "append": True}, format="json")
+    appended = admin_client.post(
+        url(name, "tags"), {"tags": [{"name": "a"}, {"name": "b"}], "append": True}, format="json"
+    )
     assert appended.status_code == 201, appended.content
     assert {t["name"] for t in appended.json()["items"]} == {"red", "green", "a", "b"}
     assert held() == {"red", "green", "a", "b"}
-    replaced = admin_client.post(url(name, "tags"), {"tags": [{"name": "only"}]},
-                                 format="json")
+    replaced = admin_client.post(url(name, "tags"), {"tags": [{"name": "only"}]}, format="json")
     assert replaced.status_code == 201, replaced.content
     assert held() == {"only"}
     assert admin_client.delete(url(name, "tags")).status_code == 204
@@ -193,25 +219,28 @@ def test_tags_one_by_one_and_in_bulk(admin_client, glance_admin, imported, name)
 
 
 def test_resource_type_associations(admin_client, glance_admin, imported, name):
-    response = admin_client.post(url(name, "resource_types"), {
-        "name": "OS::Nova::Flavor", "prefix": "test:"}, format="json")
+    response = admin_client.post(
+        url(name, "resource_types"), {"name": "OS::Nova::Flavor", "prefix": "test:"}, format="json"
+    )
     assert response.status_code == 201, response.content
     listed = admin_client.get(url(name, "resource_types")).json()["items"]
     assert {a["name"] for a in listed} == {"OS::Glance::Image", "OS::Nova::Flavor"}
-    assert admin_client.delete(url(name, "resource_types", "OS::Glance::Image")).status_code \
-        == 204
+    assert admin_client.delete(url(name, "resource_types", "OS::Glance::Image")).status_code == 204
     held = glance_admin.metadefs_namespace.get(name)["resource_type_associations"]
     assert [a["name"] for a in held] == ["OS::Nova::Flavor"]
 
 
-@pytest.mark.parametrize("body, field", [
-    ({}, "namespace"),
-    ({"namespace": "x", "visibility": "everyone"}, "visibility"),
-    ({"namespace": "x", "colour": "red"}, "colour"),
-    ({"namespace": "x", "objects": [{"description": "no name"}]}, "objects"),
-    ({"namespace": "x", "tags": "red"}, "tags"),
-    ([], "non_field_errors"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "namespace"),
+        ({"namespace": "x", "visibility": "everyone"}, "visibility"),
+        ({"namespace": "x", "colour": "red"}, "colour"),
+        ({"namespace": "x", "objects": [{"description": "no name"}]}, "objects"),
+        ({"namespace": "x", "tags": "red"}, "tags"),
+        ([], "non_field_errors"),
+    ],
+)
 def test_a_bad_document_is_a_400_naming_the_field(admin_client, glance_admin, body, field):
     response = admin_client.post(NAMESPACES, body, format="json")
     assert response.status_code == 400, response.content
@@ -219,8 +248,11 @@ def test_a_bad_document_is_a_400_naming_the_field(admin_client, glance_admin, bo
 
 
 def test_a_bad_property_is_glances_400_and_nothing_is_made(admin_client, imported, name):
-    response = admin_client.post(url(name, "properties"), {
-        "name": "odd", "title": "Odd", "type": "integer", "minimum": "low"}, format="json")
+    response = admin_client.post(
+        url(name, "properties"),
+        {"name": "odd", "title": "Odd", "type": "integer", "minimum": "low"},
+        format="json",
+    )
     assert response.status_code == 400, response.content
     assert "minimum" in response.json()["detail"]
     assert admin_client.get(url(name, "properties", "odd")).status_code == 404
@@ -229,16 +261,16 @@ def test_a_bad_property_is_glances_400_and_nothing_is_made(admin_client, importe
 def test_a_name_taken_is_a_409(admin_client, imported, name):
     again = admin_client.post(NAMESPACES, document(name), format="json")
     assert again.status_code == 409
-    assert admin_client.post(url(name, "objects"), {"name": "Engine"},
-                             format="json").status_code == 409
+    assert (
+        admin_client.post(url(name, "objects"), {"name": "Engine"}, format="json").status_code
+        == 409
+    )
 
 
 def test_demo_is_refused_and_nothing_changes(demo_client, glance_admin, imported, name):
-    assert demo_client.post(NAMESPACES, document(name + "-demo"), format="json"
-                            ).status_code == 403
+    assert demo_client.post(NAMESPACES, document(name + "-demo"), format="json").status_code == 403
     # the namespace is public: demo sees it, and Glance's policy refuses each write
-    assert demo_client.put(url(name), {"description": "mine"}, format="json"
-                           ).status_code == 403
+    assert demo_client.put(url(name), {"description": "mine"}, format="json").status_code == 403
     assert demo_client.delete(url(name)).status_code == 403
     assert demo_client.post(url(name, "tags", "demo")).status_code == 403
     assert demo_client.delete(url(name, "objects", "Engine")).status_code == 403
@@ -248,17 +280,23 @@ def test_demo_is_refused_and_nothing_changes(demo_client, glance_admin, imported
     assert [o["name"] for o in held["objects"]] == ["Engine"]
 
 
-@pytest.mark.parametrize("kind, body", [
-    ("objects", {"name": "Wheel", "description": "renamed onto another"}),
-    ("properties", {"name": "mode", "title": "Speed", "type": "integer"}),
-    ("tags", {"name": "green"}),
-])
-def test_renaming_onto_another_is_a_409_and_changes_nothing(admin_client, glance_admin,
-                                                            imported, name, kind, body):
+@pytest.mark.parametrize(
+    "kind, body",
+    [
+        ("objects", {"name": "Wheel", "description": "renamed onto another"}),
+        ("properties", {"name": "mode", "title": "Speed", "type": "integer"}),
+        ("tags", {"name": "green"}),
+    ],
+)
+def test_renaming_onto_another_is_a_409_and_changes_nothing(
+    admin_client, glance_admin, imported, name, kind, body
+):
     """Glance's own answer would be a 500 (its database's unique key)."""
     if kind == "objects":
-        assert admin_client.post(url(name, "objects"), {"name": "Wheel"},
-                                 format="json").status_code == 201
+        assert (
+            admin_client.post(url(name, "objects"), {"name": "Wheel"}, format="json").status_code
+            == 201
+        )
     source = {"objects": "Engine", "properties": "speed", "tags": "red"}[kind]
     response = admin_client.put(url(name, kind, source), body, format="json")
     assert response.status_code == 409, response.content

@@ -56,9 +56,13 @@ def test_full_list_has_properties_and_objects(demo_client, public):
     assert by_name(response, "OS::Software::DBMS")["objects"]
 
 
-@pytest.mark.parametrize("resource_type, prefix", [
-    ("OS::Nova::Flavor", "hw:"), ("OS::Glance::Image", "hw_"),
-])
+@pytest.mark.parametrize(
+    "resource_type, prefix",
+    [
+        ("OS::Nova::Flavor", "hw:"),
+        ("OS::Glance::Image", "hw_"),
+    ],
+)
 def test_resource_type_selects_and_prefixes(demo_client, resource_type, prefix, standard):
     response = demo_client.get(NAMESPACES, {"resource_type": resource_type})
     assert 0 < len(items(response)) < standard
@@ -71,8 +75,10 @@ def test_resource_type_selects_and_prefixes(demo_client, resource_type, prefix, 
 
 
 def test_resource_types_filter_as_in_the_seed(demo_client):
-    filtered = demo_client.get(NAMESPACES, {"resource_types": "OS::Nova::Flavor",
-                                            "sort_dir": "desc", "sort_key": "namespace"})
+    filtered = demo_client.get(
+        NAMESPACES,
+        {"resource_types": "OS::Nova::Flavor", "sort_dir": "desc", "sort_key": "namespace"},
+    )
     selected = demo_client.get(NAMESPACES, {"resource_type": "OS::Nova::Flavor"})
     assert names(filtered) == sorted(names(selected), reverse=True)
     topology = by_name(filtered, "OS::Compute::VirtCPUTopology")
@@ -101,24 +107,29 @@ def test_pages_of_ten_forward_and_back(admin_client, page_size, sort_dir, standa
     assert [len(p[0]) for p in pages] == [10, 10, 10, standard - 30]  # 31 to 39
     assert [n for p in pages for n in p[0]] == everything
     assert [p[1:] for p in pages] == [(True, False), (True, True), (True, True), (False, True)]
-    back = admin_client.get(NAMESPACES, {**query, "marker": pages[3][0][0],
-                                        "reversed_order": "true"})
+    back = admin_client.get(
+        NAMESPACES, {**query, "marker": pages[3][0][0], "reversed_order": "true"}
+    )
     assert names(back) == pages[2][0]
     assert (back.json()["has_more_data"], back.json()["has_prev_data"]) == (True, True)
-    first = admin_client.get(NAMESPACES, {**query, "marker": pages[1][0][0],
-                                         "reversed_order": "true"})
+    first = admin_client.get(
+        NAMESPACES, {**query, "marker": pages[1][0][0], "reversed_order": "true"}
+    )
     assert names(first) == pages[0][0]
     assert (first.json()["has_more_data"], first.json()["has_prev_data"]) == (True, False)
 
 
-@pytest.mark.parametrize("query, parameter", [
-    ({"sort_dir": "sideways"}, "sort_dir"),
-    ({"sort_key": "owner"}, "sort_key"),
-    ({"marker": "No::Such::Namespace"}, "marker"),
-    ({"visibility": "shared"}, "visibility"),
-    ({"limit": "-3"}, "limit"),
-    ({"colour": "red"}, "colour"),
-])
+@pytest.mark.parametrize(
+    "query, parameter",
+    [
+        ({"sort_dir": "sideways"}, "sort_dir"),
+        ({"sort_key": "owner"}, "sort_key"),
+        ({"marker": "No::Such::Namespace"}, "marker"),
+        ({"visibility": "shared"}, "visibility"),
+        ({"limit": "-3"}, "limit"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
 def test_bad_list_parameter_is_400_naming_it(demo_client, query, parameter):
     response = demo_client.get(NAMESPACES, query)
     assert response.status_code == 400, response.content
@@ -128,8 +139,9 @@ def test_bad_list_parameter_is_400_naming_it(demo_client, query, parameter):
 @pytest.fixture
 def private_namespace(glance_admin):
     name = f"Test::Private::{uuid.uuid4().hex[:8]}"
-    glance_admin.metadefs_namespace.create(namespace=name, visibility="private",
-                                           display_name="Admin's own")
+    glance_admin.metadefs_namespace.create(
+        namespace=name, visibility="private", display_name="Admin's own"
+    )
     yield name
     try:
         glance_admin.metadefs_namespace.delete(name)
@@ -146,8 +158,9 @@ def test_private_namespace_stays_private_also_through_the_cache(
     assert demo_client.get(f"{NAMESPACES}{private_namespace}/").status_code == 404
 
 
-def test_list_is_cached_per_caller_for_a_while(admin_client, glance_admin, private_namespace,
-                                               app_settings):
+def test_list_is_cached_per_caller_for_a_while(
+    admin_client, glance_admin, private_namespace, app_settings
+):
     assert private_namespace in names(admin_client.get(NAMESPACES))
     glance_admin.metadefs_namespace.delete(private_namespace)
     assert private_namespace in names(admin_client.get(NAMESPACES))  # from the cache
@@ -160,8 +173,9 @@ def test_namespace_detail(demo_client):
     assert plain.status_code == 200
     assert plain.json()["namespace"] == "OS::Compute::VirtCPUTopology"
     assert "cpu_sockets" in plain.json()["properties"]
-    flavor = demo_client.get(f"{NAMESPACES}OS::Compute::VirtCPUTopology/",
-                             {"resource_type": "OS::Nova::Flavor"})
+    flavor = demo_client.get(
+        f"{NAMESPACES}OS::Compute::VirtCPUTopology/", {"resource_type": "OS::Nova::Flavor"}
+    )
     assert "hw:cpu_sockets" in flavor.json()["properties"]
 
 
@@ -196,8 +210,11 @@ def test_reversed_order_is_part_of_the_cached_query(admin_client, page_size):
 
 
 def _glance_calls(caplog) -> list[int]:
-    return [json.loads(r.getMessage())["glance_calls"]
-            for r in caplog.records if r.name == "glance_api.requests"]
+    return [
+        json.loads(r.getMessage())["glance_calls"]
+        for r in caplog.records
+        if r.name == "glance_api.requests"
+    ]
 
 
 def test_an_old_entry_is_refreshed_in_the_background(admin_client, app_settings, caplog):
@@ -217,13 +234,15 @@ def test_an_old_entry_is_refreshed_in_the_background(admin_client, app_settings,
     assert _glance_calls(caplog)[0] > 10 and _glance_calls(caplog)[1:] == [0, 0]
     # The refresh went to Glance with the id of the request that found the entry old.
     request_id = old["X-OpenStack-Request-ID"]
-    refreshed = [line for line in GLANCE_ACCESS_LOG.read_text().splitlines()
-                 if line.endswith(f" {request_id}")]
+    refreshed = [
+        line
+        for line in GLANCE_ACCESS_LOG.read_text().splitlines()
+        if line.endswith(f" {request_id}")
+    ]
     assert any("GET /v2/metadefs/namespaces?" in line for line in refreshed), refreshed
 
 
-def test_an_entry_nobody_asks_for_in_its_second_half_expires(admin_client, app_settings,
-                                                             caplog):
+def test_an_entry_nobody_asks_for_in_its_second_half_expires(admin_client, app_settings, caplog):
     app_settings.GLANCE_API = {**app_settings.GLANCE_API, "METADEFS_CACHE_SECONDS": 2}
     caplog.set_level(logging.INFO, logger="glance_api.requests")
     query = {"resource_type": "OS::Nova::Flavor"}

@@ -8,76 +8,7 @@ a Glance lists them, or without 2.14, 2.16 and 2.18, as a Glance lists them that
 image cache (glance/api/versions.py). Nothing else of Glance is changed; the app is
 pointed at the proxy (``GLANCE_URL``)."""
 
-import http.client
-import http.server
-import json
-import threading
-import urllib.parse
-
-import pytest
-
-from devcloud import config as devcloud
-
-IMAGES = "/api/glance/images/"
-
-
-def _key(version: dict) -> tuple[int, ...]:
-    return tuple(int(part) for part in version["id"].lstrip("v").split("."))
-
-
-class _OlderGlance(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    listed = staticmethod(lambda version: True)  # which versions the document keeps
-
-    def _forward(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        upstream = urllib.parse.urlsplit(devcloud.GLANCE_URL)
-        connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=30)
-        headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-        connection.request(self.command, self.path, body or None, headers)
-        answer = connection.getresponse()
-        data = answer.read()
-        if self.command == "GET" and self.path.rstrip("/") in ("", "/versions"):
-            versions = json.loads(data)
-            versions["versions"] = [v for v in versions["versions"] if self.listed(_key(v))]
-            newest = max(versions["versions"], key=_key)
-            for version in versions["versions"]:
-                version["status"] = "CURRENT" if version is newest else "SUPPORTED"
-            data = json.dumps(versions).encode()
-        self.send_response(answer.status)
-        for name, value in answer.getheaders():
-            if name.lower() not in ("content-length", "transfer-encoding", "connection"):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-        connection.close()
-
-    do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = _forward
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def glance_listing(app_settings, clouds):
-    """``glance_listing(listed)``: the app calls the dev cloud's Glance through a proxy
-    whose versions document keeps the versions for which ``listed(version)`` holds."""
-    servers = []
-
-    def start(listed):
-        handler = type("Handler", (_OlderGlance,), {"listed": staticmethod(listed)})
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        app_settings.GLANCE_API = {
-            **app_settings.GLANCE_API,
-            "GLANCE_URL": f"http://127.0.0.1:{server.server_address[1]}"}
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+from tests.helpers import IMAGES
 
 
 def lacks(response, version: str, release: str) -> str:
@@ -89,13 +20,13 @@ def lacks(response, version: str, release: str) -> str:
     return body["detail"]
 
 
-def test_each_feature_names_the_api_version_it_needs(glance_listing, admin_client,
-                                                    make_image, glance_admin):
+def test_each_feature_names_the_api_version_it_needs(
+    glance_listing, admin_client, make_image, glance_admin
+):
     glance_listing(lambda version: version <= (2, 9))
     image = make_image(data=b"older" * 100)
     assert admin_client.get(f"{IMAGES}{image['id']}/").status_code == 200  # the rest works
-    assert "tasks" in lacks(admin_client.get(f"{IMAGES}{image['id']}/tasks/"), "2.12",
-                            "Wallaby")
+    assert "tasks" in lacks(admin_client.get(f"{IMAGES}{image['id']}/tasks/"), "2.12", "Wallaby")
     lacks(admin_client.delete(f"{IMAGES}{image['id']}/stores/fs/"), "2.10", "Ussuri")
     assert glance_admin.images.get(image["id"])["stores"] == "fs"  # nothing was changed
     lacks(admin_client.get("/api/glance/info/stores/detail/"), "2.15", "Bobcat")
@@ -104,13 +35,14 @@ def test_each_feature_names_the_api_version_it_needs(glance_listing, admin_clien
     lacks(admin_client.delete("/api/glance/cache/"), "2.14", "Antelope")
 
 
-def test_without_an_image_cache_the_cache_routes_say_so(glance_listing, admin_client,
-                                                       make_image):
+def test_without_an_image_cache_the_cache_routes_say_so(glance_listing, admin_client, make_image):
     glance_listing(lambda version: version not in ((2, 14), (2, 16), (2, 18)))
     image = make_image(data=b"uncached" * 100)
-    for response in (admin_client.get("/api/glance/cache/"),
-                     admin_client.put(f"/api/glance/cache/{image['id']}/"),
-                     admin_client.delete(f"/api/glance/cache/{image['id']}/")):
+    for response in (
+        admin_client.get("/api/glance/cache/"),
+        admin_client.put(f"/api/glance/cache/{image['id']}/"),
+        admin_client.delete(f"/api/glance/cache/{image['id']}/"),
+    ):
         assert response.status_code == 501, response.content
         assert "image cache" in response.json()["detail"]
         assert "v2.14" in response.json()["detail"]

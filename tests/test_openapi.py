@@ -39,8 +39,10 @@ def test_lists_are_documented_as_their_envelopes(schema):
         return content["application/json"]["schema"]
 
     components = schema["components"]["schemas"]
-    for path, name in (("images/", "PaginatedImageList"),
-                       ("metadefs/namespaces/", "PaginatedNamespaceList")):
+    for path, name in (
+        ("images/", "PaginatedImageList"),
+        ("metadefs/namespaces/", "PaginatedNamespaceList"),
+    ):
         assert answer(path) == {"$ref": f"#/components/schemas/{name}"}
         assert set(components[name]["required"]) == {"items", "has_more_data", "has_prev_data"}
     assert answer("metadefs/resourcetypes/")["$ref"].endswith("/ResourceTypeList")
@@ -49,9 +51,26 @@ def test_lists_are_documented_as_their_envelopes(schema):
 
 def test_image_list_filters_are_documented(schema):
     parameters = {p["name"]: p for p in schema["paths"]["/api/glance/images/"]["get"]["parameters"]}
-    for name in ("name", "visibility", "status", "owner", "member_status", "tag", "size_min",
-                 "size_max", "os_hidden", "protected", "created_at", "updated_at",
-                 "paginate", "marker", "limit", "reversed_order", "sort_key", "sort_dir"):
+    for name in (
+        "name",
+        "visibility",
+        "status",
+        "owner",
+        "member_status",
+        "tag",
+        "size_min",
+        "size_max",
+        "os_hidden",
+        "protected",
+        "created_at",
+        "updated_at",
+        "paginate",
+        "marker",
+        "limit",
+        "reversed_order",
+        "sort_key",
+        "sort_dir",
+    ):
         assert name in parameters, name
     assert parameters["tag"]["schema"]["type"] == "array"
     assert "gte" in parameters["created_at"]["schema"]["pattern"]
@@ -77,8 +96,9 @@ def test_every_route_of_the_app_is_documented(schema):
         for pattern in urls.router.urls
         if "format" not in pattern.pattern.regex.pattern and pattern.name != "api-root"
     }
-    as_paths = {re.sub(r"\(\?P<(\w+)>[^)]+\)", r"{\1}", route).replace("{pk}", "{id}")
-                for route in routes}
+    as_paths = {
+        re.sub(r"\(\?P<(\w+)>[^)]+\)", r"{\1}", route).replace("{pk}", "{id}") for route in routes
+    }
     assert as_paths | {"uploads/{secret}/", "healthz/", "readyz/"} == documented
 
 
@@ -99,8 +119,12 @@ def test_operations_have_ids_tags_security_and_error_answers(schema):
         if "{id}" in path or "{namespace}" in path:
             assert "404" in operation["responses"], (path, method)
     schemes = schema["components"]["securitySchemes"]
-    assert schemes["keystoneToken"] == {**schemes["keystoneToken"], "type": "apiKey",
-                                        "in": "header", "name": "X-Auth-Token"}
+    assert schemes["keystoneToken"] == {
+        **schemes["keystoneToken"],
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Auth-Token",
+    }
     assert schemes["keystoneSession"]["in"] == "cookie"
 
 

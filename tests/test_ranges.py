@@ -9,8 +9,8 @@ import pytest
 
 from devcloud.cloud import GLANCE_ACCESS_LOG
 from glance_api import ranges
+from tests.helpers import IMAGES
 
-IMAGES = "/api/glance/images/"
 DATA = os.urandom(300_000)
 
 
@@ -20,28 +20,32 @@ def image(make_image):
 
 
 def _get(client, image, **headers):
-    return client.get(f"{IMAGES}{image['id']}/file/", HTTP_ACCEPT="application/octet-stream",
-                      **{f"HTTP_{name.upper().replace('-', '_')}": value
-                         for name, value in headers.items()})
+    return client.get(
+        f"{IMAGES}{image['id']}/file/",
+        HTTP_ACCEPT="application/octet-stream",
+        **{f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()},
+    )
 
 
 def _body(response) -> bytes:
     return b"".join(response.streaming_content) if response.streaming else response.content
 
 
-@pytest.mark.parametrize("header, first, last", [
-    ("bytes=0-99", 0, 99),
-    ("bytes=1000-", 1000, len(DATA) - 1),
-    ("bytes=-500", len(DATA) - 500, len(DATA) - 1),
-    ("bytes=299990-400000", 299_990, len(DATA) - 1),
-])
-def test_a_single_range_is_a_206_with_exactly_those_bytes(admin_client, image, header, first,
-                                                          last):
+@pytest.mark.parametrize(
+    "header, first, last",
+    [
+        ("bytes=0-99", 0, 99),
+        ("bytes=1000-", 1000, len(DATA) - 1),
+        ("bytes=-500", len(DATA) - 500, len(DATA) - 1),
+        ("bytes=299990-400000", 299_990, len(DATA) - 1),
+    ],
+)
+def test_a_single_range_is_a_206_with_exactly_those_bytes(admin_client, image, header, first, last):
     response = _get(admin_client, image, Range=header)
     assert response.status_code == 206, response
     assert response["Content-Range"] == f"bytes {first}-{last}/{len(DATA)}"
     assert response["Content-Length"] == str(last - first + 1)
-    assert _body(response) == DATA[first:last + 1]
+    assert _body(response) == DATA[first : last + 1]
     assert response["ETag"] == f'"{hashlib.sha512(DATA).hexdigest()}"'
 
 
@@ -74,16 +78,19 @@ def test_if_none_match_with_the_files_etag_is_304(admin_client, image):
 
 def test_head_gives_the_headers_without_reading_the_data_from_glance(admin_client, image):
     before = GLANCE_ACCESS_LOG.read_text(errors="replace").count(
-        f"GET /v2/images/{image['id']}/file")
-    response = admin_client.head(f"{IMAGES}{image['id']}/file/",
-                                 HTTP_ACCEPT="application/octet-stream")
+        f"GET /v2/images/{image['id']}/file"
+    )
+    response = admin_client.head(
+        f"{IMAGES}{image['id']}/file/", HTTP_ACCEPT="application/octet-stream"
+    )
     assert response.status_code == 200
     assert response["Content-Length"] == str(len(DATA))
     assert response["Accept-Ranges"] == "bytes" and response["ETag"]
     assert response["X-Image-Os-Hash-Value"] == hashlib.sha512(DATA).hexdigest()
     assert _body(response) == b""
     after = GLANCE_ACCESS_LOG.read_text(errors="replace").count(
-        f"GET /v2/images/{image['id']}/file")
+        f"GET /v2/images/{image['id']}/file"
+    )
     assert after == before
 
 
@@ -95,26 +102,48 @@ def test_head_of_an_image_without_data_is_204(admin_client, make_image):
 def test_curl_resumes_a_download_cut_off_halfway(live_server, admin_token, image, tmp_path):
     """``curl -C -`` resumes from what it has: the result is the image, by sha512."""
     part = tmp_path / "image.raw"
-    part.write_bytes(DATA[:len(DATA) // 2])  # the first half, as a cut-off download left it
+    part.write_bytes(DATA[: len(DATA) // 2])  # the first half, as a cut-off download left it
     url = f"{live_server.url}{IMAGES}{image['id']}/file/"
-    subprocess.run(["curl", "-sS", "-f", "-C", "-", "-o", str(part), "-H",
-                    f"X-Auth-Token: {admin_token}", url], check=True, timeout=60)
+    subprocess.run(
+        [
+            "curl",
+            "-sS",
+            "-f",
+            "-C",
+            "-",
+            "-o",
+            str(part),
+            "-H",
+            f"X-Auth-Token: {admin_token}",
+            url,
+        ],
+        check=True,
+        timeout=60,
+    )
     assert hashlib.sha512(part.read_bytes()).hexdigest() == hashlib.sha512(DATA).hexdigest()
 
 
-def test_a_store_that_reads_no_ranges_gives_the_whole_image(admin_client, glance_admin,
-                                                            file_server, cleanup_images,
-                                                            app_settings):
+def test_a_store_that_reads_no_ranges_gives_the_whole_image(
+    admin_client, glance_admin, file_server, cleanup_images, app_settings
+):
     """An image whose data is a URL (Glance's http store, which reads no ranges: Glance
     answers a range with a 400): an honest 200 with every byte, never a wrong 206. Such
     an image needs the locations API (Glance 2024.2 and later): on an older Glance the
     app refuses to make one (tests/test_images.py), so there is none to read."""
     app_settings.GLANCE_API = {**app_settings.GLANCE_API, "ALLOW_IMAGE_LOCATION": True}
     url = file_server.serve("/no-ranges.raw", DATA)
-    created = admin_client.post("/api/glance/images/", {
-        "name": "no ranges", "source_type": "url", "image_url": url, "disk_format": "raw",
-        "visibility": "private", "protected": False},
-        format="json")
+    created = admin_client.post(
+        "/api/glance/images/",
+        {
+            "name": "no ranges",
+            "source_type": "url",
+            "image_url": url,
+            "disk_format": "raw",
+            "visibility": "private",
+            "protected": False,
+        },
+        format="json",
+    )
     if created.status_code == 501:  # an older Glance: no such image can be made
         assert "v2.17" in created.json()["detail"]
         return

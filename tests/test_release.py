@@ -55,43 +55,62 @@ print("ok", reverse("glance_api:image-list"), enabled.__name__)
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
-                   check=True, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return out
 
 
 def test_build_makes_an_sdist_and_a_wheel_twine_passes(dist):
     made = sorted(path.name for path in dist.iterdir())
     assert made == [f"glance_api-{VERSION}-py3-none-any.whl", f"glance_api-{VERSION}.tar.gz"]
-    checked = subprocess.run([sys.executable, "-m", "twine", "check", "--strict",
-                              *map(str, dist.iterdir())], capture_output=True, text=True)
+    checked = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", *map(str, dist.iterdir())],
+        capture_output=True,
+        text=True,
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_the_wheel_holds_every_file_of_the_app_and_nothing_else(dist):
-    tracked = subprocess.run(["git", "ls-files", "glance_api"], cwd=ROOT, check=True,
-                             capture_output=True, text=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files", "glance_api"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.split()
     (wheel,) = dist.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     app = {name for name in names if not name.startswith(f"glance_api-{VERSION}.dist-info/")}
     assert app == set(tracked)
     assert "glance_api/horizon/enabled/_9100_glance_api.py" in app
-    assert {"glance_api/templates/glance_api/api.html",
-            "glance_api/templates/glance_api/redoc.html"} <= app
+    assert {
+        "glance_api/templates/glance_api/api.html",
+        "glance_api/templates/glance_api/redoc.html",
+    } <= app
 
 
 def test_the_wheel_installs_into_a_fresh_venv_and_the_app_works_there(dist, tmp_path):
     venv.create(tmp_path / "venv", with_pip=True)
     python = tmp_path / "venv" / "bin" / "python"
     (wheel,) = dist.glob("*.whl")
-    installed = subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(wheel)],
-                               capture_output=True, text=True)
+    installed = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", str(wheel)], capture_output=True, text=True
+    )
     assert installed.returncode == 0, installed.stderr[-3000:]
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    checked = subprocess.run([str(python), "-c", CHECK], capture_output=True, text=True,
-                             cwd=tmp_path, env=env)  # not the checkout: the installed app
+    checked = subprocess.run(
+        [str(python), "-c", CHECK], capture_output=True, text=True, cwd=tmp_path, env=env
+    )  # not the checkout: the installed app
     assert checked.returncode == 0, checked.stderr[-3000:]
     assert checked.stdout.split() == [
-        "ok", "/api/glance/images/", "glance_api.horizon.enabled._9100_glance_api"]
-    assert subprocess.run([str(python), "-m", "pip", "check"], capture_output=True,
-                          text=True).returncode == 0
+        "ok",
+        "/api/glance/images/",
+        "glance_api.horizon.enabled._9100_glance_api",
+    ]
+    assert (
+        subprocess.run(
+            [str(python), "-m", "pip", "check"], capture_output=True, text=True
+        ).returncode
+        == 0
+    )

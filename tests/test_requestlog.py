@@ -10,8 +10,8 @@ import uuid
 import pytest
 
 from devcloud.cloud import GLANCE_ACCESS_LOG
+from tests.helpers import IMAGES
 
-IMAGES = "/api/glance/images/"
 REQUEST_ID = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -19,8 +19,11 @@ def glance_log_lines(request_id: str, timeout: float = 5) -> list[str]:
     """The lines of the dev cloud's Glance access log with this request id."""
     deadline = time.monotonic() + timeout
     while True:
-        lines = [line for line in GLANCE_ACCESS_LOG.read_text().splitlines()
-                 if line.endswith(f" {request_id}")]
+        lines = [
+            line
+            for line in GLANCE_ACCESS_LOG.read_text().splitlines()
+            if line.endswith(f" {request_id}")
+        ]
         if lines or time.monotonic() > deadline:
             return lines
         time.sleep(0.1)
@@ -31,18 +34,23 @@ def logged(caplog) -> list[dict]:
 
 
 def test_every_answer_has_a_request_id(admin_client, anon_client):
-    ids = {admin_client.get("/api/glance/version/")["X-OpenStack-Request-ID"],
-           admin_client.get(f"{IMAGES}{uuid.uuid4()}/")["X-OpenStack-Request-ID"],
-           anon_client.get(IMAGES)["X-OpenStack-Request-ID"]}
+    ids = {
+        admin_client.get("/api/glance/version/")["X-OpenStack-Request-ID"],
+        admin_client.get(f"{IMAGES}{uuid.uuid4()}/")["X-OpenStack-Request-ID"],
+        anon_client.get(IMAGES)["X-OpenStack-Request-ID"],
+    }
     assert len(ids) == 3 and all(REQUEST_ID.fullmatch(i) for i in ids)
 
 
-@pytest.mark.parametrize("sent, kept", [
-    (f"req-{uuid.uuid4()}", True),
-    ("req-not-a-uuid", False),
-    (f"req-{uuid.uuid4()}\nX-Injected: 1", False),
-    (f"{uuid.uuid4()}", False),
-])
+@pytest.mark.parametrize(
+    "sent, kept",
+    [
+        (f"req-{uuid.uuid4()}", True),
+        ("req-not-a-uuid", False),
+        (f"req-{uuid.uuid4()}\nX-Injected: 1", False),
+        (f"{uuid.uuid4()}", False),
+    ],
+)
 def test_a_valid_request_id_from_the_client_is_kept(admin_client, sent, kept):
     answered = admin_client.get("/api/glance/version/", HTTP_X_OPENSTACK_REQUEST_ID=sent)
     request_id = answered["X-OpenStack-Request-ID"]
@@ -59,10 +67,19 @@ def test_the_request_id_reaches_glance(admin_client, make_image):
 
 def test_a_streamed_upload_carries_the_request_id_to_glance(admin_client, cleanup_images):
     sent = f"req-{uuid.uuid4()}"
-    response = admin_client.post(IMAGES, {
-        "name": "request-id", "source_type": "file-legacy", "disk_format": "raw",
-        "visibility": "private", "protected": False, "data": io.BytesIO(b"x" * 10_000),
-    }, format="multipart", HTTP_X_OPENSTACK_REQUEST_ID=sent)
+    response = admin_client.post(
+        IMAGES,
+        {
+            "name": "request-id",
+            "source_type": "file-legacy",
+            "disk_format": "raw",
+            "visibility": "private",
+            "protected": False,
+            "data": io.BytesIO(b"x" * 10_000),
+        },
+        format="multipart",
+        HTTP_X_OPENSTACK_REQUEST_ID=sent,
+    )
     assert response.status_code == 201, response.content
     cleanup_images.append(response.json()["id"])
     lines = glance_log_lines(sent)
@@ -77,21 +94,33 @@ def test_one_json_line_per_request(admin_client, admin_token, make_image, caplog
     (line,) = logged(caplog)
     assert line["request_id"] == response["X-OpenStack-Request-ID"]
     assert (line["method"], line["path"], line["status"]) == (
-        "GET", f"{IMAGES}{image['id']}/properties/", 200)
+        "GET",
+        f"{IMAGES}{image['id']}/properties/",
+        200,
+    )
     assert line["user_id"] and line["project_id"] and line["duration_ms"] > 0
     assert line["glance_calls"] >= 1 and line["glance_ms"] > 0
     assert all(admin_token not in r.getMessage() for r in caplog.records)
 
 
 def test_the_log_keeps_no_upload_secret(admin_client, anon_client, caplog):
-    created = admin_client.post(IMAGES, {
-        "name": "log-secret", "source_type": "file-direct", "disk_format": "raw",
-        "visibility": "private", "protected": False}, format="json").json()
+    created = admin_client.post(
+        IMAGES,
+        {
+            "name": "log-secret",
+            "source_type": "file-direct",
+            "disk_format": "raw",
+            "visibility": "private",
+            "protected": False,
+        },
+        format="json",
+    ).json()
     try:
         secret = created["upload_url"].rstrip("/").rsplit("/", 1)[1]
         caplog.set_level(logging.INFO, logger="glance_api.requests")
-        answer = anon_client.put(created["upload_url"], b"x" * 100,
-                                 content_type="application/octet-stream")
+        answer = anon_client.put(
+            created["upload_url"], b"x" * 100, content_type="application/octet-stream"
+        )
         assert answer.status_code in (200, 204), answer.content
         (line,) = [line for line in logged(caplog) if line["method"] == "PUT"]
         assert line["path"].endswith("/uploads/<secret>/") and line["glance_calls"] >= 1
@@ -101,8 +130,9 @@ def test_the_log_keeps_no_upload_secret(admin_client, anon_client, caplog):
 
 
 @pytest.mark.parametrize("path", ["/api/glance/version/", "/api/glance/metadefs/resourcetypes/"])
-def test_version_and_resource_types_are_cached_per_glance(admin_client, demo_client, anon_client,
-                                                          settings, closed_port, caplog, path):
+def test_version_and_resource_types_are_cached_per_glance(
+    admin_client, demo_client, anon_client, settings, closed_port, caplog, path
+):
     caplog.set_level(logging.INFO, logger="glance_api.requests")
     first = admin_client.get(path)
     again = demo_client.get(path)  # another caller of the same Glance: from the cache
@@ -110,25 +140,39 @@ def test_version_and_resource_types_are_cached_per_glance(admin_client, demo_cli
     calls = [line["glance_calls"] for line in logged(caplog)]
     assert calls[0] >= 1 and calls[1] == 0
     assert anon_client.get(path).status_code == 401  # still needs a valid token
-    settings.GLANCE_API = {**settings.GLANCE_API,
-                           "GLANCE_URL": f"http://127.0.0.1:{closed_port}"}
+    settings.GLANCE_API = {**settings.GLANCE_API, "GLANCE_URL": f"http://127.0.0.1:{closed_port}"}
     assert demo_client.get(path).status_code == 503  # another Glance: not from the cache
 
 
-@pytest.mark.parametrize("path, body", [
-    ("", {"name": "two-calls", "min_ram": 64, "disk_format": "raw", "visibility": "private",
-          "protected": False}),
-    ("properties/", {"updated": {"os_distro": "arch"}, "removed": ["hw_disk_bus"]}),
-])
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        (
+            "",
+            {
+                "name": "two-calls",
+                "min_ram": 64,
+                "disk_format": "raw",
+                "visibility": "private",
+                "protected": False,
+            },
+        ),
+        ("properties/", {"updated": {"os_distro": "arch"}, "removed": ["hw_disk_bus"]}),
+    ],
+)
 def test_an_update_costs_glance_one_read_and_one_patch(admin_client, make_image, path, body):
     """The patch is built from the image the API read: no second GET before the PATCH
     (as glanceclient's ``images.update`` makes) and none after it."""
     image = make_image(os_distro="debian", hw_disk_bus="virtio")
     admin_client.get(f"{IMAGES}{image['id']}/")  # the image schema, kept per process
     sent = f"req-{uuid.uuid4()}"
-    response = admin_client.patch(f"{IMAGES}{image['id']}/{path}", body, format="json",
-                                  HTTP_X_OPENSTACK_REQUEST_ID=sent,
-                                  HTTP_PREFER="return=representation")
+    response = admin_client.patch(
+        f"{IMAGES}{image['id']}/{path}",
+        body,
+        format="json",
+        HTTP_X_OPENSTACK_REQUEST_ID=sent,
+        HTTP_PREFER="return=representation",
+    )
     assert response.status_code in (200, 204), response.content
     calls = [line.split('"')[1].rsplit(" ", 1)[0] for line in glance_log_lines(sent)]
     assert calls == [f"GET /v2/images/{image['id']}", f"PATCH /v2/images/{image['id']}"]

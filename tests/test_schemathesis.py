@@ -21,8 +21,10 @@ import pytest
 
 from benchmarks.common import ApiServer
 
-CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance," \
-         "response_schema_conformance"
+CHECKS = (
+    "not_a_server_error,status_code_conformance,content_type_conformance,"
+    "response_schema_conformance"
+)
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 EXAMPLES = os.environ.get("SCHEMATHESIS_EXAMPLES", "10")
 SEED = os.environ.get("SCHEMATHESIS_SEED", "20261130")
@@ -31,28 +33,40 @@ SEED = os.environ.get("SCHEMATHESIS_SEED", "20261130")
 def every_image(glance) -> set[str]:
     ids = set()
     for hidden in (False, True):
-        ids |= {image["id"] for image in glance.images.list(
-            filters={"visibility": "all", "os_hidden": hidden})}
+        ids |= {
+            image["id"]
+            for image in glance.images.list(filters={"visibility": "all", "os_hidden": hidden})
+        }
     return ids
 
 
 def _plain(value):
     """A namespace document without what Glance stamps on it (times, links)."""
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()
-                if key not in ("created_at", "updated_at", "self", "schema")}
+        return {
+            key: _plain(item)
+            for key, item in value.items()
+            if key not in ("created_at", "updated_at", "self", "schema")
+        }
     if isinstance(value, list):  # in an order of its own (Glance's is by time)
-        return sorted((_plain(item) for item in value),
-                      key=lambda item: str(item.get("name")) if isinstance(item, dict) else
-                      str(item))
+        return sorted(
+            (_plain(item) for item in value),
+            key=lambda item: str(item.get("name")) if isinstance(item, dict) else str(item),
+        )
     return value
 
 
 def every_namespace(glance) -> dict[str, dict]:
     """Every namespace in full, by name (as admin: it sees them all)."""
     names = [namespace["namespace"] for namespace in glance.metadefs_namespace.list()]
-    return {name: _plain(glance.http_client.get(
-        f"/v2/metadefs/namespaces/{urllib.parse.quote(name, safe='')}")[1]) for name in names}
+    return {
+        name: _plain(
+            glance.http_client.get(f"/v2/metadefs/namespaces/{urllib.parse.quote(name, safe='')}")[
+                1
+            ]
+        )
+        for name in names
+    }
 
 
 def _delete_namespace(glance, name: str) -> None:
@@ -109,22 +123,37 @@ def test_schemathesis_finds_nothing_as_admin_then_as_demo(
     assert st, "schemathesis is a test dependency (pip install -e '.[test]')"
     runs = {}
     for identity, token in (("admin", admin_token), ("demo", demo_token)):
-        argv = [st, "run", f"{server.url}/api/schema/",
-                "--header", f"X-Auth-Token: {token}",
-                "--checks", CHECKS, "--phases", "examples,coverage,fuzzing",
-                "--max-examples", EXAMPLES, "--workers", "1", "--no-color",
-                # a 2-core machine running Glance, Keystone and PostgreSQL can be slow;
-                # what is checked is the answers, not their speed
-                "--request-timeout", "30",
-                "--report-dir", str(tmp_path / identity)]
+        argv = [
+            st,
+            "run",
+            f"{server.url}/api/schema/",
+            "--header",
+            f"X-Auth-Token: {token}",
+            "--checks",
+            CHECKS,
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--max-examples",
+            EXAMPLES,
+            "--workers",
+            "1",
+            "--no-color",
+            # a 2-core machine running Glance, Keystone and PostgreSQL can be slow;
+            # what is checked is the answers, not their speed
+            "--request-timeout",
+            "30",
+            "--report-dir",
+            str(tmp_path / identity),
+        ]
         if SEED != "random":
             argv += ["--seed", SEED]
         runs[identity] = (token, argv)
     ARTIFACTS.mkdir(exist_ok=True)
     failed = {}
     for identity, (token, argv) in runs.items():
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   text=True)
+        process = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         output, _ = process.communicate(timeout=600)
         assert token not in output
         (ARTIFACTS / f"schemathesis-{identity}.txt").write_text(output)

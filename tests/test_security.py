@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,9 +16,10 @@ from django.urls import reverse
 
 from devcloud import config as devcloud
 from glance_api.auth import SESSION_TOKEN_KEY
+from tests.helpers import IMAGES
 
 ROOT = Path(__file__).resolve().parent.parent
-IMAGES = "/api/glance/images/"
+
 VERSION = "/api/glance/version/"
 
 
@@ -26,8 +27,9 @@ VERSION = "/api/glance/version/"
 
 
 @pytest.mark.parametrize("suffix", ["%3F", "%23", "%3Fx=1", "%2F..", "%2F..%2F..", "%00"])
-def test_image_id_with_url_characters_changes_nothing(admin_client, glance_admin, make_image,
-                                                      suffix):
+def test_image_id_with_url_characters_changes_nothing(
+    admin_client, glance_admin, make_image, suffix
+):
     image = make_image(name="victim", tags=["harmless"])
     response = admin_client.delete(f"{IMAGES}{image['id']}{suffix}/tags/harmless/")
     assert response.status_code == 404
@@ -52,8 +54,9 @@ def test_tag_is_one_path_segment(admin_client, glance_admin, make_image, tag):
 
 
 @pytest.mark.parametrize("member", ["x%3F", "x%23", "..", "x%2F.."])
-def test_member_id_is_one_path_segment(admin_client, glance_admin, make_image, demo_session,
-                                       member):
+def test_member_id_is_one_path_segment(
+    admin_client, glance_admin, make_image, demo_session, member
+):
     image = make_image(name="shared", visibility="shared")
     demo = demo_session.get_project_id()
     glance_admin.image_members.create(image["id"], demo)
@@ -67,8 +70,9 @@ def test_member_id_is_one_path_segment(admin_client, glance_admin, make_image, d
 @pytest.mark.parametrize("marker", ["x?limit=1", "x#y", "../x", "%s?sort_key=name"])
 def test_marker_that_is_no_image_id_is_400_naming_it(admin_client, make_image, marker):
     image = make_image(name="marked")
-    response = admin_client.get(IMAGES, {"paginate": "true",
-                                         "marker": marker.replace("%s", image["id"])})
+    response = admin_client.get(
+        IMAGES, {"paginate": "true", "marker": marker.replace("%s", image["id"])}
+    )
     assert response.status_code == 400 and list(response.json()) == ["marker"]
 
 
@@ -76,30 +80,36 @@ def test_marker_that_is_no_image_id_is_400_naming_it(admin_client, make_image, m
 
 
 @pytest.mark.parametrize("length", ["¹", "-1", "abc", "1e3", " 12", "99999999999999999999999"])
-def test_any_content_length_on_an_upload_is_a_4xx(admin_client, glance_admin, make_image,
-                                                   length):
+def test_any_content_length_on_an_upload_is_a_4xx(admin_client, glance_admin, make_image, length):
     image = make_image()
-    response = admin_client.generic("PUT", f"{IMAGES}{image['id']}/file/", b"data",
-                                    content_type="application/octet-stream",
-                                    CONTENT_LENGTH=length)
+    response = admin_client.generic(
+        "PUT",
+        f"{IMAGES}{image['id']}/file/",
+        b"data",
+        content_type="application/octet-stream",
+        CONTENT_LENGTH=length,
+    )
     assert 400 <= response.status_code < 500, response.content
     assert glance_admin.images.get(image["id"])["status"] == "queued"
 
 
 @pytest.mark.parametrize("length", ["¹", "-1", "abc", "99999999999999999999999"])
 def test_any_content_length_on_a_json_body_is_never_a_5xx(admin_client, length):
-    response = admin_client.generic("POST", IMAGES, b'{"name": "x"}',
-                                    content_type="application/json", CONTENT_LENGTH=length)
+    response = admin_client.generic(
+        "POST", IMAGES, b'{"name": "x"}', content_type="application/json", CONTENT_LENGTH=length
+    )
     assert 400 <= response.status_code < 500, response.content
 
 
 def test_deeply_nested_json_is_400(admin_client, glance_admin):
     before = len(list(glance_admin.images.list()))
-    response = admin_client.generic("POST", IMAGES, b"[" * 200_000 + b"]" * 200_000,
-                                    content_type="application/json")
+    response = admin_client.generic(
+        "POST", IMAGES, b"[" * 200_000 + b"]" * 200_000, content_type="application/json"
+    )
     assert response.status_code == 400 and "nested too deeply" in response.json()["detail"]
-    response = admin_client.generic("POST", IMAGES, b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
-                                    content_type="application/json")
+    response = admin_client.generic(
+        "POST", IMAGES, b'{"a":' * 100_000 + b"1" + b"}" * 100_000, content_type="application/json"
+    )
     assert response.status_code == 400
     assert len(list(glance_admin.images.list())) == before
 
@@ -111,19 +121,36 @@ def test_huge_json_is_413_and_read_no_further(admin_client):
 
 
 @pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete", "options", "head"])
-@pytest.mark.parametrize("path", ["", "images/", "images/{id}/", "images/{id}/file/",
-                                  "images/{id}/stage/", "images/{id}/tags/t/",
-                                  "images/{id}/members/", "images/{id}/properties/",
-                                  "metadefs/namespaces/", "version/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "",
+        "images/",
+        "images/{id}/",
+        "images/{id}/file/",
+        "images/{id}/stage/",
+        "images/{id}/tags/t/",
+        "images/{id}/members/",
+        "images/{id}/properties/",
+        "metadefs/namespaces/",
+        "version/",
+    ],
+)
 def test_any_body_on_any_method_is_never_a_5xx(admin_client, make_image, method, path):
     image_id = make_image()["id"] if "{id}" in path else ""
-    for content_type, body in (("application/json", b'{"updated": [1], "name": {}}'),
-                               ("application/json", b"\xff\xfe"),
-                               ("text/xml", b"<a/>"),
-                               ("multipart/form-data; boundary=x", b"--x\r\n--x--"),
-                               ("application/x-www-form-urlencoded", b"a=%ZZ&&=")):
-        response = admin_client.generic(method.upper(), f"/api/glance/{path}".replace(
-            "{id}", image_id), body, content_type=content_type)
+    for content_type, body in (
+        ("application/json", b'{"updated": [1], "name": {}}'),
+        ("application/json", b"\xff\xfe"),
+        ("text/xml", b"<a/>"),
+        ("multipart/form-data; boundary=x", b"--x\r\n--x--"),
+        ("application/x-www-form-urlencoded", b"a=%ZZ&&="),
+    ):
+        response = admin_client.generic(
+            method.upper(),
+            f"/api/glance/{path}".replace("{id}", image_id),
+            body,
+            content_type=content_type,
+        )
         assert response.status_code < 500, (method, path, content_type, response.content[:300])
 
 
@@ -143,18 +170,21 @@ def gunicorn_api():
 
 def chunks(data: bytes, size: int = 65536):
     for start in range(0, len(data), size):
-        yield data[start:start + size]
+        yield data[start : start + size]
 
 
 @pytest.mark.parametrize("route, status", [("file/", "active"), ("stage/", "uploading")])
-def test_chunked_upload_is_streamed_bit_exact(gunicorn_api, admin_token, glance_admin,
-                                              make_image, route, status):
+def test_chunked_upload_is_streamed_bit_exact(
+    gunicorn_api, admin_token, glance_admin, make_image, route, status
+):
     data = os.urandom(3 * 1024 * 1024 + 17)
     image = make_image()
-    response = requests.put(f"{gunicorn_api.url}{IMAGES}{image['id']}/{route}",
-                            data=chunks(data), timeout=60,
-                            headers={"X-Auth-Token": admin_token,
-                                     "Content-Type": "application/octet-stream"})
+    response = requests.put(
+        f"{gunicorn_api.url}{IMAGES}{image['id']}/{route}",
+        data=chunks(data),
+        timeout=60,
+        headers={"X-Auth-Token": admin_token, "Content-Type": "application/octet-stream"},
+    )
     assert response.status_code == 200, response.text
     assert response.request.headers.get("Transfer-Encoding") == "chunked"
     assert response.json()["status"] == status
@@ -170,13 +200,16 @@ def test_chunked_upload_is_streamed_bit_exact(gunicorn_api, admin_token, glance_
     assert b"".join(glance_admin.images.data(image["id"])) == data
 
 
-def test_chunked_upload_where_the_server_cannot_take_it_is_411(live_server, admin_token,
-                                                               glance_admin, make_image):
+def test_chunked_upload_where_the_server_cannot_take_it_is_411(
+    live_server, admin_token, glance_admin, make_image
+):
     image = make_image()
-    response = requests.put(f"{live_server.url}{IMAGES}{image['id']}/file/",
-                            data=chunks(b"x" * 100000), timeout=60,
-                            headers={"X-Auth-Token": admin_token,
-                                     "Content-Type": "application/octet-stream"})
+    response = requests.put(
+        f"{live_server.url}{IMAGES}{image['id']}/file/",
+        data=chunks(b"x" * 100000),
+        timeout=60,
+        headers={"X-Auth-Token": admin_token, "Content-Type": "application/octet-stream"},
+    )
     assert response.status_code == 411 and response.json()["code"] == "length_required"
     assert glance_admin.images.get(image["id"])["status"] == "queued"
 
@@ -184,12 +217,14 @@ def test_chunked_upload_where_the_server_cannot_take_it_is_411(live_server, admi
 # --- tokens --------------------------------------------------------------------------
 
 
-def test_token_refused_by_glance_is_refused_from_then_on(anon_client, demo_session,
-                                                          fresh_demo_token):
+def test_token_refused_by_glance_is_refused_from_then_on(
+    anon_client, demo_session, fresh_demo_token
+):
     headers = {"HTTP_X_AUTH_TOKEN": fresh_demo_token}
     assert anon_client.get(VERSION, **headers).status_code == 200  # validated and cached
-    demo_session.delete(devcloud.KEYSTONE_URL + "/auth/tokens",
-                        headers={"X-Subject-Token": fresh_demo_token})
+    demo_session.delete(
+        devcloud.KEYSTONE_URL + "/auth/tokens", headers={"X-Subject-Token": fresh_demo_token}
+    )
     refused = anon_client.get(IMAGES, **headers)  # our cache still says yes; Glance says no
     assert refused.status_code == 401
     again = anon_client.get(VERSION, **headers)  # the validation was dropped: Keystone asked
@@ -197,14 +232,21 @@ def test_token_refused_by_glance_is_refused_from_then_on(anon_client, demo_sessi
 
 
 def sign_in(client, **fields):
-    return client.post(reverse("rest_framework:login"), {
-        "username": devcloud.DEMO.username, "password": devcloud.DEMO.password,
-        "project": devcloud.DEMO.project, **fields})
+    return client.post(
+        reverse("rest_framework:login"),
+        {
+            "username": devcloud.DEMO.username,
+            "password": devcloud.DEMO.password,
+            "project": devcloud.DEMO.project,
+            **fields,
+        },
+    )
 
 
 def known_to_keystone(admin_session, token: str) -> bool:
-    check = admin_session.get(devcloud.KEYSTONE_URL + "/auth/tokens",
-                              headers={"X-Subject-Token": token}, raise_exc=False)
+    check = admin_session.get(
+        devcloud.KEYSTONE_URL + "/auth/tokens", headers={"X-Subject-Token": token}, raise_exc=False
+    )
     return check.status_code == 200
 
 
@@ -223,7 +265,7 @@ def test_signing_in_again_revokes_the_previous_token(client, clouds, admin_sessi
 def test_session_ends_when_its_token_expires(client, clouds):
     sign_in(client)
     token_expires = client.get(VERSION).wsgi_request.session.get_expiry_date()
-    remaining = (token_expires - datetime.now(timezone.utc)).total_seconds()
+    remaining = (token_expires - datetime.now(UTC)).total_seconds()
     assert 0 < remaining <= 3600 + 60  # the dev cloud's tokens last an hour, not two weeks
 
 
@@ -249,26 +291,28 @@ def user_without_default_project(clouds):
 
 
 @pytest.mark.django_db
-def test_sign_in_without_project_revokes_the_unscoped_token(client, admin_session,
-                                                            user_without_default_project):
+def test_sign_in_without_project_revokes_the_unscoped_token(
+    client, admin_session, user_without_default_project
+):
     name, password = user_without_default_project
     before = {event.get("audit_id") for event in revocation_events(admin_session)}
     response = sign_in(client, username=name, password=password, project="")
     assert response.status_code == 302
     kept = client.session[SESSION_TOKEN_KEY]
-    kept_audit = admin_session.get(devcloud.KEYSTONE_URL + "/auth/tokens",
-                                   headers={"X-Subject-Token": kept}).json()["token"]["audit_ids"]
+    kept_audit = admin_session.get(
+        devcloud.KEYSTONE_URL + "/auth/tokens", headers={"X-Subject-Token": kept}
+    ).json()["token"]["audit_ids"]
     new = {event.get("audit_id") for event in revocation_events(admin_session)} - before
     assert len(new) == 1 and not new & set(kept_audit)  # the unscoped one, not the kept one
     assert client.get(VERSION, HTTP_ACCEPT="application/json").status_code == 200
 
 
 def test_answers_are_never_cached(demo_client, anon_client):
-    for response in (demo_client.get(VERSION), anon_client.get(VERSION),
-                     demo_client.get(IMAGES)):
+    for response in (demo_client.get(VERSION), anon_client.get(VERSION), demo_client.get(IMAGES)):
         assert "no-store" in response["Cache-Control"]
         assert {"x-auth-token", "cookie"} <= {
-            v.strip().lower() for v in response["Vary"].split(",")}
+            v.strip().lower() for v in response["Vary"].split(",")
+        }
 
 
 # --- deployment settings -------------------------------------------------------------
@@ -287,8 +331,14 @@ PRODUCTION = {
 
 def manage(*args, **env) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, text=True,
-                          capture_output=True, env={**clean, **env}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        env={**clean, **env},
+        timeout=120,
+    )
 
 
 def test_check_deploy_is_clean_with_the_readmes_production_variables():

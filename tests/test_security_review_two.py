@@ -17,9 +17,10 @@ from glance_api import capabilities
 from glance_api.conf import settings as app_settings
 from glance_api.parsers import MultiPartParser
 from glance_api.schema import SchemaView
+from tests.helpers import IMAGES
 
 ROOT = Path(__file__).resolve().parent.parent
-IMAGES = "/api/glance/images/"
+
 NAMESPACES = "/api/glance/metadefs/namespaces/"
 
 
@@ -47,8 +48,11 @@ def _cache_keys() -> int:
 def test_redeeming_an_unknown_secret_writes_nothing(anon_client):
     before = _cache_keys()
     for _ in range(20):
-        response = anon_client.put(f"/api/glance/uploads/{secrets.token_urlsafe(32)}/",
-                                   data=b"x", content_type="application/octet-stream")
+        response = anon_client.put(
+            f"/api/glance/uploads/{secrets.token_urlsafe(32)}/",
+            data=b"x",
+            content_type="application/octet-stream",
+        )
         assert response.status_code == 404
     assert _cache_keys() == before
 
@@ -58,8 +62,11 @@ def test_a_grant_is_redeemed_once_and_its_token_is_sealed_in_the_cache():
     secret = capabilities.issue(token, "user-1", "image-1")
     held = caches[app_settings.CACHE_ALIAS].get(capabilities._key(secret))
     assert token not in repr(held) and set(held) == {"sealed_token", "user_id", "image_id"}
-    assert capabilities.redeem(secret) == {"token": token, "user_id": "user-1",
-                                           "image_id": "image-1"}
+    assert capabilities.redeem(secret) == {
+        "token": token,
+        "user_id": "user-1",
+        "image_id": "image-1",
+    }
     assert capabilities.redeem(secret) is None
 
 
@@ -79,8 +86,9 @@ def _glance_saw(fragment: str) -> bool:
 
 
 @pytest.mark.parametrize("dots", ["%2E", "%2E%2E", ".%2E"])
-def test_a_tag_of_dots_is_400_and_reaches_glance_as_nothing(admin_client, glance_admin,
-                                                            make_image, dots):
+def test_a_tag_of_dots_is_400_and_reaches_glance_as_nothing(
+    admin_client, glance_admin, make_image, dots
+):
     image = make_image(name="dotted", tags=["keep"])
     for method in ("put", "delete"):
         response = getattr(admin_client, method)(f"{IMAGES}{image['id']}/tags/{dots}/")
@@ -104,27 +112,37 @@ def test_a_member_or_namespace_of_dots_is_400(admin_client, make_image, dots):
 
 
 def _multipart(fields: dict, boundary: str = "XB") -> bytes:
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-             for name, value in fields.items()]
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    ]
     return ("".join(parts) + f"--{boundary}--\r\n").encode()
 
 
-@pytest.mark.parametrize("content_type, body", [
-    ("multipart/form-data; boundary=XB; charset=bz2_codec", _multipart({"name": "x"})),
-    ("multipart/form-data; boundary=XB; charset=no-such-charset", _multipart({"name": "x"})),
-    ("multipart/form-data", _multipart({"name": "x"})),
-    ("multipart/form-data; boundary=", _multipart({"name": "x"})),
-    ("multipart/form-data; boundary=XB",
-     _multipart({"name": "x", "$$originalJSON": "[" * 100_000})),
-    ("application/json; charset=bz2_codec", b'{"name": "x"}'),
-    ("application/x-www-form-urlencoded; charset=bz2_codec", b"name=x"),
-])
-def test_a_body_that_cannot_be_parsed_is_a_json_400(admin_client, glance_admin, content_type,
-                                                    body, caplog):
+@pytest.mark.parametrize(
+    "content_type, body",
+    [
+        ("multipart/form-data; boundary=XB; charset=bz2_codec", _multipart({"name": "x"})),
+        ("multipart/form-data; boundary=XB; charset=no-such-charset", _multipart({"name": "x"})),
+        ("multipart/form-data", _multipart({"name": "x"})),
+        ("multipart/form-data; boundary=", _multipart({"name": "x"})),
+        (
+            "multipart/form-data; boundary=XB",
+            _multipart({"name": "x", "$$originalJSON": "[" * 100_000}),
+        ),
+        ("application/json; charset=bz2_codec", b'{"name": "x"}'),
+        ("application/x-www-form-urlencoded; charset=bz2_codec", b"name=x"),
+    ],
+)
+def test_a_body_that_cannot_be_parsed_is_a_json_400(
+    admin_client, glance_admin, content_type, body, caplog
+):
     name = f"unparsed-{secrets.token_hex(4)}"
-    body = body.replace(b"name=x", f"name={name}".encode()).replace(
-        b'"name": "x"', f'"name": "{name}"'.encode()).replace(b"\r\n\r\nx\r\n",
-                                                           f"\r\n\r\n{name}\r\n".encode())
+    body = (
+        body.replace(b"name=x", f"name={name}".encode())
+        .replace(b'"name": "x"', f'"name": "{name}"'.encode())
+        .replace(b"\r\n\r\nx\r\n", f"\r\n\r\n{name}\r\n".encode())
+    )
     response = admin_client.generic("POST", IMAGES, body, content_type=content_type)
     assert response.status_code in (400, 415), response.content[:300]
     assert response["Content-Type"].startswith("application/json"), response.content[:300]
@@ -135,10 +153,14 @@ def test_a_body_that_cannot_be_parsed_is_a_json_400(admin_client, glance_admin, 
 
 def _binds_a_secret(function) -> list[str]:
     names = {a.arg for a in function.args.args + function.args.kwonlyargs}
-    names |= {node.id for node in ast.walk(function)
-              if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
-    return sorted(n for n in names
-                  if n in ("token", "secret", "meta", "headers") or n.endswith("_token"))
+    names |= {
+        node.id
+        for node in ast.walk(function)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+    }
+    return sorted(
+        n for n in names if n in ("token", "secret", "meta", "headers") or n.endswith("_token")
+    )
 
 
 def test_every_function_with_a_token_or_secret_in_its_locals_hides_them_from_reports():
@@ -148,11 +170,17 @@ def test_every_function_with_a_token_or_secret_in_its_locals_hides_them_from_rep
     unmarked = []
     for path in sorted((ROOT / "glance_api").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _binds_a_secret(
-                    node) and not any("sensitive_variables" in ast.unparse(decorator)
-                                      for decorator in node.decorator_list):
-                unmarked.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: "
-                                f"{_binds_a_secret(node)}")
+            if (
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and _binds_a_secret(node)
+                and not any(
+                    "sensitive_variables" in ast.unparse(decorator)
+                    for decorator in node.decorator_list
+                )
+            ):
+                unmarked.append(
+                    f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {_binds_a_secret(node)}"
+                )
     assert unmarked == []
 
 
@@ -162,16 +190,20 @@ def test_a_debug_report_of_a_failing_multipart_parse_shows_no_token(rf):
     hidden."""
     token = "gAAAA-secret-token-" + secrets.token_hex(8)
     body = _multipart({"name": "x"})
-    request = rf.post(IMAGES, data=body, content_type="multipart/form-data; boundary=XB",
-                      HTTP_X_AUTH_TOKEN=token)
+    request = rf.post(
+        IMAGES, data=body, content_type="multipart/form-data; boundary=XB", HTTP_X_AUTH_TOKEN=token
+    )
 
     class Broken(io.BytesIO):
         def read(self, *args):
             raise OSError("the connection broke")
 
     try:
-        MultiPartParser().parse(Broken(body), "multipart/form-data; boundary=XB",
-                                {"request": request, "view": None, "encoding": "utf-8"})
+        MultiPartParser().parse(
+            Broken(body),
+            "multipart/form-data; boundary=XB",
+            {"request": request, "view": None, "encoding": "utf-8"},
+        )
     except OSError:
         kind, error, trace = sys.exc_info()  # the test's own frame left out
         report = ExceptionReporter(request, kind, error, trace.tb_next).get_traceback_html()
@@ -191,14 +223,18 @@ SIGN_IN = '"POST /v3/auth/tokens '  # a password checked by Keystone
 @pytest.fixture
 def shared_cache(settings, tmp_path):
     """A cache that processes share (a file cache here; Redis or memcached in production)."""
-    settings.CACHES = {"default": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": str(tmp_path / "shared")}}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "shared"),
+        }
+    }
 
 
 @pytest.mark.parametrize("cache", ["local memory", "shared"])
-def test_a_token_keystone_refused_is_refused_again_without_asking(anon_client, keystone_log,
-                                                                  request, cache):
+def test_a_token_keystone_refused_is_refused_again_without_asking(
+    anon_client, keystone_log, request, cache
+):
     if cache == "shared":
         request.getfixturevalue("shared_cache")
     bogus = "gAAAAB" + secrets.token_urlsafe(120)
@@ -208,8 +244,9 @@ def test_a_token_keystone_refused_is_refused_again_without_asking(anon_client, k
     assert keystone_log.count(VALIDATION, 1) == 1
 
 
-def test_a_validation_older_than_a_revocation_is_never_served(shared_cache, keystone_log,
-                                                               fresh_demo_token):
+def test_a_validation_older_than_a_revocation_is_never_served(
+    shared_cache, keystone_log, fresh_demo_token
+):
     """Another process validated the token just before it was revoked and forgotten, and
     keeps its validation just after: that validation is older than the mark, so the token
     is asked about again (and refused), not served from the cache."""
@@ -233,9 +270,14 @@ def _sign_in(client, password: str):
 
     from devcloud import config as devcloud
 
-    return client.post(reverse("rest_framework:login"), {
-        "username": devcloud.DEMO.username, "password": password,
-        "project": devcloud.DEMO.project})
+    return client.post(
+        reverse("rest_framework:login"),
+        {
+            "username": devcloud.DEMO.username,
+            "password": password,
+            "project": devcloud.DEMO.project,
+        },
+    )
 
 
 @pytest.mark.django_db
@@ -249,7 +291,8 @@ def test_failed_sign_ins_of_a_user_are_limited_without_asking_keystone(client, k
     assert response.status_code == 200 and b"Too many failed sign-ins" in response.content
     # Keystone checked the five guesses' passwords, and was not asked the sixth time
     assert keystone_log.count(SIGN_IN, app_settings.SIGN_IN_ATTEMPTS) == (
-        app_settings.SIGN_IN_ATTEMPTS)
+        app_settings.SIGN_IN_ATTEMPTS
+    )
     caches["default"].clear()  # the window has passed
     assert _sign_in(client, devcloud.DEMO.password).status_code == 302
 
@@ -292,10 +335,12 @@ def test_the_json_request_log_has_the_client_address(anon_client, caplog):
     import logging
 
     caplog.set_level(logging.INFO, logger="glance_api.requests")
-    anon_client.get("/api/glance/healthz/", REMOTE_ADDR="192.0.2.7",
-                    HTTP_X_FORWARDED_FOR="198.51.100.3")
-    (line,) = [json.loads(r.getMessage()) for r in caplog.records
-               if r.name == "glance_api.requests"]
+    anon_client.get(
+        "/api/glance/healthz/", REMOTE_ADDR="192.0.2.7", HTTP_X_FORWARDED_FOR="198.51.100.3"
+    )
+    (line,) = [
+        json.loads(r.getMessage()) for r in caplog.records if r.name == "glance_api.requests"
+    ]
     assert (line["client"], line["forwarded_for"]) == ("192.0.2.7", "198.51.100.3")
 
 
@@ -303,7 +348,8 @@ def test_the_json_request_log_has_the_client_address(anon_client, caplog):
 
 
 def test_uploads_beyond_the_users_limit_are_429_before_their_body_is_read(
-        admin_client, anon_client, admin_token, make_image, glance_admin, settings):
+    admin_client, anon_client, admin_token, make_image, glance_admin, settings
+):
     """With UPLOADS_PER_USER uploads of a user running (their slots held here), one more,
     by any way in, is refused with Retry-After, and its image stays as it was; another
     user is not limited, and a slot that comes free is taken again."""
@@ -312,22 +358,47 @@ def test_uploads_beyond_the_users_limit_are_429_before_their_body_is_read(
     settings.GLANCE_API = {**settings.GLANCE_API, "UPLOADS_PER_USER": 2}
     user_id = keystone.validate_token(admin_token).user_id
     image = make_image(name="limited")
-    direct = admin_client.post(IMAGES, {"name": "limited-direct", "source_type": "file-direct",
-                                        "disk_format": "raw", "visibility": "private",
-                                        "protected": False}, format="json").json()
+    direct = admin_client.post(
+        IMAGES,
+        {
+            "name": "limited-direct",
+            "source_type": "file-direct",
+            "disk_format": "raw",
+            "visibility": "private",
+            "protected": False,
+        },
+        format="json",
+    ).json()
     try:
         with uploadslots.upload_slot(user_id), uploadslots.upload_slot(user_id):
             refused = [
-                admin_client.put(f"{IMAGES}{image['id']}/file/", data=b"x" * 1000,
-                                 content_type="application/octet-stream"),
-                admin_client.put(f"{IMAGES}{image['id']}/stage/", data=b"x" * 1000,
-                                 content_type="application/octet-stream"),
-                anon_client.put(direct["upload_url"], data=b"x" * 1000,
-                                content_type="application/octet-stream"),
-                admin_client.generic("POST", IMAGES, _multipart(
-                    {"name": "limited-multipart", "source_type": "file-legacy",
-                     "disk_format": "raw", "visibility": "private", "protected": "false"}),
-                    content_type="multipart/form-data; boundary=XB"),
+                admin_client.put(
+                    f"{IMAGES}{image['id']}/file/",
+                    data=b"x" * 1000,
+                    content_type="application/octet-stream",
+                ),
+                admin_client.put(
+                    f"{IMAGES}{image['id']}/stage/",
+                    data=b"x" * 1000,
+                    content_type="application/octet-stream",
+                ),
+                anon_client.put(
+                    direct["upload_url"], data=b"x" * 1000, content_type="application/octet-stream"
+                ),
+                admin_client.generic(
+                    "POST",
+                    IMAGES,
+                    _multipart(
+                        {
+                            "name": "limited-multipart",
+                            "source_type": "file-legacy",
+                            "disk_format": "raw",
+                            "visibility": "private",
+                            "protected": "false",
+                        }
+                    ),
+                    content_type="multipart/form-data; boundary=XB",
+                ),
             ]
             for answer in refused:
                 assert answer.status_code == 429, answer.content
@@ -337,11 +408,15 @@ def test_uploads_beyond_the_users_limit_are_429_before_their_body_is_read(
             with uploadslots.upload_slot("someone-else"):
                 pass
         # free again: the upload URL was left usable, and the image takes its data
-        answer = anon_client.put(direct["upload_url"], data=b"y" * 1000,
-                                 content_type="application/octet-stream")
+        answer = anon_client.put(
+            direct["upload_url"], data=b"y" * 1000, content_type="application/octet-stream"
+        )
         assert answer.status_code == 200, answer.content
-        answer = admin_client.put(f"{IMAGES}{image['id']}/file/", data=b"x" * 1000,
-                                  content_type="application/octet-stream")
+        answer = admin_client.put(
+            f"{IMAGES}{image['id']}/file/",
+            data=b"x" * 1000,
+            content_type="application/octet-stream",
+        )
         assert answer.status_code == 200, answer.content
     finally:
         glance_admin.images.delete(direct["id"])

@@ -35,14 +35,21 @@ def validated(admin_client):
     assert admin_client.get("/api/glance/info/").status_code == 200
 
 
-@pytest.mark.parametrize("path, params, glance_call", [
-    ("/api/glance/metadefs/namespaces/", {"resource_type": "OS::Glance::Image"},
-     "GET /v2/metadefs/namespaces?"),
-    ("/api/glance/metadefs/resourcetypes/", None, "GET /v2/metadefs/resource_types "),
-    ("/api/glance/version/", None, "GET /versions "),
-])
-def test_thirty_cold_callers_make_one_fill(admin_token, validated, glance_log, path, params,
-                                           glance_call):
+@pytest.mark.parametrize(
+    "path, params, glance_call",
+    [
+        (
+            "/api/glance/metadefs/namespaces/",
+            {"resource_type": "OS::Glance::Image"},
+            "GET /v2/metadefs/namespaces?",
+        ),
+        ("/api/glance/metadefs/resourcetypes/", None, "GET /v2/metadefs/resource_types "),
+        ("/api/glance/version/", None, "GET /versions "),
+    ],
+)
+def test_thirty_cold_callers_make_one_fill(
+    admin_token, validated, glance_log, path, params, glance_call
+):
     glance_log.mark()
     assert together(admin_token, path, params) == [200] * CALLERS
     assert glance_log.count(glance_call, 1) == 1

@@ -5,9 +5,7 @@ import time
 
 import pytest
 
-from tests.test_image_data import put_bytes, wait_until
-
-IMAGES = "/api/glance/images/"
+from tests.helpers import IMAGES, put_bytes, wait_until
 
 
 def tasks_until(client, image_id: str, done, timeout: float = 60) -> list[dict]:
@@ -23,21 +21,33 @@ def tasks_until(client, image_id: str, done, timeout: float = 60) -> list[dict]:
         time.sleep(0.5)
 
 
-def test_a_failed_web_download_is_told_by_the_images_tasks(admin_client, glance_admin,
-                                                          make_image, closed_port):
+def test_a_failed_web_download_is_told_by_the_images_tasks(
+    admin_client, glance_admin, make_image, closed_port
+):
     image = make_image(name="will-not-download")
-    response = admin_client.post(f"{IMAGES}{image['id']}/import/", {
-        "method": "web-download", "uri": f"http://127.0.0.1:{closed_port}/disk.img"},
-        format="json")
+    response = admin_client.post(
+        f"{IMAGES}{image['id']}/import/",
+        {"method": "web-download", "uri": f"http://127.0.0.1:{closed_port}/disk.img"},
+        format="json",
+    )
     assert response.status_code == 202, response.content
-    tasks = tasks_until(admin_client, image["id"],
-                        lambda tasks: tasks and tasks[0]["status"] == "failure")
+    tasks = tasks_until(
+        admin_client, image["id"], lambda tasks: tasks and tasks[0]["status"] == "failure"
+    )
     (task,) = tasks
     assert task["type"] == "api_image_import"
     assert task["message"], task  # Glance's reason, as Glance keeps it
     assert "input" not in task  # it holds the URL, which may carry credentials
-    assert set(task) == {"id", "type", "status", "message", "result", "created_at",
-                         "updated_at", "expires_at"}
+    assert set(task) == {
+        "id",
+        "type",
+        "status",
+        "message",
+        "result",
+        "created_at",
+        "updated_at",
+        "expires_at",
+    }
     assert task["created_at"].endswith("Z")  # Glance's UTC, said (RFC 3339)
     # the same as Glance holds it
     held = glance_admin.http_client.get(f"/v2/images/{image['id']}/tasks")[1]["tasks"]
@@ -50,23 +60,24 @@ def test_the_image_detail_links_to_its_tasks(admin_client, make_image):
     image = make_image()
     response = admin_client.get(f"{IMAGES}{image['id']}/")
     assert response.status_code == 200
-    assert response["Link"] == (f'<http://testserver{IMAGES}{image["id"]}/tasks/>; '
-                                'rel="tasks"')
+    assert response["Link"] == (f'<http://testserver{IMAGES}{image["id"]}/tasks/>; rel="tasks"')
     page = admin_client.get(f"{IMAGES}{image['id']}/", HTTP_ACCEPT="text/html")
-    assert f'{IMAGES}{image["id"]}/tasks/' in page.content.decode()
+    assert f"{IMAGES}{image['id']}/tasks/" in page.content.decode()
 
 
-def test_a_copy_to_another_store_is_a_task_newest_first(admin_client, glance_admin,
-                                                        make_image, closed_port):
+def test_a_copy_to_another_store_is_a_task_newest_first(
+    admin_client, glance_admin, make_image, closed_port
+):
     image = make_image(data=b"copy me" * 1000)
-    first = admin_client.post(f"{IMAGES}{image['id']}/import/", {
-        "method": "copy-image", "stores": ["fs2"]}, format="json")
+    first = admin_client.post(
+        f"{IMAGES}{image['id']}/import/", {"method": "copy-image", "stores": ["fs2"]}, format="json"
+    )
     assert first.status_code == 202, first.content
-    tasks = tasks_until(admin_client, image["id"],
-                        lambda tasks: tasks and tasks[0]["status"] == "success")
+    tasks = tasks_until(
+        admin_client, image["id"], lambda tasks: tasks and tasks[0]["status"] == "success"
+    )
     assert [t["type"] for t in tasks] == ["api_image_import"]
-    wait_until(glance_admin, image["id"],
-               lambda i: set(i["stores"].split(",")) == {"fs", "fs2"})
+    wait_until(glance_admin, image["id"], lambda i: set(i["stores"].split(",")) == {"fs", "fs2"})
 
 
 def test_tasks_of_an_unknown_image_are_404(admin_client):
@@ -84,12 +95,11 @@ def test_upload_into_a_chosen_store(admin_client, glance_admin, make_image):
     assert held["status"] == "active"
 
 
-def test_upload_into_an_unknown_store_is_a_400_that_names_the_stores(admin_client,
-                                                                      glance_admin,
-                                                                      make_image):
+def test_upload_into_an_unknown_store_is_a_400_that_names_the_stores(
+    admin_client, glance_admin, make_image
+):
     image = make_image(name="nowhere")
-    response = put_bytes(admin_client, f"{IMAGES}{image['id']}/file/?store=nowhere",
-                         b"x" * 4096)
+    response = put_bytes(admin_client, f"{IMAGES}{image['id']}/file/?store=nowhere", b"x" * 4096)
     assert response.status_code == 400
     message = response.json()["store"][0]
     assert "'nowhere'" in message and "fs, fs2" in message
@@ -99,15 +109,14 @@ def test_upload_into_an_unknown_store_is_a_400_that_names_the_stores(admin_clien
 @pytest.fixture
 def in_two_stores(admin_client, glance_admin, make_image):
     image = make_image(data=b"two copies" * 1000, name="in two stores")
-    admin_client.post(f"{IMAGES}{image['id']}/import/", {
-        "method": "copy-image", "stores": ["fs2"]}, format="json")
-    wait_until(glance_admin, image["id"],
-               lambda i: set(i["stores"].split(",")) == {"fs", "fs2"})
+    admin_client.post(
+        f"{IMAGES}{image['id']}/import/", {"method": "copy-image", "stores": ["fs2"]}, format="json"
+    )
+    wait_until(glance_admin, image["id"], lambda i: set(i["stores"].split(",")) == {"fs", "fs2"})
     return image
 
 
-def test_data_deleted_from_one_store_stays_in_the_other(admin_client, glance_admin,
-                                                        in_two_stores):
+def test_data_deleted_from_one_store_stays_in_the_other(admin_client, glance_admin, in_two_stores):
     image_id = in_two_stores["id"]
     response = admin_client.delete(f"{IMAGES}{image_id}/stores/fs2/")
     assert response.status_code == 204, response.content

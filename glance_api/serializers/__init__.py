@@ -1,6 +1,7 @@
 """Shapes of what the API takes and gives, one module per resource; all re-exported here."""
 
 from .discovery import VersionSerializer
+from .image_creates import ImageCreateSerializer, ImageUploadSerializer
 from .image_data import IMPORT_METHODS, ImageImportSerializer, UploadQuerySerializer
 from .images import (
     CONTAINER_FORMATS,
@@ -9,12 +10,10 @@ from .images import (
     SOURCE_TYPES,
     VISIBILITIES,
     CreatedImageSerializer,
-    ImageCreateSerializer,
     ImageDetailSerializer,
     ImageFieldsSerializer,
     ImageSerializer,
     ImageUpdateSerializer,
-    ImageUploadSerializer,
     http_url,
 )
 from .metadef_writes import (

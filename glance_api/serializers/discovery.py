@@ -8,7 +8,7 @@ from rest_framework import serializers
 class VersionSerializer(serializers.Serializer):
     version = serializers.CharField(
         read_only=True,
-        help_text='The image API major version in use, as the dashboard gives it: "2".'
+        help_text='The image API major version in use, as the dashboard gives it: "2".',
     )
     current = serializers.CharField(
         read_only=True, allow_null=True, help_text="The newest version Glance reports as CURRENT."

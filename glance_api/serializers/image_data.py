@@ -17,13 +17,16 @@ class ImageImportSerializer(serializers.Serializer):
     )
     uri = serializers.URLField(required=False, help_text="http(s) URL (web-download only).")
     stores = serializers.ListField(
-        child=serializers.CharField(), required=False,
+        child=serializers.CharField(),
+        required=False,
         help_text="Store ids to import into (see info/stores/).",
     )
-    all_stores = serializers.BooleanField(required=False, default=False,
-                                          help_text="Import into every store.")
+    all_stores = serializers.BooleanField(
+        required=False, default=False, help_text="Import into every store."
+    )
     all_stores_must_succeed = serializers.BooleanField(
-        required=False, default=True,
+        required=False,
+        default=True,
         help_text="false: the import succeeds if at least one store took the data.",
     )
 
@@ -37,9 +40,7 @@ class ImageImportSerializer(serializers.Serializer):
         if method != "web-download" and attrs.get("uri"):
             raise serializers.ValidationError({"uri": [f"Only for web-download, not {method}."]})
         if attrs.get("stores") and attrs["all_stores"]:
-            raise serializers.ValidationError(
-                {"stores": ["Give stores or all_stores, not both."]}
-            )
+            raise serializers.ValidationError({"stores": ["Give stores or all_stores, not both."]})
         if method == "copy-image" and not (attrs.get("stores") or attrs["all_stores"]):
             raise serializers.ValidationError(
                 {"stores": ["copy-image needs the stores to copy to (or all_stores)."]}
@@ -49,5 +50,7 @@ class ImageImportSerializer(serializers.Serializer):
 
 class UploadQuerySerializer(serializers.Serializer):
     store = serializers.CharField(
-        required=False, max_length=255,
-        help_text="The store to upload into (one of info/stores/); else Glance's default")
+        required=False,
+        max_length=255,
+        help_text="The store to upload into (one of info/stores/); else Glance's default",
+    )

@@ -22,11 +22,15 @@ class StrictSerializer(serializers.Serializer):
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        unknown = sorted(set(data) - set(self.fields) - {"csrfmiddlewaretoken"}
-                         ) if isinstance(data, dict) else []  # the browsable API's forms
+        unknown = (
+            sorted(set(data) - set(self.fields) - {"csrfmiddlewaretoken"})
+            if isinstance(data, dict)
+            else []
+        )  # the browsable API's forms
         if unknown and not self.passes_through:
             raise serializers.ValidationError(
-                {key: ["Not a field of this resource."] for key in unknown})
+                {key: ["Not a field of this resource."] for key in unknown}
+            )
         if self.passes_through:  # Glance's schema checks the rest
             value.update({key: data[key] for key in unknown})
         return value
@@ -34,11 +38,18 @@ class StrictSerializer(serializers.Serializer):
 
 class ResourceTypeAssociationSerializer(StrictSerializer):
     name = serializers.CharField(max_length=NAME_LENGTH, help_text="e.g. OS::Glance::Image")
-    prefix = serializers.CharField(max_length=NAME_LENGTH, required=False, allow_blank=True,
-                                   help_text="Prefix of the property names, e.g. hw_")
+    prefix = serializers.CharField(
+        max_length=NAME_LENGTH,
+        required=False,
+        allow_blank=True,
+        help_text="Prefix of the property names, e.g. hw_",
+    )
     properties_target = serializers.CharField(
-        max_length=NAME_LENGTH, required=False, allow_blank=True,
-        help_text="Where the properties go on the resource, e.g. image or scheduler_hints")
+        max_length=NAME_LENGTH,
+        required=False,
+        allow_blank=True,
+        help_text="Where the properties go on the resource, e.g. image or scheduler_hints",
+    )
 
 
 class TagSerializer(StrictSerializer):
@@ -50,7 +61,8 @@ class TagsSerializer(StrictSerializer):
 
     tags = TagSerializer(many=True, allow_empty=False)
     append = serializers.BooleanField(
-        default=False, help_text="true: add to the namespace's tags; false: replace them")
+        default=False, help_text="true: add to the namespace's tags; false: replace them"
+    )
 
 
 class PropertySerializer(StrictSerializer):
@@ -68,32 +80,37 @@ class PropertySerializer(StrictSerializer):
 class ObjectSerializer(StrictSerializer):
     name = serializers.CharField(max_length=NAME_LENGTH)
     description = serializers.CharField(required=False, allow_blank=True)
-    required = serializers.ListField(child=serializers.CharField(), required=False,
-                                     help_text="Names of the properties an instance must have")
+    required = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Names of the properties an instance must have",
+    )
     properties = serializers.DictField(
-        child=serializers.DictField(), required=False,
-        help_text="Property definitions by name, as for a namespace's properties")
+        child=serializers.DictField(),
+        required=False,
+        help_text="Property definitions by name, as for a namespace's properties",
+    )
 
 
 class NamespaceFieldsSerializer(StrictSerializer):
     """A namespace's own fields."""
 
-    namespace = serializers.CharField(max_length=NAME_LENGTH,
-                                      help_text="Its name, e.g. OS::Compute::Watchdog")
-    display_name = serializers.CharField(max_length=NAME_LENGTH, required=False,
-                                         allow_blank=True)
+    namespace = serializers.CharField(
+        max_length=NAME_LENGTH, help_text="Its name, e.g. OS::Compute::Watchdog"
+    )
+    display_name = serializers.CharField(max_length=NAME_LENGTH, required=False, allow_blank=True)
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
     visibility = serializers.ChoiceField(VISIBILITIES, required=False)
-    protected = serializers.BooleanField(required=False,
-                                         help_text="true: it cannot be deleted")
+    protected = serializers.BooleanField(required=False, help_text="true: it cannot be deleted")
 
 
 class NamespaceUpdateSerializer(NamespaceFieldsSerializer):
     """A namespace's own fields, for PUT: those given are set, those left out keep their
     values (without ``namespace``, its name stays)."""
 
-    namespace = serializers.CharField(max_length=NAME_LENGTH, required=False,
-                                      help_text="A new name; absent: the name stays")
+    namespace = serializers.CharField(
+        max_length=NAME_LENGTH, required=False, help_text="A new name; absent: the name stays"
+    )
 
 
 class NamespaceDocumentSerializer(NamespaceFieldsSerializer):
@@ -101,12 +118,16 @@ class NamespaceDocumentSerializer(NamespaceFieldsSerializer):
     of Glance's ``etc/metadefs``)."""
 
     resource_type_associations = ResourceTypeAssociationSerializer(many=True, required=False)
-    properties = serializers.DictField(child=serializers.DictField(), required=False,
-                                       help_text="Property definitions by name")
+    properties = serializers.DictField(
+        child=serializers.DictField(), required=False, help_text="Property definitions by name"
+    )
     objects = ObjectSerializer(many=True, required=False)
     tags = TagSerializer(many=True, required=False)
 
 
 class ClearCacheQuerySerializer(StrictSerializer):
-    target = serializers.ChoiceField(("cache", "queue", "both"), default="both",
-                                     help_text="What to clear: the cache, the queue, or both")
+    target = serializers.ChoiceField(
+        ("cache", "queue", "both"),
+        default="both",
+        help_text="What to clear: the cache, the queue, or both",
+    )

@@ -16,8 +16,15 @@ class NamespaceSerializer(serializers.Serializer):
     """A namespace as Glance gives it, with its properties, objects and tags."""
 
     class Meta:  # Glance leaves out what a namespace does not have
-        optional_fields = ("display_name", "description", "resource_type_associations",
-                           "properties", "objects", "tags", "updated_at")
+        optional_fields = (
+            "display_name",
+            "description",
+            "resource_type_associations",
+            "properties",
+            "objects",
+            "tags",
+            "updated_at",
+        )
 
     namespace = serializers.CharField(read_only=True)
     display_name = serializers.CharField(read_only=True, required=False)
@@ -26,11 +33,14 @@ class NamespaceSerializer(serializers.Serializer):
     protected = serializers.BooleanField(read_only=True)
     owner = serializers.CharField(read_only=True)
     resource_type_associations = serializers.ListField(
-        child=serializers.DictField(), read_only=True, required=False,
+        child=serializers.DictField(),
+        read_only=True,
+        required=False,
         help_text="Resource types with the prefix and properties target of each association.",
     )
     properties = serializers.DictField(
-        read_only=True, required=False,
+        read_only=True,
+        required=False,
         help_text="Property definitions by name (prefixed for the resource type asked for).",
     )
     objects = serializers.ListField(child=serializers.DictField(), read_only=True, required=False)

@@ -3,21 +3,62 @@
 from rest_framework import serializers
 
 # What the dashboard leaves out of an image's "properties".
-BASE_ATTRIBUTES = frozenset({
-    "architecture", "container_format", "disk_format", "created_at", "owner", "size", "id",
-    "status", "updated_at", "checksum", "visibility", "name", "is_public", "protected",
-    "min_disk", "min_ram",
-})
-EXTENDED_ATTRIBUTES = frozenset({
-    "file", "locations", "schema", "tags", "virtual_size", "kernel_id", "ramdisk_id",
-    "image_url",
-})
+BASE_ATTRIBUTES = frozenset(
+    {
+        "architecture",
+        "container_format",
+        "disk_format",
+        "created_at",
+        "owner",
+        "size",
+        "id",
+        "status",
+        "updated_at",
+        "checksum",
+        "visibility",
+        "name",
+        "is_public",
+        "protected",
+        "min_disk",
+        "min_ram",
+    }
+)
+EXTENDED_ATTRIBUTES = frozenset(
+    {
+        "file",
+        "locations",
+        "schema",
+        "tags",
+        "virtual_size",
+        "kernel_id",
+        "ramdisk_id",
+        "image_url",
+    }
+)
 # Attributes Glance sets itself: never taken from a client.
-GLANCE_OWNED = frozenset({
-    "id", "status", "owner", "size", "virtual_size", "checksum", "os_hash_algo",
-    "os_hash_value", "locations", "location", "direct_url", "file", "schema", "self",
-    "created_at", "updated_at", "deleted", "deleted_at", "stores",
-})
+GLANCE_OWNED = frozenset(
+    {
+        "id",
+        "status",
+        "owner",
+        "size",
+        "virtual_size",
+        "checksum",
+        "os_hash_algo",
+        "os_hash_value",
+        "locations",
+        "location",
+        "direct_url",
+        "file",
+        "schema",
+        "self",
+        "created_at",
+        "updated_at",
+        "deleted",
+        "deleted_at",
+        "stores",
+    }
+)
 GLANCE_OWNED_PREFIXES = ("os_glance_",)
 
 
@@ -27,9 +68,7 @@ def is_glance_owned(name: str) -> bool:
 
 def custom_properties(image: dict) -> dict:
     """An image's custom properties: neither base nor extended attributes."""
-    return {
-        k: v for k, v in image.items() if k not in BASE_ATTRIBUTES | EXTENDED_ATTRIBUTES
-    }
+    return {k: v for k, v in image.items() if k not in BASE_ATTRIBUTES | EXTENDED_ATTRIBUTES}
 
 
 def as_property_value(value) -> str:
@@ -63,9 +102,7 @@ def typed_value(name: str, value, schema_properties: dict):
     if "array" in kinds or "object" in kinds:
         raise serializers.ValidationError("This attribute cannot be set here.")
     if isinstance(value, (dict, list)) or value is None:
-        raise serializers.ValidationError(
-            "A custom property must be a string, number or boolean."
-        )
+        raise serializers.ValidationError("A custom property must be a string, number or boolean.")
     return as_property_value(value)
 
 
@@ -82,7 +119,9 @@ class ImagePropertiesSerializer(serializers.Serializer):
         required=False, default=dict, help_text="Properties to set, by name."
     )
     removed = serializers.ListField(
-        child=serializers.CharField(), required=False, default=list,
+        child=serializers.CharField(),
+        required=False,
+        default=list,
         help_text="Names of properties to remove.",
     )
 
@@ -94,8 +133,10 @@ class ImagePropertiesSerializer(serializers.Serializer):
             if is_glance_owned(key) or key in BASE_ATTRIBUTES:
                 if key in image and image[key] == item:
                     continue  # an echo of what Glance holds
-                errors[key] = [f"{key} is set by Glance, not a custom property; send it back "
-                               "unchanged or leave it out."]
+                errors[key] = [
+                    f"{key} is set by Glance, not a custom property; send it back "
+                    "unchanged or leave it out."
+                ]
                 continue
             try:
                 updated[key] = typed_value(key, item, schema_properties)

@@ -12,10 +12,27 @@ from rest_framework import serializers
 from .images import VISIBILITIES
 
 SORT_DIRS = ("asc", "desc")
-IMAGE_SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id",
-                   "created_at", "updated_at")
-IMAGE_STATUSES = ("queued", "saving", "uploading", "importing", "active", "deactivated",
-                  "killed", "deleted", "pending_delete")
+IMAGE_SORT_KEYS = (
+    "name",
+    "status",
+    "container_format",
+    "disk_format",
+    "size",
+    "id",
+    "created_at",
+    "updated_at",
+)
+IMAGE_STATUSES = (
+    "queued",
+    "saving",
+    "uploading",
+    "importing",
+    "active",
+    "deactivated",
+    "killed",
+    "deleted",
+    "pending_delete",
+)
 MEMBER_STATUSES = ("accepted", "pending", "rejected", "all")
 TIME_OPERATORS = ("gt", "gte", "lt", "lte", "eq", "neq")
 NAMESPACE_SORT_KEYS = ("namespace", "created_at", "updated_at")
@@ -24,12 +41,14 @@ MAX_LENGTH = 255  # of a filter's value (Glance's own limit for names and proper
 DRF_QUERY_PARAMS = frozenset({"format"})
 
 
-@extend_schema_field({
-    "type": "string",
-    "pattern": r"^((gt|gte|lt|lte|eq|neq):)?\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?"
-               r"(Z|[+-]\d\d:?\d\d)?$",
-    "example": "gte:2026-01-01T00:00:00Z",
-})
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^((gt|gte|lt|lte|eq|neq):)?\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?"
+        r"(Z|[+-]\d\d:?\d\d)?$",
+        "example": "gte:2026-01-01T00:00:00Z",
+    }
+)
 class TimeFilterField(serializers.CharField):
     """Glance's time filter: ``[operator:]ISO 8601 date-time``."""
 
@@ -70,21 +89,28 @@ class QuerySerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if self.other_filters:
-            too_long = sorted(key for key in set(self.initial_data) - self.known()
-                              if len(key) > MAX_LENGTH or any(
-                                  len(value) > MAX_LENGTH
-                                  for value in self.initial_data.getlist(key)))
+            too_long = sorted(
+                key
+                for key in set(self.initial_data) - self.known()
+                if len(key) > MAX_LENGTH
+                or any(len(value) > MAX_LENGTH for value in self.initial_data.getlist(key))
+            )
             if too_long:
-                raise serializers.ValidationError({
-                    key: [f"A filter's name and value have at most {MAX_LENGTH} characters."]
-                    for key in too_long})
+                raise serializers.ValidationError(
+                    {
+                        key: [f"A filter's name and value have at most {MAX_LENGTH} characters."]
+                        for key in too_long
+                    }
+                )
         else:
             unknown = sorted(set(self.initial_data) - self.known())
             if unknown:
-                raise serializers.ValidationError({
-                    key: [f"Unknown parameter; use one of {', '.join(sorted(self.fields))}."]
-                    for key in unknown
-                })
+                raise serializers.ValidationError(
+                    {
+                        key: [f"Unknown parameter; use one of {', '.join(sorted(self.fields))}."]
+                        for key in unknown
+                    }
+                )
         return attrs
 
     def filters(self) -> dict:
@@ -96,8 +122,9 @@ class QuerySerializer(serializers.Serializer):
         }
         if self.other_filters:
             known = self.known()
-            filters.update({key: value for key, value in self.initial_data.items()
-                            if key not in known})
+            filters.update(
+                {key: value for key, value in self.initial_data.items() if key not in known}
+            )
         return filters
 
 
@@ -111,20 +138,25 @@ class ImageListQuerySerializer(QuerySerializer):
     name = serializers.CharField(required=False, max_length=MAX_LENGTH, help_text="Exact name.")
     status = serializers.ChoiceField(IMAGE_STATUSES, required=False)
     visibility = serializers.ChoiceField(
-        (*VISIBILITIES, "all"), required=False,
+        (*VISIBILITIES, "all"),
+        required=False,
         help_text="Glance's default leaves out community images; all lists every one.",
     )
     is_public = serializers.BooleanField(
-        required=False, allow_null=True, default=None,
+        required=False,
+        allow_null=True,
+        default=None,
         help_text="The dashboard's filter: true is visibility public, false private.",
     )
-    owner = serializers.CharField(required=False, max_length=MAX_LENGTH,
-                                  help_text="The owning project's id.")
+    owner = serializers.CharField(
+        required=False, max_length=MAX_LENGTH, help_text="The owning project's id."
+    )
     member_status = serializers.ChoiceField(
         MEMBER_STATUSES, required=False, help_text="Shared images by the caller's answer."
     )
     tag = serializers.ListField(
-        child=serializers.CharField(max_length=255), required=False,
+        child=serializers.CharField(max_length=255),
+        required=False,
         help_text="Images with this tag; repeat for images with every one of them.",
     )
     size_min = serializers.IntegerField(required=False, min_value=0, help_text="Bytes.")
@@ -133,13 +165,17 @@ class ImageListQuerySerializer(QuerySerializer):
     container_format = serializers.CharField(required=False, max_length=MAX_LENGTH)
     protected = serializers.BooleanField(required=False, allow_null=True, default=None)
     os_hidden = serializers.BooleanField(
-        required=False, allow_null=True, default=None,
+        required=False,
+        allow_null=True,
+        default=None,
         help_text="true lists only hidden images (left out by default).",
     )
     created_at = TimeFilterField(
-        required=False, max_length=64, help_text="[gt|gte|lt|lte|eq|neq:]ISO 8601 date-time.")
+        required=False, max_length=64, help_text="[gt|gte|lt|lte|eq|neq:]ISO 8601 date-time."
+    )
     updated_at = TimeFilterField(
-        required=False, max_length=64, help_text="[gt|gte|lt|lte|eq|neq:]ISO 8601 date-time.")
+        required=False, max_length=64, help_text="[gt|gte|lt|lte|eq|neq:]ISO 8601 date-time."
+    )
 
     def filters(self) -> dict:
         filters = super().filters()
@@ -155,17 +191,20 @@ class NamespaceListQuerySerializer(QuerySerializer):
     not_filters = QuerySerializer.not_filters | {"resource_type", "properties_target"}
 
     resource_type = serializers.CharField(
-        required=False, max_length=255,
+        required=False,
+        max_length=255,
         help_text="Only namespaces associated with this resource type (e.g. OS::Nova::Flavor), "
         "their property names with the prefix the association defines (e.g. hw:).",
     )
     properties_target = serializers.CharField(
-        required=False, max_length=255,
+        required=False,
+        max_length=255,
         help_text="With resource_type: only namespaces whose association with it has this "
         "properties target (e.g. image, volume).",
     )
     resource_types = serializers.CharField(
-        required=False, max_length=1024,
+        required=False,
+        max_length=1024,
         help_text="Only namespaces associated with one of these (comma-separated) resource "
         "types; property names are not prefixed.",
     )
@@ -176,7 +215,8 @@ class NamespaceListQuerySerializer(QuerySerializer):
 
 class NamespaceQuerySerializer(QuerySerializer):
     resource_type = serializers.CharField(
-        required=False, max_length=255,
+        required=False,
+        max_length=255,
         help_text="Prefix property names as this resource type's association says.",
     )
 
@@ -184,7 +224,8 @@ class NamespaceQuerySerializer(QuerySerializer):
 class ResourceTypeQuerySerializer(QuerySerializer):
     """Query of GET metadefs/resourcetypes/: each parameter must equal a field's value."""
 
-    name = serializers.CharField(required=False, max_length=MAX_LENGTH,
-                                 help_text="e.g. OS::Nova::Flavor")
+    name = serializers.CharField(
+        required=False, max_length=MAX_LENGTH, help_text="e.g. OS::Nova::Flavor"
+    )
     created_at = serializers.CharField(required=False, max_length=MAX_LENGTH)
     updated_at = serializers.CharField(required=False, max_length=MAX_LENGTH)

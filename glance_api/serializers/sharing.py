@@ -12,9 +12,7 @@ class MemberSerializer(serializers.Serializer):
         optional_fields = ("schema",)
 
     image_id = serializers.UUIDField(read_only=True)
-    member_id = serializers.CharField(
-        help_text="The project to share the image with (its id)."
-    )
+    member_id = serializers.CharField(help_text="The project to share the image with (its id).")
     status = serializers.ChoiceField(MEMBER_STATUSES, read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)

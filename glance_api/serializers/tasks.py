@@ -11,10 +11,12 @@ class ImageTaskSerializer(serializers.Serializer):
 
     id = serializers.CharField(read_only=True)
     type = serializers.CharField(read_only=True, help_text="e.g. api_image_import")
-    status = serializers.CharField(read_only=True,
-                                   help_text="pending, processing, success or failure")
-    message = serializers.CharField(read_only=True, allow_blank=True,
-                                    help_text="Why it failed, when it did")
+    status = serializers.CharField(
+        read_only=True, help_text="pending, processing, success or failure"
+    )
+    message = serializers.CharField(
+        read_only=True, allow_blank=True, help_text="Why it failed, when it did"
+    )
     result = serializers.DictField(read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True, allow_null=True)

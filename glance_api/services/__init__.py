@@ -10,13 +10,13 @@ from .discovery import get_version, image_schema, import_info, stores_info, usag
 from .image_cache import cache_state, clear_cache, queue_image, uncache_image
 from .image_data import (
     CountingReader,
-    app_must_inspect,
-    require_queued,
     ImageData,
     IncompleteBody,
+    app_must_inspect,
     can_inspect_formats,
     download_image,
     import_image,
+    require_queued,
     stage_image,
     upload_image,
 )
@@ -63,6 +63,8 @@ from .streaming import (
 from .tasks import list_image_tasks
 
 __all__ = [
+    "app_must_inspect",
+    "require_queued",
     "CountingReader",
     "GlanceClient",
     "ImageData",

@@ -58,8 +58,10 @@ def cached(key_parts: list, compute):
         except GLANCE_FAILURES:
             if entry is None:
                 raise
-            logger.warning("Glance could not refresh a metadefs cache entry: serving it "
-                           "%d s past its life", age - seconds)
+            logger.warning(
+                "Glance could not refresh a metadefs cache entry: serving it %d s past its life",
+                age - seconds,
+            )
             return entry[1]
     elif age > seconds / 2:
         _refresh_in_background(key, compute, seconds)
@@ -131,10 +133,14 @@ def _refresh_in_background(key: str, compute, seconds: float) -> None:
             value = compute()
         except Exception as exc:  # logged; the old entry serves, another refresh is tried
             # Glance failing is logged where it was translated (a line, no traceback)
-            logger.warning("Could not refresh a metadefs cache entry: %s", exc,
-                           exc_info=not isinstance(exc, GLANCE_FAILURES))
+            logger.warning(
+                "Could not refresh a metadefs cache entry: %s",
+                exc,
+                exc_info=not isinstance(exc, GLANCE_FAILURES),
+            )
             _own_cache(lambda own: own.set(f"{key}:refreshing", True, RETRY_AFTER_SECONDS))
             return
+
         def store(own):
             _store(own, key, value, seconds)
             own.delete(f"{key}:refreshing")
@@ -165,5 +171,6 @@ def _refresher() -> ThreadPoolExecutor:
     with _lock:
         if _refresher_instance is None:
             _refresher_instance = ThreadPoolExecutor(
-                max_workers=2, thread_name_prefix="glance-api-refresh")
+                max_workers=2, thread_name_prefix="glance-api-refresh"
+            )
     return _refresher_instance

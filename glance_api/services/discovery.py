@@ -6,8 +6,15 @@ from ..clients import GlanceClient, image_schema
 from ..exceptions import GlanceLacksFeature, glance_errors
 from .caching import cached
 
-__all__ = ["get_version", "image_schema", "import_info", "require_version", "stores_info",
-           "supports_version", "usage_info"]
+__all__ = [
+    "get_version",
+    "image_schema",
+    "import_info",
+    "require_version",
+    "stores_info",
+    "supports_version",
+    "usage_info",
+]
 
 
 def get_version(glance: GlanceClient) -> dict:
@@ -16,6 +23,7 @@ def get_version(glance: GlanceClient) -> dict:
     Returns ``{"version": "2", "current": "2.17", "supported": ["2.17", "2.16", ...]}``;
     ``supported`` lists CURRENT and SUPPORTED versions, newest first.
     """
+
     def fetch() -> list:
         with glance_errors():
             return [dict(v) for v in glance.versions.list() or []]
@@ -45,8 +53,14 @@ def supports_version(glance: GlanceClient, version: str, exact: bool = False) ->
     return any(_version_key(v) >= wanted for v in supported)
 
 
-def require_version(glance: GlanceClient, version: str, release: str, feature: str,
-                    exact: bool = False, missing: str | None = None) -> None:
+def require_version(
+    glance: GlanceClient,
+    version: str,
+    release: str,
+    feature: str,
+    exact: bool = False,
+    missing: str | None = None,
+) -> None:
     """Raise :class:`GlanceLacksFeature` (501) unless this Glance offers API ``version``
     (see :func:`supports_version`), which Glance has had since OpenStack ``release``;
     ``feature`` says what needs it, ``missing`` what to say when a Glance new enough
@@ -55,11 +69,14 @@ def require_version(glance: GlanceClient, version: str, release: str, feature: s
         return
     newest = max(get_version(glance)["supported"], key=_version_key, default="none")
     if exact and missing and _version_key(newest) >= _version_key(version):
-        raise GlanceLacksFeature(f"{feature} needs {missing}: this Glance does not list "
-                                 f"API v{version}. Nothing was changed.")
+        raise GlanceLacksFeature(
+            f"{feature} needs {missing}: this Glance does not list "
+            f"API v{version}. Nothing was changed."
+        )
     raise GlanceLacksFeature(
         f"{feature} needs Glance's API v{version} (Glance of OpenStack {release} or "
-        f"later); this Glance offers v{newest} at most. Nothing was changed.")
+        f"later); this Glance offers v{newest} at most. Nothing was changed."
+    )
 
 
 def _version_key(version_id: str) -> tuple[int, ...]:

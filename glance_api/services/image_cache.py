@@ -18,15 +18,22 @@ CLEAR_TARGETS = ("cache", "queue", "both")
 def _cache_api(glance: GlanceClient):
     """Where the API needs 2.14; Glance's 404 for a site with no image cache is a 501
     that says so (not a 404 that reads like a missing image)."""
-    require_version(glance, "2.14", "2023.1 (Antelope)", "The image cache API", exact=True,
-                    missing="an image cache (Glance's image_cache_dir)")
+    require_version(
+        glance,
+        "2.14",
+        "2023.1 (Antelope)",
+        "The image cache API",
+        exact=True,
+        missing="an image cache (Glance's image_cache_dir)",
+    )
     try:
         yield
     except exceptions.NotFound as exc:
         if "not supported at this site" in str(exc.detail):
             raise GlanceLacksFeature(
                 "This Glance has no image cache (its image_cache_dir is not set). "
-                "Nothing was changed.") from exc
+                "Nothing was changed."
+            ) from exc
         raise
 
 

@@ -90,11 +90,15 @@ class FormatCheckingReader(CountingReader):
             if formats == ["gpt", "iso"]:  # Glance's exception: a bootable ISO
                 detected = "iso"
             else:
-                raise FormatMismatch(f"The data matches several formats ({', '.join(formats)})."
-                                     ) from None
+                raise FormatMismatch(
+                    f"The data matches several formats ({', '.join(formats)})."
+                ) from None
         expected = self.disk_format
-        if (detected == expected or expected == "raw"
-                or (detected == "raw" and expected not in format_inspector.ALL_FORMATS)):
+        if (
+            detected == expected
+            or expected == "raw"
+            or (detected == "raw" and expected not in format_inspector.ALL_FORMATS)
+        ):
             return
         raise FormatMismatch(f"The data is {detected}, not {expected} (the image's disk_format).")
 
@@ -117,12 +121,17 @@ def app_must_inspect(glance: GlanceClient, image: dict) -> bool:
     bare image whose disk format the app can inspect, on a Glance that does not inspect
     uploads itself (``[image_format] require_image_format_match``, on by default since
     Glance 29, 2024.2, whose API is 2.17)."""
-    return (can_inspect_formats() and image.get("container_format") == "bare"
-            and bool(image.get("disk_format")) and not supports_version(glance, "2.17"))
+    return (
+        can_inspect_formats()
+        and image.get("container_format") == "bare"
+        and bool(image.get("disk_format"))
+        and not supports_version(glance, "2.17")
+    )
 
 
-def send_image_data(glance: GlanceClient, send, image_id: str, reader: CountingReader,
-                    size: int | None, where: str) -> None:
+def send_image_data(
+    glance: GlanceClient, send, image_id: str, reader: CountingReader, size: int | None, where: str
+) -> None:
     """``send`` (glanceclient's upload or stage) the bytes of ``reader`` to an image.
 
     A body cut off before its Content-Length is a 400 that says nothing was kept
@@ -152,8 +161,9 @@ def send_image_data(glance: GlanceClient, send, image_id: str, reader: CountingR
 SAVING_WAIT_SECONDS = 3
 
 
-def _wait_while_saving(glance: GlanceClient, image_id: str,
-                       seconds: float = SAVING_WAIT_SECONDS, settle: float = 0.5) -> dict:
+def _wait_while_saving(
+    glance: GlanceClient, image_id: str, seconds: float = SAVING_WAIT_SECONDS, settle: float = 0.5
+) -> dict:
     """The image once Glance is done with an upload: not ``saving``.
 
     Glance notices a body cut off a moment after the API does: the image turns
@@ -175,7 +185,10 @@ def _wait_while_saving(glance: GlanceClient, image_id: str,
 
 
 def upload_image(
-    glance: GlanceClient, image_id: str, stream: IO[bytes], size: int | None = None,
+    glance: GlanceClient,
+    image_id: str,
+    stream: IO[bytes],
+    size: int | None = None,
     store: str | None = None,
 ) -> dict:
     """Stream ``stream`` to Glance as the image's data, in chunks; the image afterwards.
@@ -185,13 +198,17 @@ def upload_image(
     GlanceConflict if the image already has data.
     """
     image = require_queued(glance, image_id, "data")
-    if can_inspect_formats() and image.get("container_format") == "bare" and image.get(
-            "disk_format"):
+    if (
+        can_inspect_formats()
+        and image.get("container_format") == "bare"
+        and image.get("disk_format")
+    ):
         reader = FormatCheckingReader(stream, size, image["disk_format"])
     else:
         reader = CountingReader(stream, size)
-    upload = functools.partial(glance.images.upload, backend=store) if store else \
-        glance.images.upload
+    upload = (
+        functools.partial(glance.images.upload, backend=store) if store else glance.images.upload
+    )
     send_image_data(glance, upload, image_id, reader, size, "data")
     return get_image(glance, image_id)
 
@@ -201,18 +218,30 @@ def stage_image(
 ) -> dict:
     """Stream ``stream`` to Glance's staging area (interoperable import, glance-direct)."""
     require_queued(glance, image_id, "staged data")
-    send_image_data(glance, glance.images.stage, image_id, CountingReader(stream, size), size,
-                    "staged data")
+    send_image_data(
+        glance, glance.images.stage, image_id, CountingReader(stream, size), size, "staged data"
+    )
     return get_image(glance, image_id)
 
 
-def import_image(glance: GlanceClient, image_id: str, method: str, *, uri: str | None = None,
-                 stores: list[str] | None = None, all_stores: bool = False,
-                 all_stores_must_succeed: bool = True) -> dict:
+def import_image(
+    glance: GlanceClient,
+    image_id: str,
+    method: str,
+    *,
+    uri: str | None = None,
+    stores: list[str] | None = None,
+    all_stores: bool = False,
+    all_stores_must_succeed: bool = True,
+) -> dict:
     """Start Glance's interoperable import of an image; the image afterwards."""
     with glance_errors():
         glance.images.image_import(
-            image_id, method, uri=uri, stores=stores or None, all_stores=all_stores or None,
+            image_id,
+            method,
+            uri=uri,
+            stores=stores or None,
+            all_stores=all_stores or None,
             allow_failure=not all_stores_must_succeed,
         )
     return get_image(glance, image_id)
@@ -225,14 +254,18 @@ class ImageData:
     byte_range: tuple[int, int] | None = None  # what Glance served, if only a range
 
 
-def download_image(glance: GlanceClient, image_id: str, image: dict | None = None,
-                   byte_range: tuple[int, int] | None = None) -> ImageData:
+def download_image(
+    glance: GlanceClient,
+    image_id: str,
+    image: dict | None = None,
+    byte_range: tuple[int, int] | None = None,
+) -> ImageData:
     """The image and an iterator over its bytes, read from Glance in chunks as consumed.
 
     ``byte_range`` (first, last): only those bytes, if the image's store reads ranges
     (Glance then answers 206 with that range); else (Glance's 200, or its 400 for a store
-    that reads no ranges) the whole image, and ``byte_range`` of the answer is None. glanceclient's ``images.data`` takes no range: its HTTP client
-    does.
+    that reads no ranges) the whole image, and ``byte_range`` of the answer is None.
+    glanceclient's ``images.data`` takes no range: its HTTP client does.
     """
     image = get_image(glance, image_id) if image is None else image
     if byte_range is None:
@@ -273,8 +306,14 @@ def _ranged_get(glance: GlanceClient, image_id: str, first: int, last: int):
     if getattr(client, "global_request_id", None):
         headers["X-OpenStack-Request-ID"] = client.global_request_id
     with glance_errors():
-        answer = adapter.Adapter.request(client, f"/v2/images/{quote(image_id, safe='')}/file",
-                                         "GET", headers=headers, stream=True, raise_exc=False)
+        answer = adapter.Adapter.request(
+            client,
+            f"/v2/images/{quote(image_id, safe='')}/file",
+            "GET",
+            headers=headers,
+            stream=True,
+            raise_exc=False,
+        )
     return answer
 
 

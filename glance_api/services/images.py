@@ -20,13 +20,14 @@ logger = logging.getLogger(__name__)
 
 
 def unknown_marker(marker: str, what: str) -> exceptions.ValidationError:
-    return exceptions.ValidationError({"marker": [
-        f"Unknown marker {marker!r}: it must be the {what} of an item of the list."
-    ]})
+    return exceptions.ValidationError(
+        {"marker": [f"Unknown marker {marker!r}: it must be the {what} of an item of the list."]}
+    )
 
 
-def list_images(glance: GlanceClient, page: PageRequest, *, filters: dict, sort_key: str,
-                sort_dir: str) -> Page:
+def list_images(
+    glance: GlanceClient, page: PageRequest, *, filters: dict, sort_key: str, sort_dir: str
+) -> Page:
     """A page of images as the dashboard pages them, or every image up to ``page.fetch``.
 
     :raises ValidationError: the marker is not an image the caller can see.
@@ -96,23 +97,38 @@ def create_image(
     (:class:`StepFailed`) says which step it was.
     """
     if location:  # before anything is created
-        require_version(glance, "2.17", "2024.2",
-                        "Keeping an image URL as the image's location (Glance's locations API)")
+        require_version(
+            glance,
+            "2.17",
+            "2024.2",
+            "Keeping an image URL as the image's location (Glance's locations API)",
+        )
     image_schema(glance)
     with glance_errors():
         image = glance.images.create(**attributes)
     image_id = image["id"]
     steps = []
     if location:
-        steps.append(("adding the image URL as its location",
-                      lambda: _add_location(glance, image_id, location)))
+        steps.append(
+            (
+                "adding the image URL as its location",
+                lambda: _add_location(glance, image_id, location),
+            )
+        )
     if web_download:
-        steps.append(("importing the image from its URL (web-download)",
-                      lambda: glance.images.image_import(image_id, "web-download",
-                                                         uri=web_download)))
+        steps.append(
+            (
+                "importing the image from its URL (web-download)",
+                lambda: glance.images.image_import(image_id, "web-download", uri=web_download),
+            )
+        )
     if data is not None:
-        steps.append(("uploading the image data",
-                      lambda: glance.images.upload(image_id, data, image_size=size)))
+        steps.append(
+            (
+                "uploading the image data",
+                lambda: glance.images.upload(image_id, data, image_size=size),
+            )
+        )
     for step, call in steps:
         try:
             with glance_errors():
@@ -135,16 +151,19 @@ def _add_location(glance: GlanceClient, image_id: str, url: str) -> None:
     if hasattr(glance.images, "add_image_location"):
         glance.images.add_image_location(image_id, url)
     else:
-        glance.http_client.post(f"/v2/images/{quote(image_id, safe='')}/locations",
-                                data={"url": url, "validation_data": {}})
+        glance.http_client.post(
+            f"/v2/images/{quote(image_id, safe='')}/locations",
+            data={"url": url, "validation_data": {}},
+        )
     deadline = time.monotonic() + settings.TIMEOUT
     while True:
         image = glance.images.get(image_id)
         if image["status"] == "active":
             return
         if image["status"] != "queued" or not image.get("os_glance_import_task"):
-            raise UpstreamError(400, "Glance could not read the image from its URL.",
-                                code="invalid")
+            raise UpstreamError(
+                400, "Glance could not read the image from its URL.", code="invalid"
+            )
         if time.monotonic() > deadline:
             raise GatewayTimeout("Glance did not finish reading the image URL in time.")
         time.sleep(0.1)

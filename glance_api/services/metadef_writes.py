@@ -83,18 +83,21 @@ def create_tag(glance: GlanceClient, namespace: str, name: str) -> dict:
     return answer or {"name": name}
 
 
-def create_tags(glance: GlanceClient, namespace: str, names: list[str],
-                append: bool) -> list[dict]:
+def create_tags(glance: GlanceClient, namespace: str, names: list[str], append: bool) -> list[dict]:
     """Several tags at once: with ``append`` added to the namespace's, else instead of them."""
     options = {"X-Openstack-Append": "True"} if append else None
-    send_json(glance, "POST", f"{_namespace_path(namespace)}/tags",
-              {"tags": [{"name": name} for name in names]}, options=options)
+    send_json(
+        glance,
+        "POST",
+        f"{_namespace_path(namespace)}/tags",
+        {"tags": [{"name": name} for name in names]},
+        options=options,
+    )
     forget_cached(glance)
     return list_items(glance, namespace, "tags")
 
 
-def update_item(glance: GlanceClient, namespace: str, kind: str, name: str,
-                body: dict) -> dict:
+def update_item(glance: GlanceClient, namespace: str, kind: str, name: str, body: dict) -> dict:
     """Replace one object, property or tag; renaming it onto another of the namespace's is
     a 409 (Glance's database refuses it, and Glance answers that with a 500)."""
     new_name = body.get("name", name)
@@ -104,8 +107,9 @@ def update_item(glance: GlanceClient, namespace: str, kind: str, name: str,
         except exceptions.NotFound:
             pass
         else:
-            raise GlanceConflict(f"The namespace already has one named {new_name!r}: "
-                                 "nothing was changed.")
+            raise GlanceConflict(
+                f"The namespace already has one named {new_name!r}: nothing was changed."
+            )
     answer = send_json(glance, "PUT", _item_path(namespace, kind, name), body)
     forget_cached(glance)
     if kind == "properties" and answer is not None:

@@ -38,8 +38,12 @@ def _pool() -> ThreadPoolExecutor:
 
 def visibility_scope(access_info: access.AccessInfoV3) -> list:
     """What decides which metadefs Glance shows a caller: the scope and the roles."""
-    return [access_info.project_id, access_info.domain_id, access_info.system_scoped,
-            sorted(access_info.role_names or [])]
+    return [
+        access_info.project_id,
+        access_info.domain_id,
+        access_info.system_scoped,
+        sorted(access_info.role_names or []),
+    ]
 
 
 def _generation_key(glance: GlanceClient) -> str:
@@ -78,8 +82,12 @@ def list_namespaces(
     each one of the page is fetched too, concurrently; the whole answer is cached per
     caller ``scope`` (see :func:`visibility_scope`) and query.
     """
-    params = {**(filters or {}), "sort_key": sort_key, "limit": page.fetch,
-              "sort_dir": page.sort_dir(sort_dir)}
+    params = {
+        **(filters or {}),
+        "sort_key": sort_key,
+        "limit": page.fetch,
+        "sort_dir": page.sort_dir(sort_dir),
+    }
     if resource_type and "resource_types" not in params:
         params["resource_types"] = resource_type
     if page.marker:
@@ -93,28 +101,41 @@ def list_namespaces(
                 raise unknown_marker(page.marker, "namespace name") from exc
             raise
         if resource_type and properties_target:
-            namespaces = [ns for ns in namespaces
-                          if _targets(ns, resource_type, properties_target)]
+            namespaces = [ns for ns in namespaces if _targets(ns, resource_type, properties_target)]
         result = page.cut(namespaces)
         context = contextvars.copy_context()  # each fetch carries the request's id
         fetched = _pool().map(
             lambda ns: context.copy().run(
-                _namespace_or_none, glance, ns["namespace"], resource_type),
+                _namespace_or_none, glance, ns["namespace"], resource_type
+            ),
             result.items,
         )
         result.items = [namespace for namespace in fetched if namespace is not None]
         return result
 
     endpoint = glance.http_client.get_endpoint()
-    return cached(["namespaces", endpoint, _generation(glance), scope, resource_type,
-                   properties_target, params, page.page_size, page.reversed_order], compute)
+    return cached(
+        [
+            "namespaces",
+            endpoint,
+            _generation(glance),
+            scope,
+            resource_type,
+            properties_target,
+            params,
+            page.page_size,
+            page.reversed_order,
+        ],
+        compute,
+    )
 
 
 def _targets(namespace: dict, resource_type: str, target: str) -> bool:
     """Whether the namespace's association with ``resource_type`` has ``target``."""
-    return any(association.get("name") == resource_type
-               and association.get("properties_target") == target
-               for association in namespace.get("resource_type_associations", []))
+    return any(
+        association.get("name") == resource_type and association.get("properties_target") == target
+        for association in namespace.get("resource_type_associations", [])
+    )
 
 
 def _namespace_or_none(glance: GlanceClient, name: str, resource_type: str | None):
@@ -127,16 +148,16 @@ def _namespace_or_none(glance: GlanceClient, name: str, resource_type: str | Non
 def get_namespace(glance: GlanceClient, name: str, resource_type: str | None = None) -> dict:
     """One namespace with its properties, objects and tags. Raises NotFound."""
     params = {"resource_type": resource_type} if resource_type else None
-    return get_json(
-        glance, f"/v2/metadefs/namespaces/{segment(name, 'namespace')}", params
-    )
+    return get_json(glance, f"/v2/metadefs/namespaces/{segment(name, 'namespace')}", params)
 
 
 def list_resource_types(glance: GlanceClient, filters: dict | None = None) -> list[dict]:
     """The metadefs resource types Glance knows; with ``filters``, those whose fields
     equal every value given."""
     endpoint = glance.http_client.get_endpoint()  # the same for every caller of a Glance
-    types = cached(["resource_types", endpoint, _generation(glance)], lambda: get_json(
-        glance, "/v2/metadefs/resource_types")["resource_types"])
+    types = cached(
+        ["resource_types", endpoint, _generation(glance)],
+        lambda: get_json(glance, "/v2/metadefs/resource_types")["resource_types"],
+    )
     filters = filters or {}
     return [t for t in types if all(t.get(k) == v for k, v in filters.items())]

@@ -15,6 +15,7 @@ from rest_framework import exceptions
 def segment(value: str, name: str) -> str:
     """``value`` quoted as one path segment; a 400 naming ``name`` if it cannot be one."""
     if value in ("", ".", ".."):
-        raise exceptions.ValidationError({name: [
-            f"{name} cannot be {value!r}: it would not be one segment of Glance's URL."]})
+        raise exceptions.ValidationError(
+            {name: [f"{name} cannot be {value!r}: it would not be one segment of Glance's URL."]}
+        )
     return urllib.parse.quote(value, safe="")

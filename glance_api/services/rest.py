@@ -22,8 +22,13 @@ def get_json(glance: GlanceClient, path: str, params: dict | None = None) -> dic
     return body
 
 
-def send_json(glance: GlanceClient, method: str, path: str, body: dict | None = None,
-              options: dict | None = None) -> dict | None:
+def send_json(
+    glance: GlanceClient,
+    method: str,
+    path: str,
+    body: dict | None = None,
+    options: dict | None = None,
+) -> dict | None:
     """POST, PUT or DELETE a Glance path with a JSON body; Glance's JSON answer, if any.
     ``options``: Glance's option headers (X-Openstack-Append, the cache's clear target)."""
     send = getattr(glance.http_client, method.lower())

@@ -9,8 +9,10 @@ from .discovery import require_version
 from .paths import segment
 from .rest import get_json
 
-NO_STORES = ("This Glance has a single store (no enabled_backends): there is no store to "
-             "choose or to see. Nothing was changed.")
+NO_STORES = (
+    "This Glance has a single store (no enabled_backends): there is no store to "
+    "choose or to see. Nothing was changed."
+)
 
 
 def store_ids(glance: GlanceClient) -> list[str]:
@@ -27,8 +29,9 @@ def require_store(glance: GlanceClient, store: str) -> str:
     """``store``, if this Glance has a store of that id; else a 400 naming the ones it has."""
     known = store_ids(glance)
     if store not in known:
-        raise exceptions.ValidationError({"store": [
-            f"No store {store!r} here; the stores are: {', '.join(known)}."]})
+        raise exceptions.ValidationError(
+            {"store": [f"No store {store!r} here; the stores are: {', '.join(known)}."]}
+        )
     return store
 
 
@@ -43,16 +46,24 @@ def stores_detail(glance: GlanceClient) -> dict:
 
 def delete_from_store(glance: GlanceClient, image_id: str, store: str) -> None:
     """Delete the image's data from one store (2.10). The only copy is a 409."""
-    require_version(glance, "2.10", "2020.1 (Ussuri)", "Deleting an image's data from one store",
-                    exact=True, missing="multiple stores (Glance's enabled_backends)")
+    require_version(
+        glance,
+        "2.10",
+        "2020.1 (Ussuri)",
+        "Deleting an image's data from one store",
+        exact=True,
+        missing="multiple stores (Glance's enabled_backends)",
+    )
     try:
         with glance_errors():
             glance.http_client.delete(
-                f"/v2/stores/{segment(store, 'store')}/{segment(image_id, 'image id')}")
+                f"/v2/stores/{segment(store, 'store')}/{segment(image_id, 'image id')}"
+            )
     except exceptions.PermissionDenied as exc:
         # Glance's 403 for the last copy, after its policy check passed
         if "only store" in str(exc.detail):
             raise GlanceConflict(
                 f"The image's data is in store {store!r} only: deleting it there would "
-                "leave the image without data. Delete the image instead.") from exc
+                "leave the image without data. Delete the image instead."
+            ) from exc
         raise

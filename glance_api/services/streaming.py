@@ -73,30 +73,35 @@ class StreamedUpload:
     breaks off, :meth:`discard` to delete the image when the request fails afterwards.
     """
 
-    def __init__(self, glance: GlanceClient, disk_format: str, container_format: str,
-                 depth: int = 4):
+    def __init__(
+        self, glance: GlanceClient, disk_format: str, container_format: str, depth: int = 4
+    ):
         self.glance = glance
         self.formats = (disk_format, container_format)
         self.pipe = _Pipe(depth)
         self.error: BaseException | None = None
         self.size, self.aborted = 0, False
         with glance_errors():
-            image = glance.images.create(disk_format=disk_format,
-                                         container_format=container_format)
+            image = glance.images.create(disk_format=disk_format, container_format=container_format)
         self.image_id = image["id"]
         if container_format == "bare" and image_data.can_inspect_formats():
             reader = FormatCheckingReader(self.pipe, None, disk_format)
         else:
             reader = CountingReader(self.pipe, None)
         context = contextvars.copy_context()  # the request's id goes to Glance with it
-        self.thread = threading.Thread(target=context.run, args=(self._upload, reader),
-                                       name=f"upload-{self.image_id}", daemon=True)
+        self.thread = threading.Thread(
+            target=context.run,
+            args=(self._upload, reader),
+            name=f"upload-{self.image_id}",
+            daemon=True,
+        )
         self.thread.start()
 
     def _upload(self, reader) -> None:
         try:
-            send_image_data(self.glance, self.glance.images.upload, self.image_id, reader,
-                            None, "data")
+            send_image_data(
+                self.glance, self.glance.images.upload, self.image_id, reader, None, "data"
+            )
         except BaseException as exc:  # handed to the request's thread by send/finish
             self.error = exc
 
@@ -162,7 +167,8 @@ class SpooledUpload:
         self.glance = glance
         self.file = tempfile.SpooledTemporaryFile(
             max_size=django_settings.FILE_UPLOAD_MAX_MEMORY_SIZE,
-            dir=django_settings.FILE_UPLOAD_TEMP_DIR)
+            dir=django_settings.FILE_UPLOAD_TEMP_DIR,
+        )
         self.size = 0
 
     def send(self, chunk: bytes) -> None:
@@ -190,8 +196,7 @@ def complete_streamed_image(upload: StreamedUpload | SpooledUpload, attributes: 
             return create_image(upload.glance, attributes, data=upload.file, size=upload.size)
         finally:
             upload.file.close()
-    rest = {k: v for k, v in attributes.items()
-            if k not in ("disk_format", "container_format")}
+    rest = {k: v for k, v in attributes.items() if k not in ("disk_format", "container_format")}
     if rest:
         with glance_errors():
             upload.glance.images.update(upload.image_id, **rest)

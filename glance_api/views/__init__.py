@@ -21,6 +21,7 @@ from .metadefs import NamespaceViewSet, ResourceTypeViewSet
 from .uploads import UploadView
 
 __all__ = [
+    "UploadAuthorizationView",
     "BYTES_RENDERERS",
     "APIRootView",
     "GlanceViewSet",

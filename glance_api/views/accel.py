@@ -102,8 +102,11 @@ class UploadAuthorizationView(KeystoneAPIMixin, APIView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        if (self.through_nginx and response.status_code >= 400
-                and "X-Refusal-Status" not in response):
+        if (
+            self.through_nginx
+            and response.status_code >= 400
+            and "X-Refusal-Status" not in response
+        ):
             # ASCII, one line: a header's value
             body = json.dumps(response.data, ensure_ascii=True)
             response["X-Refusal-Status"] = str(response.status_code)
@@ -116,8 +119,10 @@ class UploadAuthorizationView(KeystoneAPIMixin, APIView):
 @sensitive_variables()
 def to_glance(token: str, path: str, store: str | None) -> Response:
     """nginx: send the body to Glance's ``path``, with ``token`` (and into ``store``)."""
-    return Response(status=status.HTTP_204_NO_CONTENT, headers={
-        accel.TOKEN_HEADER: token, "X-Glance-Path": path, "X-Glance-Store": store or ""})
+    return Response(
+        status=status.HTTP_204_NO_CONTENT,
+        headers={accel.TOKEN_HEADER: token, "X-Glance-Path": path, "X-Glance-Store": store or ""},
+    )
 
 
 def via_app() -> Response:

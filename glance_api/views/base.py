@@ -38,8 +38,11 @@ class PrivateAnswersMixin:
 class KeystoneAPIMixin(PrivateAnswersMixin):
     """The app's own settings for a view, whatever the project's DRF defaults are."""
 
-    authentication_classes = [KeystoneTokenAuthentication, KeystoneSessionAuthentication,
-                              HorizonSessionAuthentication]
+    authentication_classes = [
+        KeystoneTokenAuthentication,
+        KeystoneSessionAuthentication,
+        HorizonSessionAuthentication,
+    ]
     permission_classes = [permissions.IsAuthenticated]
     renderer_classes = RENDERERS
     parser_classes = PARSERS
@@ -67,8 +70,6 @@ class KeystoneAPIMixin(PrivateAnswersMixin):
         return super().handle_exception(exc)
 
 
-
-
 class GlanceViewSet(KeystoneAPIMixin, viewsets.GenericViewSet):
     """Base of the resource viewsets: no queryset, the dashboard's paging, the caller's client.
 
@@ -83,7 +84,8 @@ class GlanceViewSet(KeystoneAPIMixin, viewsets.GenericViewSet):
         super().initial(request, *args, **kwargs)
         errors = {
             "id" if name == "pk" else name: [f"At most {MAX_PATH_VALUE} characters."]
-            for name, value in kwargs.items() if len(value) > MAX_PATH_VALUE
+            for name, value in kwargs.items()
+            if len(value) > MAX_PATH_VALUE
         }
         if errors:
             raise exceptions.ValidationError(errors)

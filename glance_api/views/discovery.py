@@ -33,8 +33,12 @@ class InfoViewSet(GlanceViewSet):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def list(self, request):
         """Links to the discovery endpoints."""
-        return Response({name: self.reverse_action(name)
-                         for name in ("import", "stores", "stores-detail", "usage")})
+        return Response(
+            {
+                name: self.reverse_action(name)
+                for name in ("import", "stores", "stores-detail", "usage")
+            }
+        )
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=False, url_path="import", url_name="import")
@@ -48,10 +52,13 @@ class InfoViewSet(GlanceViewSet):
         """The stores; with type and properties where Glance's policy shows them."""
         return Response(services.stores_info(self.glance))
 
-    @extend_schema(responses={
-        200: OpenApiTypes.OBJECT,
-        403: OpenApiResponse(description="Glance's policy refuses it (admin only by default)"),
-        501: OpenApiResponse(description="This Glance's API is older than 2.15")})
+    @extend_schema(
+        responses={
+            200: OpenApiTypes.OBJECT,
+            403: OpenApiResponse(description="Glance's policy refuses it (admin only by default)"),
+            501: OpenApiResponse(description="This Glance's API is older than 2.15"),
+        }
+    )
     @action(detail=False, url_path="stores/detail", url_name="stores-detail")
     def stores_detail(self, request):
         """The stores with their type and properties (admin by Glance's default policy)."""

@@ -11,11 +11,15 @@ from ..schema import GlanceAutoSchema
 from .base import PrivateAnswersMixin
 
 STATE = inline_serializer("Health", {"status": serializers.CharField()})
-READINESS = inline_serializer("Readiness", {
-    "status": serializers.CharField(help_text='"ready" or "not ready".'),
-    "checks": serializers.DictField(child=serializers.CharField(),
-                                    help_text='Each dependency: "ok" or what is wrong.'),
-})
+READINESS = inline_serializer(
+    "Readiness",
+    {
+        "status": serializers.CharField(help_text='"ready" or "not ready".'),
+        "checks": serializers.DictField(
+            child=serializers.CharField(), help_text='Each dependency: "ok" or what is wrong.'
+        ),
+    },
+)
 
 
 class HealthView(PrivateAnswersMixin, APIView):
@@ -33,11 +37,19 @@ class LivenessView(HealthView):
 
 
 class ReadinessView(HealthView):
-    @extend_schema(tags=["health"], auth=[], responses={
-        200: READINESS, 503: OpenApiResponse(READINESS, description="Something is not ready")})
+    @extend_schema(
+        tags=["health"],
+        auth=[],
+        responses={
+            200: READINESS,
+            503: OpenApiResponse(READINESS, description="Something is not ready"),
+        },
+    )
     def get(self, request):
         """Keystone, Glance and the cache are reachable; a 503 names what is not."""
         checks = health.readiness()
         ready = all(state == "ok" for state in checks.values())
-        return Response({"status": "ready" if ready else "not ready", "checks": checks},
-                        status=200 if ready else 503)
+        return Response(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status=200 if ready else 503,
+        )

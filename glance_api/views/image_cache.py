@@ -11,9 +11,12 @@ from ..serializers import ClearCacheQuerySerializer
 from .base import GlanceViewSet
 
 REFUSED = OpenApiResponse(description="Glance's policy refuses it (admin only by default)")
-LACKS = OpenApiResponse(description="This Glance has no image cache API (older than 2.14), "
-                        "or no image cache configured: the answer says which")
+LACKS = OpenApiResponse(
+    description="This Glance has no image cache API (older than 2.14), "
+    "or no image cache configured: the answer says which"
+)
 NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
+
 
 class CachedImageSerializer(serializers.Serializer):
     image_id = serializers.CharField()
@@ -26,8 +29,9 @@ class CachedImageSerializer(serializers.Serializer):
 @extend_schema_serializer(many=False)
 class ImageCacheStateSerializer(serializers.Serializer):
     cached_images = CachedImageSerializer(many=True)
-    queued_images = serializers.ListField(child=serializers.CharField(),
-                                          help_text="Ids of the images queued for caching")
+    queued_images = serializers.ListField(
+        child=serializers.CharField(), help_text="Ids of the images queued for caching"
+    )
 
 
 @extend_schema(tags=["cache"])
@@ -47,9 +51,16 @@ class ImageCacheViewSet(GlanceViewSet):
         """The cached images (with hits, size and times) and the queued ones (ids)."""
         return Response(services.cache_state(self.glance))
 
-    @extend_schema(request=None, responses={
-        202: None, 400: OpenApiResponse(description="The image is not active"),
-        403: REFUSED, 404: NOT_FOUND, 501: LACKS})
+    @extend_schema(
+        request=None,
+        responses={
+            202: None,
+            400: OpenApiResponse(description="The image is not active"),
+            403: REFUSED,
+            404: NOT_FOUND,
+            501: LACKS,
+        },
+    )
     def update(self, request, image_id=None):
         """Queue an active image for caching; Glance caches it in the background."""
         services.queue_image(self.glance, image_id)
@@ -61,8 +72,11 @@ class ImageCacheViewSet(GlanceViewSet):
         services.uncache_image(self.glance, image_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(parameters=[ClearCacheQuerySerializer], operation_id="glance_cache_clear",
-                   responses={204: None, 403: REFUSED, 501: LACKS})
+    @extend_schema(
+        parameters=[ClearCacheQuerySerializer],
+        operation_id="glance_cache_clear",
+        responses={204: None, 403: REFUSED, 501: LACKS},
+    )
     def destroy_all(self, request):
         """Clear the cache, the queue, or both (``target``)."""
         target = self.query(ClearCacheQuerySerializer).validated_data["target"]

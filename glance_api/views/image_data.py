@@ -19,8 +19,10 @@ from ..uploadslots import upload_slot
 
 NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
 # an upload nginx carried to Glance (glance_api.accel)
-CARRIED = OpenApiResponse(description="Behind deploy/'s nginx, which streams the body to "
-                          "Glance: Glance's answer, with no body")
+CARRIED = OpenApiResponse(
+    description="Behind deploy/'s nginx, which streams the body to "
+    "Glance: Glance's answer, with no body"
+)
 BYTES_RENDERERS = [*RENDERERS, OctetStreamRenderer]
 
 
@@ -32,8 +34,9 @@ def content_length(request) -> int | None:
 
 class LengthRequired(exceptions.APIException):
     status_code = status.HTTP_411_LENGTH_REQUIRED
-    default_detail = ("This server cannot take a chunked body: send a Content-Length. "
-                      "Nothing was changed.")
+    default_detail = (
+        "This server cannot take a chunked body: send a Content-Length. Nothing was changed."
+    )
     default_code = "length_required"
 
 
@@ -58,13 +61,19 @@ def request_body(request):
     return io.BytesIO(b"")
 
 
-def image_file_response(image: dict, chunks, byte_range: tuple[int, int] | None = None,
-                        head: bool = False, ranges_read: bool = True) -> StreamingHttpResponse:
+def image_file_response(
+    image: dict,
+    chunks,
+    byte_range: tuple[int, int] | None = None,
+    head: bool = False,
+    ranges_read: bool = True,
+) -> StreamingHttpResponse:
     """A streaming download of an image's bytes (or of ``byte_range`` of them, a 206), with
     its size, name, hashes and ETag; with ``head``, the same headers and no body.
     ``ranges_read`` False: the image's store was asked for a range and read none."""
-    response = StreamingHttpResponse([] if head else chunks,
-                                     content_type="application/octet-stream")
+    response = StreamingHttpResponse(
+        [] if head else chunks, content_type="application/octet-stream"
+    )
     size = image.get("size")
     if byte_range is not None:
         first, last = byte_range
@@ -97,35 +106,60 @@ class ImageDataActions:
         methods=["PUT"],
         request={"application/octet-stream": OpenApiTypes.BINARY},
         parameters=[UploadQuerySerializer],
-        responses={200: ImageDetailSerializer, 204: CARRIED,
-                   400: OpenApiResponse(description="Body cut off, not of the disk format, "
-                                        "or no such store"),
-                   404: NOT_FOUND, 409: OpenApiResponse(description="The image already has data"),
-                   411: OpenApiResponse(description="A chunked body this server cannot take")},
+        responses={
+            200: ImageDetailSerializer,
+            204: CARRIED,
+            400: OpenApiResponse(
+                description="Body cut off, not of the disk format, or no such store"
+            ),
+            404: NOT_FOUND,
+            409: OpenApiResponse(description="The image already has data"),
+            411: OpenApiResponse(description="A chunked body this server cannot take"),
+        },
     )
     @extend_schema(
         methods=["GET"],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
-                   (206, "application/octet-stream"): OpenApiResponse(
-                       OpenApiTypes.BINARY, description="The single range asked for (Range), "
-                       "with Content-Range"),
-                   204: OpenApiResponse(description="The image has no data"),
-                   304: OpenApiResponse(description="If-None-Match names the file's ETag"),
-                   404: NOT_FOUND,
-                   416: OpenApiResponse(description="The range starts past the image's end "
-                                        "(Content-Range: bytes */<size>)")},
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            (206, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="The single range asked for (Range), with Content-Range",
+            ),
+            204: OpenApiResponse(description="The image has no data"),
+            304: OpenApiResponse(description="If-None-Match names the file's ETag"),
+            404: NOT_FOUND,
+            416: OpenApiResponse(
+                description="The range starts past the image's end (Content-Range: bytes */<size>)"
+            ),
+        },
         parameters=[
-            OpenApiParameter("Range", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                             description="One range: bytes=a-b, bytes=a- or bytes=-n; "
-                             "several ranges get the whole image"),
-            OpenApiParameter("If-Range", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                             description="The file's ETag: the range only while it matches"),
-            OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                             description="The file's ETag: a 304 while it matches"),
+            OpenApiParameter(
+                "Range",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="One range: bytes=a-b, bytes=a- or bytes=-n; "
+                "several ranges get the whole image",
+            ),
+            OpenApiParameter(
+                "If-Range",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="The file's ETag: the range only while it matches",
+            ),
+            OpenApiParameter(
+                "If-None-Match",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="The file's ETag: a 304 while it matches",
+            ),
         ],
     )
-    @action(detail=True, methods=["get", "put"], parser_classes=[OctetStreamParser],
-            renderer_classes=BYTES_RENDERERS)
+    @action(
+        detail=True,
+        methods=["get", "put"],
+        parser_classes=[OctetStreamParser],
+        renderer_classes=BYTES_RENDERERS,
+    )
     def file(self, request, pk=None):
         """The image's bytes: PUT streams the body to Glance as it arrives; GET streams them back.
 
@@ -137,8 +171,13 @@ class ImageDataActions:
             if store is not None:
                 services.require_store(self.glance, store)
             with upload_slot(request.auth.user_id):
-                image = services.upload_image(self.glance, pk, request_body(request),
-                                              size=content_length(request), store=store)
+                image = services.upload_image(
+                    self.glance,
+                    pk,
+                    request_body(request),
+                    size=content_length(request),
+                    store=store,
+                )
             return Response(ImageDetailSerializer(image).data)
         image = services.get_image(self.glance, pk)
         etag = ranges.file_etag(image)
@@ -149,48 +188,75 @@ class ImageDataActions:
                 return Response(status=status.HTTP_204_NO_CONTENT)
             return image_file_response(image, None, head=True)
         try:
-            wanted = ranges.requested(request.headers.get("Range"),
-                                      request.headers.get("If-Range"), etag, image.get("size"))
+            wanted = ranges.requested(
+                request.headers.get("Range"),
+                request.headers.get("If-Range"),
+                etag,
+                image.get("size"),
+            )
         except ranges.Unsatisfiable:
-            return Response({"detail": f"The range is outside the image's {image['size']} "
-                             "bytes.", "code": "range_not_satisfiable"},
-                            status=status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE,
-                            headers={"Content-Range": f"bytes */{image['size']}"})
+            return Response(
+                {
+                    "detail": f"The range is outside the image's {image['size']} bytes.",
+                    "code": "range_not_satisfiable",
+                },
+                status=status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE,
+                headers={"Content-Range": f"bytes */{image['size']}"},
+            )
         if image.get("size") is not None and accel.through_nginx(request):
-            return accel.download(image_file_response(image, None, head=True), pk,
-                                  request.auth.auth_token, wanted)
+            return accel.download(
+                image_file_response(image, None, head=True), pk, request.auth.auth_token, wanted
+            )
         data = services.download_image(self.glance, pk, image=image, byte_range=wanted)
         if data.chunks is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return image_file_response(data.image, data.chunks, data.byte_range,
-                                   ranges_read=wanted is None or data.byte_range is not None)
+        return image_file_response(
+            data.image,
+            data.chunks,
+            data.byte_range,
+            ranges_read=wanted is None or data.byte_range is not None,
+        )
 
     @extend_schema(
         request={"application/octet-stream": OpenApiTypes.BINARY},
-        responses={200: ImageDetailSerializer, 204: CARRIED, 404: NOT_FOUND,
-                   409: OpenApiResponse(description="The image is not queued"),
-                   411: OpenApiResponse(description="A chunked body this server cannot take")},
+        responses={
+            200: ImageDetailSerializer,
+            204: CARRIED,
+            404: NOT_FOUND,
+            409: OpenApiResponse(description="The image is not queued"),
+            411: OpenApiResponse(description="A chunked body this server cannot take"),
+        },
     )
     @action(detail=True, methods=["put"], parser_classes=[OctetStreamParser])
     def stage(self, request, pk=None):
         """Stage the image's data for a glance-direct import, streamed as it arrives."""
         with upload_slot(request.auth.user_id):
-            image = services.stage_image(self.glance, pk, request_body(request),
-                                         size=content_length(request))
+            image = services.stage_image(
+                self.glance, pk, request_body(request), size=content_length(request)
+            )
         return Response(ImageDetailSerializer(image).data)
 
-    @extend_schema(request=ImageImportSerializer,
-                   responses={202: ImageDetailSerializer, 404: NOT_FOUND,
-                              409: OpenApiResponse(description="Not in a state to import")},
-                   examples=[
-                       OpenApiExample("Staged data", request_only=True,
-                                      value={"method": "glance-direct"}),
-                       OpenApiExample("From a URL", request_only=True, value={
-                           "method": "web-download", "uri": "http://example.com/disk.img"}),
-                       OpenApiExample("Copy to another store", request_only=True, value={
-                           "method": "copy-image", "stores": ["fs2"],
-                           "all_stores_must_succeed": False}),
-                   ])
+    @extend_schema(
+        request=ImageImportSerializer,
+        responses={
+            202: ImageDetailSerializer,
+            404: NOT_FOUND,
+            409: OpenApiResponse(description="Not in a state to import"),
+        },
+        examples=[
+            OpenApiExample("Staged data", request_only=True, value={"method": "glance-direct"}),
+            OpenApiExample(
+                "From a URL",
+                request_only=True,
+                value={"method": "web-download", "uri": "http://example.com/disk.img"},
+            ),
+            OpenApiExample(
+                "Copy to another store",
+                request_only=True,
+                value={"method": "copy-image", "stores": ["fs2"], "all_stores_must_succeed": False},
+            ),
+        ],
+    )
     @action(detail=True, methods=["post"], url_path="import", url_name="import")
     def import_(self, request, pk=None):
         """Start an interoperable import; Glance works on, the image shows its progress."""

@@ -47,18 +47,28 @@ def wants_representation(request) -> bool:
 
 
 NOT_MODIFIED = OpenApiResponse(description="If-None-Match names the image's current ETag")
-PRECONDITION_FAILED = OpenApiResponse(description="If-Match names no current ETag of the "
-                                      "image: it changed since it was read; nothing changed")
-IF_NONE_MATCH = OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER,
-                                 description="The image's ETag: a 304 while it is current")
-IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER,
-                            description="The image's ETag as read: a 412, changing nothing, "
-                            "if the image has changed since")
+PRECONDITION_FAILED = OpenApiResponse(
+    description="If-Match names no current ETag of the "
+    "image: it changed since it was read; nothing changed"
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="The image's ETag: a 304 while it is current",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="The image's ETag as read: a 412, changing nothing, if the image has changed since",
+)
 
 
 @extend_schema(tags=["images"])
-class ImageViewSet(ImageDataActions, ImageTaskActions, ImageStoreActions,
-                   ImageSharingActions, GlanceViewSet):
+class ImageViewSet(
+    ImageDataActions, ImageTaskActions, ImageStoreActions, ImageSharingActions, GlanceViewSet
+):
     serializer_class = ImageSerializer
     put_creates = True  # the dashboard's client creates images with PUT images/
     # What the browsable API draws its forms from (the OpenAPI schema is declared per action).
@@ -110,7 +120,8 @@ class ImageViewSet(ImageDataActions, ImageTaskActions, ImageStoreActions,
             serializer.upload_formats({**given, "disk_format": "raw"}, lambda: "raw")
             return services.SpooledUpload(self.glance)
         disk, container = serializer.upload_formats(
-            fields, lambda: services.detect_disk_format(head))
+            fields, lambda: services.detect_disk_format(head)
+        )
         return services.StreamedUpload(self.glance, disk, container)
 
     def image_context(self, **more) -> dict:
@@ -119,16 +130,29 @@ class ImageViewSet(ImageDataActions, ImageTaskActions, ImageStoreActions,
     def browsable_links(self, data) -> list[tuple[str, str]]:
         try:
             if self.action == "list" and isinstance(data, dict):
-                return [(item.get("name") or item["id"], self.reverse_action("detail",
-                                                                              args=[item["id"]]))
-                        for item in data.get("items", [])]
+                return [
+                    (
+                        item.get("name") or item["id"],
+                        self.reverse_action("detail", args=[item["id"]]),
+                    )
+                    for item in data.get("items", [])
+                ]
             if self.action == "retrieve" and isinstance(data, dict) and "id" in data:
                 args = [data["id"]]
-                links = [(title, self.reverse_action(name, args=args)) for title, name in (
-                    ("Properties", "properties"), ("File", "file"), ("Members", "members"),
-                    ("Tags", "tag-list"), ("Tasks", "tasks"))]
-                return links + [(f"Tag {tag}", self.reverse_action("tags", args=[*args, tag]))
-                                for tag in data.get("tags", [])]
+                links = [
+                    (title, self.reverse_action(name, args=args))
+                    for title, name in (
+                        ("Properties", "properties"),
+                        ("File", "file"),
+                        ("Members", "members"),
+                        ("Tags", "tag-list"),
+                        ("Tasks", "tasks"),
+                    )
+                ]
+                return links + [
+                    (f"Tag {tag}", self.reverse_action("tags", args=[*args, tag]))
+                    for tag in data.get("tags", [])
+                ]
         except (KeyError, NoReverseMatch):
             pass
         return []
@@ -139,27 +163,51 @@ class ImageViewSet(ImageDataActions, ImageTaskActions, ImageStoreActions,
         property of that name."""
         query = self.query(ImageListQuerySerializer, also_known=self.paginator.query_params)
         page = services.list_images(
-            self.glance, self.paginator.page_request(request), filters=query.filters(),
-            sort_key=query.validated_data["sort_key"], sort_dir=query.validated_data["sort_dir"],
+            self.glance,
+            self.paginator.page_request(request),
+            filters=query.filters(),
+            sort_key=query.validated_data["sort_key"],
+            sort_dir=query.validated_data["sort_dir"],
         )
         return self.paginator.get_paginated_response(
-            ImageSerializer(page.items, many=True).data, page)
+            ImageSerializer(page.items, many=True).data, page
+        )
 
     @extend_schema(
-        request={"application/json": ImageCreateSerializer,
-                 "multipart/form-data": ImageUploadSerializer},
+        request={
+            "application/json": ImageCreateSerializer,
+            "multipart/form-data": ImageUploadSerializer,
+        },
         responses={201: CreatedImageSerializer},
         examples=[
-            OpenApiExample("From a URL", request_only=True, value={
-                "name": "cirros", "source_type": "url",
-                "image_url": "http://example.com/cirros-0.6.2-x86_64-disk.img",
-                "import_data": True, "disk_format": "qcow2", "visibility": "private",
-                "protected": False, "min_disk": 1, "min_ram": 64, "os_distro": "cirros",
-            }),
-            OpenApiExample("For an upload (file-direct)", request_only=True, value={
-                "name": "my-disk", "source_type": "file-direct", "disk_format": "raw",
-                "visibility": "shared", "protected": False, "description": "Uploaded next",
-            }),
+            OpenApiExample(
+                "From a URL",
+                request_only=True,
+                value={
+                    "name": "cirros",
+                    "source_type": "url",
+                    "image_url": "http://example.com/cirros-0.6.2-x86_64-disk.img",
+                    "import_data": True,
+                    "disk_format": "qcow2",
+                    "visibility": "private",
+                    "protected": False,
+                    "min_disk": 1,
+                    "min_ram": 64,
+                    "os_distro": "cirros",
+                },
+            ),
+            OpenApiExample(
+                "For an upload (file-direct)",
+                request_only=True,
+                value={
+                    "name": "my-disk",
+                    "source_type": "file-direct",
+                    "disk_format": "raw",
+                    "visibility": "shared",
+                    "protected": False,
+                    "description": "Uploaded next",
+                },
+            ),
         ],
     )
     @sensitive_variables()
@@ -180,27 +228,29 @@ class ImageViewSet(ImageDataActions, ImageTaskActions, ImageStoreActions,
             if streamed is not None:
                 if streamed.formats is not None:  # None: kept aside, created only now
                     serializer.check_upload_formats(streamed.formats)
-                image = services.complete_streamed_image(streamed,
-                                                         serializer.glance_attributes())
+                image = services.complete_streamed_image(streamed, serializer.glance_attributes())
             else:
                 image = services.create_image(
-                    self.glance, serializer.glance_attributes(), **serializer.data_source())
+                    self.glance, serializer.glance_attributes(), **serializer.data_source()
+                )
         except BaseException:
             if streamed is not None:
                 streamed.discard()
             raise
         body = ImageDetailSerializer(image).data
         if serializer.validated_data["source_type"] == "file-direct":
-            secret = capabilities.issue(request.auth.auth_token, request.auth.user_id,
-                                        image["id"])
+            secret = capabilities.issue(request.auth.auth_token, request.auth.user_id, image["id"])
             namespace = request.resolver_match.namespace
             body["upload_url"] = request.build_absolute_uri(
-                reverse(f"{namespace}:upload" if namespace else "upload", args=[secret]))
+                reverse(f"{namespace}:upload" if namespace else "upload", args=[secret])
+            )
         location = self.reverse_action("detail", args=[image["id"]])
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
 
-    @extend_schema(responses={200: ImageDetailSerializer, 304: NOT_MODIFIED, 404: NOT_FOUND},
-                   parameters=[IF_NONE_MATCH])
+    @extend_schema(
+        responses={200: ImageDetailSerializer, 304: NOT_MODIFIED, 404: NOT_FOUND},
+        parameters=[IF_NONE_MATCH],
+    )
     def retrieve(self, request, pk=None):
         """One image, with its extended attributes in ``properties``; its ETag changes with
         any change of the image (If-None-Match: 304). Its ``Link`` header names its tasks
@@ -213,16 +263,32 @@ class ImageViewSet(ImageDataActions, ImageTaskActions, ImageStoreActions,
 
     @extend_schema(
         request=ImageUpdateSerializer,
-        responses={204: None, 200: ImageDetailSerializer, 404: NOT_FOUND,
-                   412: PRECONDITION_FAILED},
-        parameters=[OpenApiParameter(
-            "Prefer", str, OpenApiParameter.HEADER, enum=["return=representation"],
-            description="return=representation: answer 200 with the image instead of 204."),
-            IF_MATCH],
-        examples=[OpenApiExample("Rename and resize", request_only=True, value={
-            "name": "cirros-0.6.2", "disk_format": "qcow2", "visibility": "public",
-            "protected": True, "min_disk": 2, "architecture": "x86_64", "hw_disk_bus": "virtio",
-        })],
+        responses={204: None, 200: ImageDetailSerializer, 404: NOT_FOUND, 412: PRECONDITION_FAILED},
+        parameters=[
+            OpenApiParameter(
+                "Prefer",
+                str,
+                OpenApiParameter.HEADER,
+                enum=["return=representation"],
+                description="return=representation: answer 200 with the image instead of 204.",
+            ),
+            IF_MATCH,
+        ],
+        examples=[
+            OpenApiExample(
+                "Rename and resize",
+                request_only=True,
+                value={
+                    "name": "cirros-0.6.2",
+                    "disk_format": "qcow2",
+                    "visibility": "public",
+                    "protected": True,
+                    "min_disk": 2,
+                    "architecture": "x86_64",
+                    "hw_disk_bus": "virtio",
+                },
+            )
+        ],
     )
     def partial_update(self, request, pk=None):
         """Update an image; absent optional fields stay as they are.
@@ -235,16 +301,23 @@ class ImageViewSet(ImageDataActions, ImageTaskActions, ImageStoreActions,
             data=request.data, context=self.image_context(image=current)
         )
         serializer.is_valid(raise_exception=True)
-        image = services.update_image(self.glance, pk, serializer.glance_attributes(),
-                                      current=current)
+        image = services.update_image(
+            self.glance, pk, serializer.glance_attributes(), current=current
+        )
         tag = {"ETag": conditional.image_etag(image)}
         if wants_representation(request):
             return Response(ImageDetailSerializer(image).data, headers=tag)
         return Response(status=status.HTTP_204_NO_CONTENT, headers=tag)
 
-    @extend_schema(responses={204: None, 403: OpenApiResponse(description="Protected image"),
-                              404: NOT_FOUND, 412: PRECONDITION_FAILED},
-                   parameters=[IF_MATCH])
+    @extend_schema(
+        responses={
+            204: None,
+            403: OpenApiResponse(description="Protected image"),
+            404: NOT_FOUND,
+            412: PRECONDITION_FAILED,
+        },
+        parameters=[IF_MATCH],
+    )
     def destroy(self, request, pk=None):
         """Delete an image (a protected image is refused with 403)."""
         if "If-Match" in request.headers:
@@ -252,15 +325,27 @@ class ImageViewSet(ImageDataActions, ImageTaskActions, ImageStoreActions,
         services.delete_image(self.glance, pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(methods=["GET"], responses={200: OpenApiTypes.OBJECT, 304: NOT_MODIFIED,
-                                               404: NOT_FOUND}, parameters=[IF_NONE_MATCH])
-    @extend_schema(methods=["PATCH"], request=ImagePropertiesSerializer,
-                   responses={204: None, 404: NOT_FOUND, 412: PRECONDITION_FAILED},
-                   parameters=[IF_MATCH],
-                   examples=[OpenApiExample("Set two, remove one", request_only=True, value={
-                       "updated": {"os_distro": "debian", "os_hidden": "true"},
-                       "removed": ["hw_qemu_guest_agent"],
-                   })])
+    @extend_schema(
+        methods=["GET"],
+        responses={200: OpenApiTypes.OBJECT, 304: NOT_MODIFIED, 404: NOT_FOUND},
+        parameters=[IF_NONE_MATCH],
+    )
+    @extend_schema(
+        methods=["PATCH"],
+        request=ImagePropertiesSerializer,
+        responses={204: None, 404: NOT_FOUND, 412: PRECONDITION_FAILED},
+        parameters=[IF_MATCH],
+        examples=[
+            OpenApiExample(
+                "Set two, remove one",
+                request_only=True,
+                value={
+                    "updated": {"os_distro": "debian", "os_hidden": "true"},
+                    "removed": ["hw_qemu_guest_agent"],
+                },
+            )
+        ],
+    )
     @action(detail=True, methods=["get", "patch"])
     def properties(self, request, pk=None):
         """An image's custom properties; PATCH sets ``updated`` and removes ``removed``."""
@@ -270,27 +355,42 @@ class ImageViewSet(ImageDataActions, ImageTaskActions, ImageStoreActions,
         current = services.get_image(self.glance, pk)
         conditional.check_if_match(request, current)
         serializer = ImagePropertiesSerializer(
-            data=request.data, context=self.image_context(image=current))
+            data=request.data, context=self.image_context(image=current)
+        )
         serializer.is_valid(raise_exception=True)
         image = services.update_image(
-            self.glance, pk, serializer.validated_data["updated"],
-            remove=serializer.validated_data["removed"], current=current,
+            self.glance,
+            pk,
+            serializer.validated_data["updated"],
+            remove=serializer.validated_data["removed"],
+            current=current,
         )
-        return Response(status=status.HTTP_204_NO_CONTENT,
-                        headers={"ETag": conditional.image_etag(image)})
+        return Response(
+            status=status.HTTP_204_NO_CONTENT, headers={"ETag": conditional.image_etag(image)}
+        )
 
-    @extend_schema(request=None, responses={
-        204: None, 404: NOT_FOUND,
-        403: OpenApiResponse(description="Not allowed, e.g. the image has no data yet")})
+    @extend_schema(
+        request=None,
+        responses={
+            204: None,
+            404: NOT_FOUND,
+            403: OpenApiResponse(description="Not allowed, e.g. the image has no data yet"),
+        },
+    )
     @action(detail=True, methods=["post"], url_path="actions/deactivate")
     def deactivate(self, request, pk=None):
         """Deactivate an image so that its data cannot be downloaded."""
         services.deactivate_image(self.glance, pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses={
-        204: None, 404: NOT_FOUND,
-        409: OpenApiResponse(description="The image is not deactivated")})
+    @extend_schema(
+        request=None,
+        responses={
+            204: None,
+            404: NOT_FOUND,
+            409: OpenApiResponse(description="The image is not deactivated"),
+        },
+    )
     @action(detail=True, methods=["post"], url_path="actions/reactivate")
     def reactivate(self, request, pk=None):
         """Reactivate a deactivated image."""

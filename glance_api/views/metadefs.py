@@ -24,8 +24,9 @@ from ..serializers import (
 from .base import GlanceViewSet
 
 NOT_FOUND = OpenApiResponse(description="No such namespace, or not visible")
-REFUSED = OpenApiResponse(description="Glance's policy refuses it (admin only by default), "
-                          "or the namespace is protected")
+REFUSED = OpenApiResponse(
+    description="Glance's policy refuses it (admin only by default), or the namespace is protected"
+)
 
 
 @extend_schema(tags=["metadefs"])
@@ -34,8 +35,7 @@ class NamespaceViewSet(GlanceViewSet):
 
     serializer_class = NamespaceSerializer
     lookup_field = "namespace"
-    form_serializers = {"create": NamespaceDocumentSerializer,
-                        "update": NamespaceUpdateSerializer}
+    form_serializers = {"create": NamespaceDocumentSerializer, "update": NamespaceUpdateSerializer}
 
     def get_serializer_class(self):
         return self.form_serializers.get(self.action, NamespaceSerializer)
@@ -48,15 +48,30 @@ class NamespaceViewSet(GlanceViewSet):
 
     def browsable_links(self, data) -> list[tuple[str, str]]:
         if self.action == "list" and isinstance(data, dict):
-            return [(item["namespace"], self.reverse_action("detail", args=[item["namespace"]]))
-                    for item in data.get("items", []) if "namespace" in item]
+            return [
+                (item["namespace"], self.reverse_action("detail", args=[item["namespace"]]))
+                for item in data.get("items", [])
+                if "namespace" in item
+            ]
         if self.action == "retrieve" and isinstance(data, dict) and "namespace" in data:
             prefix = self.request.resolver_match.namespace
             prefix = f"{prefix}:" if prefix else ""
-            return [(title, reverse(f"{prefix}namespace-{kind}-list",
-                                    args=[data["namespace"]], request=self.request))
-                    for title, kind in (("Objects", "objects"), ("Properties", "properties"),
-                                        ("Tags", "tags"), ("Resource types", "resourcetypes"))]
+            return [
+                (
+                    title,
+                    reverse(
+                        f"{prefix}namespace-{kind}-list",
+                        args=[data["namespace"]],
+                        request=self.request,
+                    ),
+                )
+                for title, kind in (
+                    ("Objects", "objects"),
+                    ("Properties", "properties"),
+                    ("Tags", "tags"),
+                    ("Resource types", "resourcetypes"),
+                )
+            ]
         return []
 
     @extend_schema(parameters=[NamespaceListQuerySerializer])
@@ -65,19 +80,25 @@ class NamespaceViewSet(GlanceViewSet):
         query = self.query(NamespaceListQuerySerializer, also_known=self.paginator.query_params)
         options = query.validated_data
         page = services.list_namespaces(
-            self.glance, self.paginator.page_request(request),
-            scope=services.visibility_scope(request.auth), filters=query.filters(),
-            sort_key=options["sort_key"], sort_dir=options["sort_dir"],
+            self.glance,
+            self.paginator.page_request(request),
+            scope=services.visibility_scope(request.auth),
+            filters=query.filters(),
+            sort_key=options["sort_key"],
+            sort_dir=options["sort_dir"],
             resource_type=options.get("resource_type"),
             properties_target=options.get("properties_target"),
         )
         return self.paginator.get_paginated_response(
-            NamespaceSerializer(page.items, many=True).data, page)
+            NamespaceSerializer(page.items, many=True).data, page
+        )
 
     @extend_schema(
         parameters=[NamespaceQuerySerializer],
-        responses={200: NamespaceSerializer,
-                   404: OpenApiResponse(description="No such namespace, or not visible")},
+        responses={
+            200: NamespaceSerializer,
+            404: OpenApiResponse(description="No such namespace, or not visible"),
+        },
     )
     def retrieve(self, request, namespace=None):
         """One namespace, its property names prefixed for ``resource_type`` if given."""
@@ -86,33 +107,65 @@ class NamespaceViewSet(GlanceViewSet):
         namespace = services.get_namespace(self.glance, namespace, resource_type)
         return Response(NamespaceSerializer(namespace).data)
 
-    @extend_schema(request=NamespaceDocumentSerializer, responses={
-        201: NamespaceSerializer, 403: REFUSED,
-        409: OpenApiResponse(description="A namespace of that name exists")},
-        examples=[OpenApiExample("Import a namespace", request_only=True, value={
-            "namespace": "OS::Example::Watchdog", "display_name": "Watchdog",
-            "description": "How the watchdog acts", "visibility": "public",
-            "protected": False,
-            "resource_type_associations": [{"name": "OS::Glance::Image", "prefix": "hw_"}],
-            "properties": {"watchdog_action": {
-                "title": "Watchdog action", "type": "string",
-                "enum": ["disabled", "reset", "poweroff", "pause", "none"]}},
-            "objects": [], "tags": [{"name": "watchdog"}]})])
+    @extend_schema(
+        request=NamespaceDocumentSerializer,
+        responses={
+            201: NamespaceSerializer,
+            403: REFUSED,
+            409: OpenApiResponse(description="A namespace of that name exists"),
+        },
+        examples=[
+            OpenApiExample(
+                "Import a namespace",
+                request_only=True,
+                value={
+                    "namespace": "OS::Example::Watchdog",
+                    "display_name": "Watchdog",
+                    "description": "How the watchdog acts",
+                    "visibility": "public",
+                    "protected": False,
+                    "resource_type_associations": [{"name": "OS::Glance::Image", "prefix": "hw_"}],
+                    "properties": {
+                        "watchdog_action": {
+                            "title": "Watchdog action",
+                            "type": "string",
+                            "enum": ["disabled", "reset", "poweroff", "pause", "none"],
+                        }
+                    },
+                    "objects": [],
+                    "tags": [{"name": "watchdog"}],
+                },
+            )
+        ],
+    )
     def create(self, request):
         """Create a namespace from a whole document: its own fields, resource-type
         associations, properties, objects and tags, in one call."""
         document = NamespaceDocumentSerializer(data=request.data)
         document.is_valid(raise_exception=True)
         namespace = services.create_namespace(self.glance, document.validated_data)
-        return Response(NamespaceSerializer(namespace).data, status=status.HTTP_201_CREATED,
-                        headers={"Location": self.reverse_action(
-                            "detail", args=[namespace["namespace"]])})
+        return Response(
+            NamespaceSerializer(namespace).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": self.reverse_action("detail", args=[namespace["namespace"]])},
+        )
 
-    @extend_schema(request=NamespaceUpdateSerializer, responses={
-        200: NamespaceSerializer, 403: REFUSED, 404: NOT_FOUND,
-        409: OpenApiResponse(description="The new name is taken")},
-        examples=[OpenApiExample("Make it public and protected", request_only=True,
-                                 value={"visibility": "public", "protected": True})])
+    @extend_schema(
+        request=NamespaceUpdateSerializer,
+        responses={
+            200: NamespaceSerializer,
+            403: REFUSED,
+            404: NOT_FOUND,
+            409: OpenApiResponse(description="The new name is taken"),
+        },
+        examples=[
+            OpenApiExample(
+                "Make it public and protected",
+                request_only=True,
+                value={"visibility": "public", "protected": True},
+            )
+        ],
+    )
     def update(self, request, namespace=None):
         """Replace the namespace's own fields (name, display name, description, visibility,
         protected); its contents and owner stay."""
@@ -138,8 +191,9 @@ class ResourceTypeViewSet(GlanceViewSet):
     serializer_class = ResourceTypeSerializer
     pagination_class = None  # Glance gives them all at once
 
-    @extend_schema(parameters=[ResourceTypeQuerySerializer],
-                   responses={200: ResourceTypeListSerializer})
+    @extend_schema(
+        parameters=[ResourceTypeQuerySerializer], responses={200: ResourceTypeListSerializer}
+    )
     def list(self, request):
         """Resource types of metadata definitions; parameters filter on their fields."""
         query = self.query(ResourceTypeQuerySerializer)

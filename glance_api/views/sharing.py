@@ -19,8 +19,14 @@ NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the ca
 class ImageSharingActions:
     """``images/{id}/tags/``, ``tags/{tag}/``, ``members/`` and ``members/{member_id}/``."""
 
-    @extend_schema(responses={200: inline_serializer("TagList", {
-        "tags": serializers.ListField(child=serializers.CharField())}), 404: NOT_FOUND})
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "TagList", {"tags": serializers.ListField(child=serializers.CharField())}
+            ),
+            404: NOT_FOUND,
+        }
+    )
     @action(detail=True, methods=["get"], url_path="tags", url_name="tag-list")
     def tag_list(self, request, pk=None):
         """The image's tags."""
@@ -36,14 +42,29 @@ class ImageSharingActions:
             services.remove_tag(self.glance, pk, tag)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(methods=["GET"], responses={200: inline_serializer("MemberList", {
-        "members": MemberSerializer(many=True)}), 404: NOT_FOUND})
-    @extend_schema(methods=["POST"], request=MemberSerializer,
-                   responses={201: MemberSerializer, 404: NOT_FOUND,
-                              409: OpenApiResponse(description="Already a member")},
-                   examples=[OpenApiExample(
-                       "Share with a project", request_only=True,
-                       value={"member_id": "0d5c0d4b3f6e4a4f9d3e6f1b2a7c8d9e"})])
+    @extend_schema(
+        methods=["GET"],
+        responses={
+            200: inline_serializer("MemberList", {"members": MemberSerializer(many=True)}),
+            404: NOT_FOUND,
+        },
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=MemberSerializer,
+        responses={
+            201: MemberSerializer,
+            404: NOT_FOUND,
+            409: OpenApiResponse(description="Already a member"),
+        },
+        examples=[
+            OpenApiExample(
+                "Share with a project",
+                request_only=True,
+                value={"member_id": "0d5c0d4b3f6e4a4f9d3e6f1b2a7c8d9e"},
+            )
+        ],
+    )
     @action(detail=True, methods=["get", "post"])
     def members(self, request, pk=None):
         """The projects the image is shared with; POST shares it with one more."""
@@ -55,17 +76,26 @@ class ImageSharingActions:
         member = services.add_member(self.glance, pk, serializer.validated_data["member_id"])
         return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(methods=["GET"], responses={200: MemberSerializer, 404: NOT_FOUND},
-                   operation_id="glance_images_member_retrieve")
-    @extend_schema(methods=["PATCH"], request=MemberStatusSerializer,
-                   responses={200: MemberSerializer, 404: NOT_FOUND},
-                   examples=[OpenApiExample("Accept", request_only=True,
-                                            value={"status": "accepted"})],
-                   operation_id="glance_images_member_partial_update")
-    @extend_schema(methods=["DELETE"], responses={204: None, 404: NOT_FOUND},
-                   operation_id="glance_images_member_destroy")
-    @action(detail=True, methods=["get", "patch", "delete"],
-            url_path=r"members/(?P<member_id>[^/]+)")
+    @extend_schema(
+        methods=["GET"],
+        responses={200: MemberSerializer, 404: NOT_FOUND},
+        operation_id="glance_images_member_retrieve",
+    )
+    @extend_schema(
+        methods=["PATCH"],
+        request=MemberStatusSerializer,
+        responses={200: MemberSerializer, 404: NOT_FOUND},
+        examples=[OpenApiExample("Accept", request_only=True, value={"status": "accepted"})],
+        operation_id="glance_images_member_partial_update",
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        responses={204: None, 404: NOT_FOUND},
+        operation_id="glance_images_member_destroy",
+    )
+    @action(
+        detail=True, methods=["get", "patch", "delete"], url_path=r"members/(?P<member_id>[^/]+)"
+    )
     def member(self, request, pk=None, member_id=None):
         """One member; the member project answers with PATCH status, the owner DELETEs it."""
         if request.method == "GET":

@@ -12,12 +12,17 @@ from .tasks import LACKS, NOT_FOUND
 class ImageStoreActions:
     """``images/{id}/stores/{store}/``."""
 
-    @extend_schema(request=None, responses={
-        204: None, 403: OpenApiResponse(description="Glance's policy refuses it"),
-        404: NOT_FOUND, 409: OpenApiResponse(description="The image's only copy, or the "
-                                             "image is not active"), 501: LACKS})
-    @action(detail=True, methods=["delete"], url_path=r"stores/(?P<store>[^/]+)",
-            url_name="store")
+    @extend_schema(
+        request=None,
+        responses={
+            204: None,
+            403: OpenApiResponse(description="Glance's policy refuses it"),
+            404: NOT_FOUND,
+            409: OpenApiResponse(description="The image's only copy, or the image is not active"),
+            501: LACKS,
+        },
+    )
+    @action(detail=True, methods=["delete"], url_path=r"stores/(?P<store>[^/]+)", url_name="store")
     def store(self, request, pk=None, store=None):
         """Delete the image's data from one store; the copies in other stores stay."""
         services.delete_from_store(self.glance, pk, store)

@@ -8,8 +8,10 @@ from .. import services
 from ..serializers import ImageTaskListSerializer
 
 NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
-LACKS = OpenApiResponse(description="This Glance lacks the feature (its API version is "
-                        "older): the answer names what is missing")
+LACKS = OpenApiResponse(
+    description="This Glance lacks the feature (its API version is "
+    "older): the answer names what is missing"
+)
 
 
 class ImageTaskActions:

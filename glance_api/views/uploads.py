@@ -35,12 +35,20 @@ class UploadView(PrivateAnswersMixin, APIView):
         return exception_handler
 
     @extend_schema(
-        tags=["images"], operation_id="glance_uploads_update", auth=[],
-        parameters=[OpenApiParameter("secret", str, OpenApiParameter.PATH,
-                                     description="The secret of the upload URL.")],
+        tags=["images"],
+        operation_id="glance_uploads_update",
+        auth=[],
+        parameters=[
+            OpenApiParameter(
+                "secret", str, OpenApiParameter.PATH, description="The secret of the upload URL."
+            )
+        ],
         request={"application/octet-stream": OpenApiTypes.BINARY},
-        responses={200: ImageDetailSerializer, 204: CARRIED,
-                   404: OpenApiResponse(description="Unknown, used or expired upload URL")},
+        responses={
+            200: ImageDetailSerializer,
+            204: CARRIED,
+            404: OpenApiResponse(description="Unknown, used or expired upload URL"),
+        },
     )
     @sensitive_variables()
     def put(self, request, secret=None):
@@ -58,8 +66,9 @@ class UploadView(PrivateAnswersMixin, APIView):
             raise exceptions.NotFound("This upload URL is unknown, used or expired.")
         request = self.request
         glance = grant_client(grant)
-        image = services.upload_image(glance, grant["image_id"], request_body(request),
-                                      size=content_length(request))
+        image = services.upload_image(
+            glance, grant["image_id"], request_body(request), size=content_length(request)
+        )
         return Response(ImageDetailSerializer(image).data)
 
 
@@ -71,5 +80,6 @@ def grant_client(grant: dict) -> services.GlanceClient:
         access_info = keystone.validate_token(grant["token"])
     except exceptions.AuthenticationFailed as exc:
         raise exceptions.PermissionDenied(
-            "The sign-in that created this upload URL has ended.") from exc
+            "The sign-in that created this upload URL has ended."
+        ) from exc
     return services.client_for(access_info)

@@ -1,0 +1,59 @@
+"""What the tests share beyond fixtures (those are in conftest.py)."""
+
+import json
+import time
+
+import requests
+
+from devcloud import config as devcloud
+
+API = "/api/glance"
+IMAGES = "/api/glance/images/"
+
+
+def url(image_id: str, suffix: str = "") -> str:
+    return f"{IMAGES}{image_id}/{suffix}"
+
+
+def signed_in(base: str) -> requests.Session:
+    http = requests.Session()
+    http.get(f"{base}/api-auth/login/").raise_for_status()
+    answer = http.post(
+        f"{base}/api-auth/login/",
+        data={
+            "username": devcloud.DEMO.username,
+            "password": devcloud.DEMO.password,
+            "csrfmiddlewaretoken": http.cookies["csrftoken"],
+            "next": f"{API}/",
+        },
+        headers={"Referer": f"{base}/api-auth/login/"},
+    )
+    answer.raise_for_status()
+    assert "sessionid" in http.cookies
+    return http
+
+
+def log_line(server_index: int, request_id: str) -> dict:
+    """The request log line an instance wrote for a request (its gunicorn log)."""
+    log = devcloud.LOGS / f"stack-app-{server_index}.log"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for line in log.read_text(errors="replace").splitlines():
+            if f'"request_id": "{request_id}"' in line:
+                return json.loads(line[line.index("{") :])
+        time.sleep(0.1)
+    raise AssertionError(f"no log line for {request_id} in {log}")
+
+
+def put_bytes(client, path: str, data: bytes):
+    return client.generic("PUT", path, data, content_type="application/octet-stream")
+
+
+def wait_until(glance, image_id: str, done, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        image = glance.images.get(image_id)
+        if done(image):
+            return image
+        assert time.monotonic() < deadline, f"gave up waiting: {dict(image)}"
+        time.sleep(0.2)
