@@ -1,6 +1,7 @@
 """Settings of the glance_api project, read from the environment (see the README)."""
 
 import os
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -16,6 +17,16 @@ def env_bool(name: str, default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -110,7 +121,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # HTTPS: HSTS, the redirect of plain HTTP, and the header a TLS-terminating proxy sets.
-SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS") or 0)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
@@ -121,10 +132,10 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 STATIC_URL = "static/"
-STATIC_ROOT = os.environ.get("DJANGO_STATIC_ROOT", str(BASE_DIR / "var" / "static"))
-# Straight from the apps' static folders, so no collectstatic step is needed to run.
+# Where collectstatic puts the files, if it is run (none by default: not needed, as
+# WhiteNoise serves them straight from the apps' static folders).
+STATIC_ROOT = os.environ.get("DJANGO_STATIC_ROOT") or None
 WHITENOISE_USE_FINDERS = True
-Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # where collectstatic would put them
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REST_FRAMEWORK = {
@@ -137,11 +148,19 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
 
+
+def _version() -> str:
+    try:
+        return version("glance-api")
+    except PackageNotFoundError:  # the checkout on sys.path, not installed
+        return "0+unknown"
+
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Glance API",
     "DESCRIPTION": "A documented HTTP API over OpenStack Glance: images, image data and "
     "metadata definitions. Sign in with a Keystone token (X-Auth-Token) or a session.",
-    "VERSION": "0.1.0",
+    "VERSION": _version(),
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -153,10 +172,9 @@ SPECTACULAR_SETTINGS = {
 def _parse(name: str, default):
     if isinstance(default, bool):
         return env_bool(name, default)
-    raw = os.environ[name]
     if isinstance(default, int):
-        return int(raw)
-    return raw or None
+        return env_int(name, default)
+    return os.environ[name] or None
 
 
 # Every app setting can be set as GLANCE_API_<NAME>, e.g. GLANCE_API_KEYSTONE_URL.
