@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from devcloud import cloud
+from devcloud import cloud, process
 from devcloud import config as c
 from glance_api.exceptions import RETRY_AFTER_SECONDS
 
@@ -320,7 +320,7 @@ def start_nginx(instances: int, **values) -> None:
         return
     log(f"starting nginx on {NGINX_URL}")
     subprocess.run([_which("nginx"), "-p", str(prefix), "-c", str(conf)], check=True)
-    _wait(lambda: cloud.answers(NGINX_URL + "/api/glance/healthz/"), "nginx")
+    _wait(lambda: process.answers(NGINX_URL + "/api/glance/healthz/"), "nginx")
 
 
 def _nginx_pid() -> int | None:

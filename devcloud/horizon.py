@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import config as c
 from . import memcached
-from .cloud import DevCloudError, Server, _run, log
+from .process import DevCloudError, Server, _run, log
 
 # Which Horizon (DEVCLOUD_HORIZON): the newest, or an older release with the packages PyPI
 # had in its day (uv --exclude-newer) and the pins OpenStack's constraints then set.

@@ -74,3 +74,24 @@ def test_the_private_names_the_client_factory_relies_on(admin_token):
     # renamed _lazy_once_<name>, it would build (and fetch) models of its own.
     assert glance.images.model is model
     assert glance.images.unvalidated_model is unvalidated
+
+
+def test_the_dev_cloud_has_no_import_cycle():
+    """Issue 27: devcloud/cloud.py and devcloud/horizon.py imported each other (one of
+    them inside a function, to get by)."""
+    package = APP.parent / "devcloud"
+    graph = {}
+    for path in package.glob("*.py"):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                names |= {node.module} if node.module else {a.name for a in node.names}
+        graph[path.stem] = {name for name in names if (package / f"{name}.py").exists()}
+
+    def reaches(start: str, goal: str, seen: set) -> bool:
+        return any(
+            n == goal or (n not in seen and reaches(n, goal, seen | {n}))
+            for n in graph.get(start, ())
+        )
+
+    assert [module for module in graph if reaches(module, module, set())] == []
