@@ -2,21 +2,23 @@
 
 - :func:`shared_session`: the process's keystoneauth session (one connection pool for all).
 - :func:`client_for`: the caller's glanceclient, built with the caller's own token.
-- :func:`prime_image_models`: hands Glance's image schema, fetched once per endpoint, to a
-  glanceclient so that it does not fetch the schema again itself.
+- :func:`image_schema`: Glance's image schema, fetched once per endpoint; each client's
+  images manager reads it from there (:class:`_CachedSchemas`), so glanceclient never
+  fetches it itself.
 - :func:`access_body` / :func:`access_from_body`: a validated token as cacheable data.
 
-What is private here (``_lazy_once_*`` of glanceclient's memoized properties, the
-``_data`` of keystoneauth's ``AccessInfo``, attributes kept on an ``AccessInfo``) is
-checked by ``tests/test_clients.py``, which fails when a new release renames it.
+What is private or internal here (the ``_data`` of keystoneauth's ``AccessInfo``, the
+``schema_client`` of glanceclient's images manager) is checked by
+``tests/test_layout.py``, which fails when a new release renames it.
 """
 
+import hashlib
 import threading
 import time
+from collections import OrderedDict
 
 import glanceclient
 import requests
-import warlock
 from django.views.decorators.debug import sensitive_variables
 from glanceclient.v2 import schemas as glance_schemas
 from glanceclient.v2.client import Client as GlanceClient
@@ -142,18 +144,37 @@ def access_from_body(body: dict, token: str) -> access.AccessInfoV3:
 
 # --- the caller's glanceclient --------------------------------------------------------
 
-# Kept on the validated token's AccessInfo, which the process reuses across requests
-# (see ``keystone.local_validations``): (settings it was made with, value).
-_CLIENT_ATTR = "_glance_api_client"
-_ENDPOINT_ATTR = "_glance_api_endpoint"
+# What this process made for a token (its glanceclient, its catalog's Glance endpoint),
+# by a hash of the token: {name: (the settings it was made with, value)}; the tokens
+# used longest ago go first beyond KEPT_TOKENS.
+KEPT_TOKENS = 1024
+_kept_values: OrderedDict[str, dict[str, tuple]] = OrderedDict()
+_kept_lock = threading.Lock()
 
 
-def _kept(access_info: access.AccessInfoV3, attr: str, where: tuple, make):
-    known = getattr(access_info, attr, None)
+@sensitive_variables()
+def _kept(access_info: access.AccessInfoV3, name: str, where: tuple, make):
+    key = hashlib.sha256(access_info.auth_token.encode()).hexdigest()
+    with _kept_lock:
+        values = _kept_values.get(key)
+        if values is None:
+            values = _kept_values[key] = {}
+            while len(_kept_values) > KEPT_TOKENS:
+                _kept_values.popitem(last=False)
+        else:
+            _kept_values.move_to_end(key)
+        known = values.get(name)
     if known is None or known[0] != where:
         known = (where, make())
-        setattr(access_info, attr, known)
+        with _kept_lock:
+            values[name] = known
     return known[1]
+
+
+def forget_kept() -> None:
+    """Drop what was made for every token (as a restart would)."""
+    with _kept_lock:
+        _kept_values.clear()
 
 
 # The catalog's Glance endpoints this process has called (what readyz/ checks without
@@ -178,14 +199,17 @@ def client_for(access_info: access.AccessInfoV3) -> GlanceClient:
     auth_url = settings.KEYSTONE_URL
 
     def make() -> GlanceClient:
-        return glanceclient.Client(
+        client = glanceclient.Client(
             "2",
             session=session,
             endpoint_override=endpoint,
             auth=AccessInfoPlugin(access_info, auth_url=auth_url),
         )
+        # its images manager builds its models from the schema this process keeps
+        client.images.schema_client = _CachedSchemas(client)
+        return client
 
-    return _kept(access_info, _CLIENT_ATTR, (session, endpoint, auth_url), make)
+    return _kept(access_info, "client", (session, endpoint, auth_url), make)
 
 
 def glance_endpoint(access_info: access.AccessInfoV3) -> str:
@@ -200,22 +224,18 @@ def glance_endpoint(access_info: access.AccessInfoV3) -> str:
                 region_name=settings.REGION_NAME,
             )
 
-    return _kept(access_info, _ENDPOINT_ATTR, (settings.INTERFACE, settings.REGION_NAME), make)
+    return _kept(access_info, "endpoint", (settings.INTERFACE, settings.REGION_NAME), make)
 
 
 # --- Glance's image schema, fetched once per endpoint and shared ----------------------
 
 SCHEMA_SECONDS = 600
-_schemas: dict[str, tuple[float, dict, type, type]] = {}
+_schemas: dict[str, tuple[float, dict]] = {}
 _schemas_lock = threading.Lock()
 
 
 def image_schema(glance: GlanceClient) -> dict:
-    """Glance's image schema (JSON Schema), cached per Glance endpoint for a while.
-
-    The warlock models built from it are handed to the client (see
-    :func:`prime_image_models`), so glanceclient does not fetch the schema itself.
-    """
+    """Glance's image schema (JSON Schema), cached per Glance endpoint for a while."""
     with upstream_errors("Glance"):
         endpoint = glance.http_client.get_endpoint()
     now = time.monotonic()
@@ -223,21 +243,24 @@ def image_schema(glance: GlanceClient) -> dict:
     if cached is None or now - cached[0] > SCHEMA_SECONDS:
         with upstream_errors("Glance"):
             raw = glance.schemas.get("image").raw()
-        model = warlock.model_factory(raw, base_class=glance_schemas.SchemaBasedModel)
-        unvalidated = warlock.model_factory(raw, base_class=glance_schemas.SchemaBasedModel)
-        unvalidated.validate = lambda *args, **kwargs: None  # as glanceclient's own
-        cached = (now, raw, model, unvalidated)
+        cached = (now, raw)
         with _schemas_lock:
             _schemas[endpoint] = cached
-    prime_image_models(glance, cached[2], cached[3])
     return cached[1]
 
 
-def prime_image_models(glance: GlanceClient, model: type, unvalidated: type) -> None:
-    """Give the images manager its models: glanceclient memoizes ``model`` and
-    ``unvalidated_model`` (``utils.memoized_property``) under ``_lazy_once_<name>``."""
-    glance.images._lazy_once_model = model
-    glance.images._lazy_once_unvalidated_model = unvalidated
+class _CachedSchemas:
+    """What a glanceclient's images manager asks for its models (its ``schema_client``):
+    the image schema from :func:`image_schema`, the others from Glance as glanceclient
+    would. The manager builds its models once (memoized), on first use."""
+
+    def __init__(self, glance: GlanceClient):
+        self.glance = glance
+
+    def get(self, name: str) -> glance_schemas.Schema:
+        if name == "image":
+            return glance_schemas.Schema(image_schema(self.glance))
+        return self.glance.schemas.get(name)
 
 
 def forget_image_schemas() -> None:

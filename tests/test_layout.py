@@ -65,15 +65,29 @@ def test_the_private_names_the_client_factory_relies_on(admin_token):
 
     glance = clients.client_for(access_info)
     assert isinstance(glance, glanceclient.v2.client.Client)
-    assert clients.client_for(access_info) is glance  # kept on the token's AccessInfo
+    assert clients.client_for(access_info) is glance  # kept for the token
+    # the images manager builds its models from the schema the process keeps: had
+    # glanceclient renamed schema_client, it would fetch the schema itself
     clients.forget_image_schemas()
     schema = clients.image_schema(glance)
     assert "disk_format" in schema["properties"]
-    _, _, model, unvalidated = clients._schemas[glance.http_client.get_endpoint()]
-    # glanceclient's memoized properties answer with the models handed to it: had it
-    # renamed _lazy_once_<name>, it would build (and fetch) models of its own.
-    assert glance.images.model is model
-    assert glance.images.unvalidated_model is unvalidated
+    assert glance.images.model.__name__ == schema["name"]
+    assert isinstance(glance.images.schema_client, clients._CachedSchemas)
+
+
+def test_the_image_schema_is_fetched_once_whatever_the_clients_and_calls(
+    admin_token, demo_token, glance_log
+):
+    """Issue 27: it was primed by four services calling image_schema() for its side
+    effect; now each client's images manager asks the process's cache for it."""
+    clients.forget_image_schemas()
+    clients.forget_kept()
+    for token in (admin_token, demo_token):
+        glance = clients.client_for(validate_token(token))
+        list(glance.images.list(limit=1))
+        glance.images.model(name="x")
+        glance.images.unvalidated_model(name="x")
+    assert glance_log.count("GET /v2/schemas/image ", 1) == 1
 
 
 def test_the_dev_cloud_has_no_import_cycle():
