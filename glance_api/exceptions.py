@@ -52,6 +52,14 @@ class GlanceLacksFeature(exceptions.APIException):
     default_code = "glance_too_old"
 
 
+class LengthRequired(exceptions.APIException):
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    default_detail = (
+        "This server cannot take a chunked body: send a Content-Length. Nothing was changed."
+    )
+    default_code = "length_required"
+
+
 class BadGateway(exceptions.APIException):
     status_code = status.HTTP_502_BAD_GATEWAY
     default_detail = "The upstream service failed to answer the request."

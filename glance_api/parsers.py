@@ -3,6 +3,7 @@ bodies that are streamed, never parsed or kept."""
 
 import codecs
 import io
+from typing import IO
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -16,6 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 from rest_framework import exceptions, parsers
 from rest_framework.parsers import BaseParser
 
+from .exceptions import LengthRequired
 from .services import IncompleteBody, streaming
 
 FILE_FIELD = "data"  # the multipart create's file (the dashboard's name for it)
@@ -238,3 +240,42 @@ class MultiPartParser(parsers.MultiPartParser):
 
 
 PARSERS = [JSONParser, FormParser, MultiPartParser]
+
+
+# What an upload of image data may say its body is: bytes, or nothing (curl -T, requests).
+UPLOAD_MEDIA_TYPES = ("application/octet-stream", "")
+
+
+def require_octet_stream(request) -> None:
+    """:raises UnsupportedMediaType: the body is declared as something else than bytes (a
+    JSON body sent to an image's file, say), as the schema documents (415)."""
+    media_type = request.content_type.split(";")[0].strip().lower()
+    if media_type not in UPLOAD_MEDIA_TYPES:
+        raise exceptions.UnsupportedMediaType(media_type)
+
+
+def upload_body(request) -> tuple[IO[bytes], int | None]:
+    """An upload's body as a stream, and its size (None when chunked).
+
+    With a Content-Length, DRF's stream of it (an empty one when it is 0). A chunked body
+    has no Content-Length, so Django reads none of it: it comes straight from the
+    server's input, where the server decodes the chunks and says so
+    (``wsgi.input_terminated``, as gunicorn does); on any other server it is a 411.
+
+    :raises UnsupportedMediaType: see :func:`require_octet_stream`.
+    :raises ParseError: the Content-Length is not a whole number of bytes.
+    :raises LengthRequired: a chunked body this server cannot take.
+    """
+    require_octet_stream(request)
+    length = request.headers.get("Content-Length")
+    if length and not (length.isascii() and length.isdigit()):
+        raise exceptions.ParseError("Content-Length must be a whole number of bytes.")
+    size = int(length) if length else None
+    if request.stream is not None:
+        return request.stream, size
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        environ = request._request.META
+        if environ.get("wsgi.input_terminated"):
+            return environ["wsgi.input"], None
+        raise LengthRequired()
+    return io.BytesIO(b""), size

@@ -111,6 +111,10 @@ ERRORS = {
     ),
     504: OpenApiResponse(ERROR, description="Glance or Keystone did not answer in time"),
 }
+# The 404s the views declare, one per kind of thing looked up.
+IMAGE_NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
+NAMESPACE_NOT_FOUND = OpenApiResponse(description="No such namespace, or not visible")
+NAMESPACE_ITEM_NOT_FOUND = OpenApiResponse(description="No such namespace or item, or not visible")
 # Not the app's: the HTTP server's own answer (gunicorn's or nginx's page) to a request line
 # longer than it takes (README: production, --limit-request-line).
 URI_TOO_LONG = {

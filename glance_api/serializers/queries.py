@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .images import VISIBILITIES
+from .sharing import MEMBER_STATUSES
 
 SORT_DIRS = ("asc", "desc")
 IMAGE_SORT_KEYS = (
@@ -33,7 +34,8 @@ IMAGE_STATUSES = (
     "deleted",
     "pending_delete",
 )
-MEMBER_STATUSES = ("accepted", "pending", "rejected", "all")
+# what a list of shared images filters on: the caller's answer, or any
+MEMBER_STATUS_FILTERS = (*MEMBER_STATUSES, "all")
 TIME_OPERATORS = ("gt", "gte", "lt", "lte", "eq", "neq")
 NAMESPACE_SORT_KEYS = ("namespace", "created_at", "updated_at")
 MAX_LENGTH = 255  # of a filter's value (Glance's own limit for names and properties)
@@ -152,7 +154,7 @@ class ImageListQuerySerializer(QuerySerializer):
         required=False, max_length=MAX_LENGTH, help_text="The owning project's id."
     )
     member_status = serializers.ChoiceField(
-        MEMBER_STATUSES, required=False, help_text="Shared images by the caller's answer."
+        MEMBER_STATUS_FILTERS, required=False, help_text="Shared images by the caller's answer."
     )
     tag = serializers.ListField(
         child=serializers.CharField(max_length=255),

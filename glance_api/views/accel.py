@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 
 from .. import accel, capabilities, services
 from ..identifiers import is_uuid
+from ..parsers import require_octet_stream
 from ..serializers import UploadQuerySerializer
 from .base import KeystoneAPIMixin
 from .uploads import grant_client
@@ -66,11 +67,13 @@ class UploadAuthorizationView(KeystoneAPIMixin, APIView):
         except Resolver404 as exc:
             raise exceptions.NotFound() from exc
         if match.url_name == UPLOAD_URL:
+            require_octet_stream(request)  # as the app's own upload views do
             return self._upload_url(match.kwargs["secret"])
         if match.url_name not in IMAGE_DATA or not is_uuid(match.kwargs.get("pk", "")):
             raise exceptions.NotFound("No such image.")
         if not request.user or not request.user.is_authenticated:
             raise exceptions.NotAuthenticated()
+        require_octet_stream(request)
         what, name = IMAGE_DATA[match.url_name]
         glance = services.client_for(request.auth)
         image_id = match.kwargs["pk"]

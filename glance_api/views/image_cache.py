@@ -7,6 +7,7 @@ from rest_framework.response import Response
 
 from .. import services
 from ..identifiers import is_uuid
+from ..schema import IMAGE_NOT_FOUND
 from ..serializers import ClearCacheQuerySerializer
 from .base import GlanceViewSet
 
@@ -15,7 +16,6 @@ LACKS = OpenApiResponse(
     description="This Glance has no image cache API (older than 2.14), "
     "or no image cache configured: the answer says which"
 )
-NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
 
 
 class CachedImageSerializer(serializers.Serializer):
@@ -57,7 +57,7 @@ class ImageCacheViewSet(GlanceViewSet):
             202: None,
             400: OpenApiResponse(description="The image is not active"),
             403: REFUSED,
-            404: NOT_FOUND,
+            404: IMAGE_NOT_FOUND,
             501: LACKS,
         },
     )
@@ -66,7 +66,7 @@ class ImageCacheViewSet(GlanceViewSet):
         services.queue_image(self.glance, image_id)
         return Response(status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses={204: None, 403: REFUSED, 404: NOT_FOUND, 501: LACKS})
+    @extend_schema(responses={204: None, 403: REFUSED, 404: IMAGE_NOT_FOUND, 501: LACKS})
     def destroy(self, request, image_id=None):
         """Remove an image from the cache and from the queue."""
         services.uncache_image(self.glance, image_id)

@@ -1,64 +1,28 @@
 """Routes of an image's data: streamed upload and download, staging, interoperable import."""
 
 import base64
-import io
 
 from django.http import StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, status
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import accel, ranges, services
-from ..parsers import OctetStreamParser
+from ..parsers import OctetStreamParser, upload_body
 from ..renderers import RENDERERS, OctetStreamRenderer
+from ..schema import IMAGE_NOT_FOUND
 from ..serializers import ImageDetailSerializer, ImageImportSerializer, UploadQuerySerializer
 from ..uploadslots import upload_slot
 
-NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
 # an upload nginx carried to Glance (glance_api.accel)
 CARRIED = OpenApiResponse(
     description="Behind deploy/'s nginx, which streams the body to "
     "Glance: Glance's answer, with no body"
 )
 BYTES_RENDERERS = [*RENDERERS, OctetStreamRenderer]
-
-
-def content_length(request) -> int | None:
-    """The client's Content-Length (checked by :func:`request_body`); None if chunked."""
-    length = request.headers.get("Content-Length", "")
-    return int(length) if length.isascii() and length.isdigit() else None
-
-
-class LengthRequired(exceptions.APIException):
-    status_code = status.HTTP_411_LENGTH_REQUIRED
-    default_detail = (
-        "This server cannot take a chunked body: send a Content-Length. Nothing was changed."
-    )
-    default_code = "length_required"
-
-
-def request_body(request):
-    """The request's body as a stream.
-
-    With a Content-Length, DRF's stream of it (None when it is 0: an empty body). A
-    chunked body has no Content-Length, so Django reads none of it: it comes straight
-    from the server's input, where the server decodes the chunks and says so
-    (``wsgi.input_terminated``, as gunicorn does); on any other server it is a 411.
-    """
-    length = request.headers.get("Content-Length")
-    if length and not (length.isascii() and length.isdigit()):
-        raise exceptions.ParseError("Content-Length must be a whole number of bytes.")
-    if request.stream is not None:
-        return request.stream
-    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
-        environ = request._request.META
-        if environ.get("wsgi.input_terminated"):
-            return environ["wsgi.input"]
-        raise LengthRequired()
-    return io.BytesIO(b"")
 
 
 def image_file_response(
@@ -112,7 +76,7 @@ class ImageDataActions:
             400: OpenApiResponse(
                 description="Body cut off, not of the disk format, or no such store"
             ),
-            404: NOT_FOUND,
+            404: IMAGE_NOT_FOUND,
             409: OpenApiResponse(description="The image already has data"),
             411: OpenApiResponse(description="A chunked body this server cannot take"),
         },
@@ -127,7 +91,7 @@ class ImageDataActions:
             ),
             204: OpenApiResponse(description="The image has no data"),
             304: OpenApiResponse(description="If-None-Match names the file's ETag"),
-            404: NOT_FOUND,
+            404: IMAGE_NOT_FOUND,
             416: OpenApiResponse(
                 description="The range starts past the image's end (Content-Range: bytes */<size>)"
             ),
@@ -174,8 +138,7 @@ class ImageDataActions:
                 image = services.upload_image(
                     self.glance,
                     pk,
-                    request_body(request),
-                    size=content_length(request),
+                    *upload_body(request),
                     store=store,
                 )
             return Response(ImageDetailSerializer(image).data)
@@ -222,7 +185,7 @@ class ImageDataActions:
         responses={
             200: ImageDetailSerializer,
             204: CARRIED,
-            404: NOT_FOUND,
+            404: IMAGE_NOT_FOUND,
             409: OpenApiResponse(description="The image is not queued"),
             411: OpenApiResponse(description="A chunked body this server cannot take"),
         },
@@ -231,16 +194,14 @@ class ImageDataActions:
     def stage(self, request, pk=None):
         """Stage the image's data for a glance-direct import, streamed as it arrives."""
         with upload_slot(request.auth.user_id):
-            image = services.stage_image(
-                self.glance, pk, request_body(request), size=content_length(request)
-            )
+            image = services.stage_image(self.glance, pk, *upload_body(request))
         return Response(ImageDetailSerializer(image).data)
 
     @extend_schema(
         request=ImageImportSerializer,
         responses={
             202: ImageDetailSerializer,
-            404: NOT_FOUND,
+            404: IMAGE_NOT_FOUND,
             409: OpenApiResponse(description="Not in a state to import"),
         },
         examples=[

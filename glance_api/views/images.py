@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from .. import capabilities, conditional, services
 from ..identifiers import is_uuid
 from ..parsers import FILE_FIELD
+from ..schema import IMAGE_NOT_FOUND
 from ..serializers import (
     CreatedImageSerializer,
     ImageCreateSerializer,
@@ -36,8 +37,6 @@ from .image_data import ImageDataActions
 from .sharing import ImageSharingActions
 from .stores import ImageStoreActions
 from .tasks import ImageTaskActions
-
-NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
 
 
 def wants_representation(request) -> bool:
@@ -248,7 +247,7 @@ class ImageViewSet(
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
 
     @extend_schema(
-        responses={200: ImageDetailSerializer, 304: NOT_MODIFIED, 404: NOT_FOUND},
+        responses={200: ImageDetailSerializer, 304: NOT_MODIFIED, 404: IMAGE_NOT_FOUND},
         parameters=[IF_NONE_MATCH],
     )
     def retrieve(self, request, pk=None):
@@ -263,7 +262,12 @@ class ImageViewSet(
 
     @extend_schema(
         request=ImageUpdateSerializer,
-        responses={204: None, 200: ImageDetailSerializer, 404: NOT_FOUND, 412: PRECONDITION_FAILED},
+        responses={
+            204: None,
+            200: ImageDetailSerializer,
+            404: IMAGE_NOT_FOUND,
+            412: PRECONDITION_FAILED,
+        },
         parameters=[
             OpenApiParameter(
                 "Prefer",
@@ -313,7 +317,7 @@ class ImageViewSet(
         responses={
             204: None,
             403: OpenApiResponse(description="Protected image"),
-            404: NOT_FOUND,
+            404: IMAGE_NOT_FOUND,
             412: PRECONDITION_FAILED,
         },
         parameters=[IF_MATCH],
@@ -327,13 +331,13 @@ class ImageViewSet(
 
     @extend_schema(
         methods=["GET"],
-        responses={200: OpenApiTypes.OBJECT, 304: NOT_MODIFIED, 404: NOT_FOUND},
+        responses={200: OpenApiTypes.OBJECT, 304: NOT_MODIFIED, 404: IMAGE_NOT_FOUND},
         parameters=[IF_NONE_MATCH],
     )
     @extend_schema(
         methods=["PATCH"],
         request=ImagePropertiesSerializer,
-        responses={204: None, 404: NOT_FOUND, 412: PRECONDITION_FAILED},
+        responses={204: None, 404: IMAGE_NOT_FOUND, 412: PRECONDITION_FAILED},
         parameters=[IF_MATCH],
         examples=[
             OpenApiExample(
@@ -373,7 +377,7 @@ class ImageViewSet(
         request=None,
         responses={
             204: None,
-            404: NOT_FOUND,
+            404: IMAGE_NOT_FOUND,
             403: OpenApiResponse(description="Not allowed, e.g. the image has no data yet"),
         },
     )
@@ -387,7 +391,7 @@ class ImageViewSet(
         request=None,
         responses={
             204: None,
-            404: NOT_FOUND,
+            404: IMAGE_NOT_FOUND,
             409: OpenApiResponse(description="The image is not deactivated"),
         },
     )

@@ -12,6 +12,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from .. import services
+from ..schema import NAMESPACE_ITEM_NOT_FOUND
 from ..serializers import (
     ObjectSerializer,
     PropertySerializer,
@@ -21,7 +22,6 @@ from ..serializers import (
 )
 from .base import GlanceViewSet
 
-NOT_FOUND = OpenApiResponse(description="No such namespace or item, or not visible")
 REFUSED = OpenApiResponse(description="Glance's policy refuses it (admin only by default)")
 EXISTS = OpenApiResponse(description="One of that name exists in the namespace")
 
@@ -92,26 +92,27 @@ def _documented(item, list_name: str, what: str, examples: list, **overrides):
     documented = {
         "list": extend_schema(
             summary=f"The namespace's {what}",
-            responses={200: _list_of(list_name, item), 404: NOT_FOUND},
+            responses={200: _list_of(list_name, item), 404: NAMESPACE_ITEM_NOT_FOUND},
         ),
         "create": extend_schema(
             summary=f"Add one of the namespace's {what}",
             request=item,
             examples=examples,
-            responses={201: item, 403: REFUSED, 404: NOT_FOUND, 409: EXISTS},
+            responses={201: item, 403: REFUSED, 404: NAMESPACE_ITEM_NOT_FOUND, 409: EXISTS},
         ),
         "retrieve": extend_schema(
-            summary=f"One of the namespace's {what}", responses={200: item, 404: NOT_FOUND}
+            summary=f"One of the namespace's {what}",
+            responses={200: item, 404: NAMESPACE_ITEM_NOT_FOUND},
         ),
         "update": extend_schema(
             summary=f"Replace one of the namespace's {what}",
             request=item,
             examples=examples,
-            responses={200: item, 403: REFUSED, 404: NOT_FOUND, 409: EXISTS},
+            responses={200: item, 403: REFUSED, 404: NAMESPACE_ITEM_NOT_FOUND, 409: EXISTS},
         ),
         "destroy": extend_schema(
             summary=f"Delete one of the namespace's {what}",
-            responses={204: None, 403: REFUSED, 404: NOT_FOUND},
+            responses={204: None, 403: REFUSED, 404: NAMESPACE_ITEM_NOT_FOUND},
         ),
     }
     documented.update(overrides)
@@ -185,7 +186,7 @@ class MetadefPropertyViewSet(EditableContentsViewSet):
         responses={
             201: _list_of("MetadefTagsCreated", TagSerializer),
             403: REFUSED,
-            404: NOT_FOUND,
+            404: NAMESPACE_ITEM_NOT_FOUND,
             409: EXISTS,
         },
     ),
@@ -208,7 +209,7 @@ class MetadefTagViewSet(EditableContentsViewSet):
         summary="Add one tag",
         request=None,
         operation_id=("glance_metadefs_namespaces_tags_create_one"),
-        responses={201: TagSerializer, 403: REFUSED, 404: NOT_FOUND, 409: EXISTS},
+        responses={201: TagSerializer, 403: REFUSED, 404: NAMESPACE_ITEM_NOT_FOUND, 409: EXISTS},
     )
     def create_one(self, request, namespace=None, name=None):
         return Response(
@@ -218,7 +219,7 @@ class MetadefTagViewSet(EditableContentsViewSet):
     @extend_schema(
         summary="Delete all the namespace's tags",
         operation_id=("glance_metadefs_namespaces_tags_destroy_all"),
-        responses={204: None, 403: REFUSED, 404: NOT_FOUND},
+        responses={204: None, 403: REFUSED, 404: NAMESPACE_ITEM_NOT_FOUND},
     )
     def destroy_all(self, request, namespace=None):
         services.delete_all_tags(self.glance, namespace)

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from .. import services
+from ..schema import NAMESPACE_NOT_FOUND
 from ..serializers import (
     NamespaceDocumentSerializer,
     NamespaceListQuerySerializer,
@@ -23,7 +24,6 @@ from ..serializers import (
 )
 from .base import GlanceViewSet
 
-NOT_FOUND = OpenApiResponse(description="No such namespace, or not visible")
 REFUSED = OpenApiResponse(
     description="Glance's policy refuses it (admin only by default), or the namespace is protected"
 )
@@ -155,7 +155,7 @@ class NamespaceViewSet(GlanceViewSet):
         responses={
             200: NamespaceSerializer,
             403: REFUSED,
-            404: NOT_FOUND,
+            404: NAMESPACE_NOT_FOUND,
             409: OpenApiResponse(description="The new name is taken"),
         },
         examples=[
@@ -174,7 +174,7 @@ class NamespaceViewSet(GlanceViewSet):
         updated = services.update_namespace(self.glance, namespace, fields.validated_data)
         return Response(NamespaceSerializer(updated).data)
 
-    @extend_schema(responses={204: None, 403: REFUSED, 404: NOT_FOUND})
+    @extend_schema(responses={204: None, 403: REFUSED, 404: NAMESPACE_NOT_FOUND})
     def destroy(self, request, namespace=None):
         """Delete the namespace, with its objects, properties and tags."""
         services.delete_namespace(self.glance, namespace)

@@ -11,9 +11,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import services
+from ..schema import IMAGE_NOT_FOUND
 from ..serializers import MemberSerializer, MemberStatusSerializer
-
-NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
 
 
 class ImageSharingActions:
@@ -24,7 +23,7 @@ class ImageSharingActions:
             200: inline_serializer(
                 "TagList", {"tags": serializers.ListField(child=serializers.CharField())}
             ),
-            404: NOT_FOUND,
+            404: IMAGE_NOT_FOUND,
         }
     )
     @action(detail=True, methods=["get"], url_path="tags", url_name="tag-list")
@@ -32,7 +31,7 @@ class ImageSharingActions:
         """The image's tags."""
         return Response({"tags": services.get_image(self.glance, pk).get("tags", [])})
 
-    @extend_schema(request=None, responses={204: None, 404: NOT_FOUND})
+    @extend_schema(request=None, responses={204: None, 404: IMAGE_NOT_FOUND})
     @action(detail=True, methods=["put", "delete"], url_path=r"tags/(?P<tag>[^/]+)")
     def tags(self, request, pk=None, tag=None):
         """Add (PUT) or remove (DELETE) one tag."""
@@ -46,7 +45,7 @@ class ImageSharingActions:
         methods=["GET"],
         responses={
             200: inline_serializer("MemberList", {"members": MemberSerializer(many=True)}),
-            404: NOT_FOUND,
+            404: IMAGE_NOT_FOUND,
         },
     )
     @extend_schema(
@@ -54,7 +53,7 @@ class ImageSharingActions:
         request=MemberSerializer,
         responses={
             201: MemberSerializer,
-            404: NOT_FOUND,
+            404: IMAGE_NOT_FOUND,
             409: OpenApiResponse(description="Already a member"),
         },
         examples=[
@@ -78,19 +77,19 @@ class ImageSharingActions:
 
     @extend_schema(
         methods=["GET"],
-        responses={200: MemberSerializer, 404: NOT_FOUND},
+        responses={200: MemberSerializer, 404: IMAGE_NOT_FOUND},
         operation_id="glance_images_member_retrieve",
     )
     @extend_schema(
         methods=["PATCH"],
         request=MemberStatusSerializer,
-        responses={200: MemberSerializer, 404: NOT_FOUND},
+        responses={200: MemberSerializer, 404: IMAGE_NOT_FOUND},
         examples=[OpenApiExample("Accept", request_only=True, value={"status": "accepted"})],
         operation_id="glance_images_member_partial_update",
     )
     @extend_schema(
         methods=["DELETE"],
-        responses={204: None, 404: NOT_FOUND},
+        responses={204: None, 404: IMAGE_NOT_FOUND},
         operation_id="glance_images_member_destroy",
     )
     @action(

@@ -6,7 +6,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import services
-from .tasks import LACKS, NOT_FOUND
+from ..schema import IMAGE_NOT_FOUND
+from .tasks import LACKS
 
 
 class ImageStoreActions:
@@ -17,7 +18,7 @@ class ImageStoreActions:
         responses={
             204: None,
             403: OpenApiResponse(description="Glance's policy refuses it"),
-            404: NOT_FOUND,
+            404: IMAGE_NOT_FOUND,
             409: OpenApiResponse(description="The image's only copy, or the image is not active"),
             501: LACKS,
         },

@@ -5,9 +5,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import services
+from ..schema import IMAGE_NOT_FOUND
 from ..serializers import ImageTaskListSerializer
 
-NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
 LACKS = OpenApiResponse(
     description="This Glance lacks the feature (its API version is "
     "older): the answer names what is missing"
@@ -17,7 +17,7 @@ LACKS = OpenApiResponse(
 class ImageTaskActions:
     """``images/{id}/tasks/``."""
 
-    @extend_schema(responses={200: ImageTaskListSerializer, 404: NOT_FOUND, 501: LACKS})
+    @extend_schema(responses={200: ImageTaskListSerializer, 404: IMAGE_NOT_FOUND, 501: LACKS})
     @action(detail=True, methods=["get"])
     def tasks(self, request, pk=None):
         """The image's tasks (imports, copies), newest first: why an import failed is

@@ -15,13 +15,13 @@ from rest_framework.views import APIView
 
 from .. import capabilities, keystone, services
 from ..handlers import exception_handler
-from ..parsers import OctetStreamParser
+from ..parsers import OctetStreamParser, upload_body
 from ..renderers import RENDERERS
 from ..schema import GlanceAutoSchema
 from ..serializers import ImageDetailSerializer
 from ..uploadslots import upload_slot
 from .base import PrivateAnswersMixin
-from .image_data import CARRIED, content_length, request_body
+from .image_data import CARRIED
 
 
 class UploadView(PrivateAnswersMixin, APIView):
@@ -66,9 +66,7 @@ class UploadView(PrivateAnswersMixin, APIView):
             raise exceptions.NotFound("This upload URL is unknown, used or expired.")
         request = self.request
         glance = grant_client(grant)
-        image = services.upload_image(
-            glance, grant["image_id"], request_body(request), size=content_length(request)
-        )
+        image = services.upload_image(glance, grant["image_id"], *upload_body(request))
         return Response(ImageDetailSerializer(image).data)
 
 
