@@ -410,3 +410,18 @@ def test_no_token_of_an_upload_in_answers_or_nginx_logs(instances, queued, demo_
     )
     assert demo_token not in str(answer.headers)
     assert demo_token not in nginx_logs()
+
+
+def test_an_upload_declared_as_json_through_nginx_is_a_415(
+    instances, queued, demo_token, glance_demo
+):
+    """Issue 27: nginx's authorization refuses it as the app does."""
+    image = queued()
+    answer = requests.put(
+        f"{NGINX}{API}/images/{image['id']}/file/",
+        data=b'{"a": 1}',
+        headers={"X-Auth-Token": demo_token, "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 415, answer.text
+    assert answer.json()["code"] == "unsupported_media_type"
+    assert glance_demo.images.get(image["id"])["status"] == "queued"

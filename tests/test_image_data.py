@@ -258,3 +258,28 @@ def test_upload_of_another_format_is_400_and_the_image_still_takes_its_data(
     accepted = put_bytes(admin_client, url(image["id"], "file/"), disk)
     assert accepted.status_code == 200, accepted.content
     assert accepted.json()["status"] == "active" and accepted.json()["size"] == len(disk)
+
+
+@pytest.mark.parametrize("suffix", ["file/", "stage/"])
+def test_an_upload_declared_as_json_is_a_415_and_changes_nothing(
+    demo_client, glance_demo, make_image, suffix
+):
+    """Issue 27: it was streamed to Glance as bytes, where the schema documents a 415."""
+    image = make_image(as_demo=True)
+    response = demo_client.generic(
+        "PUT", url(image["id"], suffix), b'{"name": "x"}', content_type="application/json"
+    )
+    assert response.status_code == 415, response.content
+    assert response.json() == {
+        "detail": 'Unsupported media type "application/json" in request.',
+        "code": "unsupported_media_type",
+    }
+    assert glance_demo.images.get(image["id"])["status"] == "queued"
+
+
+def test_an_upload_without_a_content_type_is_taken_as_bytes(demo_client, make_image):
+    """curl -T and requests send none."""
+    image = make_image(as_demo=True)
+    response = demo_client.generic("PUT", url(image["id"], "file/"), b"bytes", content_type="")
+    assert response.status_code == 200, response.content
+    assert response.json()["size"] == 5
