@@ -35,9 +35,29 @@ class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
 
     template = "glance_api/api.html"
 
+    def get_breadcrumbs(self, request):
+        """DRF's, each level once: a route answers with and without its trailing slash,
+        and DRF listed both ("Images / Images")."""
+        crumbs = []
+        for name, url in super().get_breadcrumbs(request):
+            if crumbs and crumbs[-1][1].rstrip("/") == url.rstrip("/"):
+                crumbs[-1] = (name, url if url.endswith("/") else crumbs[-1][1])
+                continue
+            crumbs.append((name, url))
+        return crumbs
+
     def get_context(self, data, accepted_media_type, renderer_context):
         context = super().get_context(data, accepted_media_type, renderer_context)
         view, request = renderer_context["view"], renderer_context["request"]
+        if (
+            getattr(view, "suffix", None) == "Instance"
+            and isinstance(data, dict)
+            and isinstance(data.get("name"), str)
+        ):  # one thing: its name too ("Image demo-private-raw")
+            context["name"] = f"{context['name']} {data['name']}"
+            crumbs = context["breadcrumblist"]
+            if crumbs:
+                crumbs[-1] = (context["name"], crumbs[-1][1])
         allowed = getattr(view, "allowed_methods", ())
         if not context.get("put_form") and "PATCH" in allowed and "PUT" not in allowed:
             context["put_form"] = self.get_rendered_html_form(data, view, "PATCH", request)

@@ -79,6 +79,22 @@ class GlanceViewSet(KeystoneAPIMixin, viewsets.GenericViewSet):
 
     pagination_class = DashboardPagination
     lookup_value_regex = "[^/]+"
+    # What the browsable API's titles and breadcrumbs call a list of these ("Images"); by
+    # default the class's name ("Image") with an s.
+    plural_name: str | None = None
+
+    def get_view_name(self) -> str:
+        """ "Images" for a list and "Image" for one (the browsable API adds its name), where
+        DRF says "Image List" and "Image Instance"; an action's own name otherwise."""
+        name = super().get_view_name()
+        suffix = getattr(self, "suffix", None)
+        if suffix and name.endswith(f" {suffix}"):
+            noun = name.removesuffix(f" {suffix}")
+            if suffix == "List":
+                return self.plural_name or f"{noun}s"
+            if suffix == "Instance":
+                return noun
+        return name
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

@@ -12,6 +12,8 @@ from .base import GlanceViewSet
 
 @extend_schema(tags=["version"])
 class VersionViewSet(GlanceViewSet):
+    plural_name = "Version"
+
     serializer_class = VersionSerializer
     pagination_class = None
 
@@ -24,6 +26,8 @@ class VersionViewSet(GlanceViewSet):
 @extend_schema(tags=["discovery"])
 class InfoViewSet(GlanceViewSet):
     """What this Glance offers: import methods, stores, the caller's quota usage."""
+
+    plural_name = "Info"
 
     pagination_class = None
 
@@ -41,7 +45,7 @@ class InfoViewSet(GlanceViewSet):
         )
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
-    @action(detail=False, url_path="import", url_name="import")
+    @action(detail=False, url_path="import", url_name="import", name="Import")
     def import_(self, request):
         """Import methods (and their settings) this Glance enables."""
         return Response(services.import_info(self.glance))

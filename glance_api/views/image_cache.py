@@ -38,6 +38,8 @@ class ImageCacheStateSerializer(serializers.Serializer):
 class ImageCacheViewSet(GlanceViewSet):
     """Glance's image cache: what is cached and queued; queue, remove, clear."""
 
+    plural_name = "Image Cache"
+
     pagination_class = None
     lookup_field = "image_id"
 

@@ -218,7 +218,7 @@ class ImageDataActions:
             ),
         ],
     )
-    @action(detail=True, methods=["post"], url_path="import", url_name="import")
+    @action(detail=True, methods=["post"], url_path="import", url_name="import", name="Import")
     def import_(self, request, pk=None):
         """Start an interoperable import; Glance works on, the image shows its progress."""
         serializer = ImageImportSerializer(data=request.data)

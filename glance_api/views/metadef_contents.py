@@ -169,6 +169,8 @@ class MetadefObjectViewSet(EditableContentsViewSet):
     ),
 )
 class MetadefPropertyViewSet(EditableContentsViewSet):
+    plural_name = "Metadef Properties"
+
     kind = "properties"
     item_serializer = PropertySerializer
 
