@@ -184,7 +184,8 @@ def test_session_login_bad_credentials_are_refused(client, clouds, fields):
 def test_session_login_keystone_down_says_so(client, settings, closed_port):
     settings.GLANCE_API = {"KEYSTONE_URL": f"http://127.0.0.1:{closed_port}/v3"}
     response = sign_in(client, username="demo", password="whatever")
-    assert response.status_code == 200
+    # the form again, saying so, with the status of it (issue 26: a 503 with Retry-After)
+    assert response.status_code == 503 and response["Retry-After"] == "5"
     assert "Keystone is unreachable." in response.content.decode()
 
 

@@ -566,9 +566,18 @@ def test_nginx_names_no_version(instances):
 
 @pytest.fixture
 def nginx_with(instances):
-    """nginx reloaded with other values of its configuration, then as it was."""
+    """nginx reloaded with other values of its configuration, then as it was (waited
+    for: the reload takes effect as the old workers finish, and a test that followed at
+    once met the old configuration's upstreams)."""
     yield lambda **values: stack.start_nginx(len(instances), **values)
     stack.start_nginx(len(instances))
+    answered = []
+    eventually(
+        lambda: (
+            answered.append(requests.get(f"{stack.NGINX_URL}{API}/healthz/").status_code == 200)
+            or answered[-5:] == [True] * 5
+        )
+    )
 
 
 def eventually(check, timeout: float = 30):
@@ -807,6 +816,7 @@ def test_uploads_broken_off_mid_body_leave_no_thread_file_or_image(
             },
             headers={"X-Auth-Token": demo_token},
         )
+        assert created.status_code == 201, created.text
         queued.append(created.json()["id"])
         port = stack.NGINX_PORT if index % 2 else stack.FIRST_APP_PORT  # carried, streamed
         chaos.break_off(
