@@ -115,6 +115,25 @@ ERRORS = {
 IMAGE_NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
 NAMESPACE_NOT_FOUND = OpenApiResponse(description="No such namespace, or not visible")
 NAMESPACE_ITEM_NOT_FOUND = OpenApiResponse(description="No such namespace or item, or not visible")
+# Conditional requests on an image (glance_api.conditional).
+NOT_MODIFIED = OpenApiResponse(description="If-None-Match names the image's current ETag")
+PRECONDITION_FAILED = OpenApiResponse(
+    description="If-Match names no current ETag of the "
+    "image: it changed since it was read; nothing changed"
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="The image's ETag: a 304 while it is current",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="The image's ETag as read: a 412, changing nothing, if the image has changed since",
+)
+
 # Not the app's: the HTTP server's own answer (gunicorn's or nginx's page) to a request line
 # longer than it takes (README: production, --limit-request-line).
 URI_TOO_LONG = {

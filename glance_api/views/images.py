@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from .. import capabilities, conditional, services
 from ..identifiers import is_uuid
 from ..parsers import FILE_FIELD
-from ..schema import IMAGE_NOT_FOUND
+from ..schema import IF_MATCH, IF_NONE_MATCH, IMAGE_NOT_FOUND, NOT_MODIFIED, PRECONDITION_FAILED
 from ..serializers import (
     CreatedImageSerializer,
     ImageCreateSerializer,
@@ -43,25 +43,6 @@ def wants_representation(request) -> bool:
     """``Prefer: return=representation`` (RFC 7240) asks for the resource in the answer."""
     preferences = request.headers.get("Prefer", "")
     return any(p.strip() == "return=representation" for p in preferences.split(","))
-
-
-NOT_MODIFIED = OpenApiResponse(description="If-None-Match names the image's current ETag")
-PRECONDITION_FAILED = OpenApiResponse(
-    description="If-Match names no current ETag of the "
-    "image: it changed since it was read; nothing changed"
-)
-IF_NONE_MATCH = OpenApiParameter(
-    "If-None-Match",
-    str,
-    OpenApiParameter.HEADER,
-    description="The image's ETag: a 304 while it is current",
-)
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    str,
-    OpenApiParameter.HEADER,
-    description="The image's ETag as read: a 412, changing nothing, if the image has changed since",
-)
 
 
 @extend_schema(tags=["images"])
