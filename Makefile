@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint compat bench load chaos up down status reset seed schema clean stack
+.PHONY: run test lint docs compat bench load chaos up down status reset seed schema clean stack
 
 $(INSTALLED): pyproject.toml
 	mkdir -p var
@@ -31,11 +31,17 @@ run: $(INSTALLED) up seed
 ## browser tests; then the oldest combination (noxfile.py: Django 4.2 against the 2024.1
 ## dev cloud, the in-process tests and Horizon 24.0.0's browser tests)
 test: export DJANGO_SECRET_KEY ?= test-only-not-a-secret-$(shell date +%s%N)
-test: $(INSTALLED) lint up
+test: $(INSTALLED) lint docs up
 	scripts/ensure-chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 	DEVCLOUD_HORIZON=24.0.0 $(PY) -m pytest tests/test_horizon.py
 	$(PY) -m nox -s oldest
+
+## docs: the documentation site (Sphinx, offline, warnings as errors) in docs/_build/html
+docs: $(INSTALLED)
+	rm -rf docs/_build docs/_generated
+	DJANGO_SECRET_KEY=docs-only-not-a-secret $(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs: docs/_build/html/index.html"
 
 ## lint: ruff's checks (pycodestyle, pyflakes, import order, bugbear, pyupgrade, Django)
 ## and its formatting, as pyproject.toml sets them; make test runs it first
@@ -45,13 +51,13 @@ lint: $(INSTALLED)
 
 ## compat: the support matrix (noxfile.py): the whole suite on Django 4.2 and on 5.2, and
 ## against the 2024.1 dev cloud; Horizon's browser tests on each Horizon release from 24.0.0
-## (2024.1) to 27.0.0; writes the README's support table
+## (2024.1) to 27.0.0; writes the support table in docs/install.md
 compat: export DJANGO_SECRET_KEY ?= compat-only-not-a-secret-$(shell date +%s%N)
 compat: $(INSTALLED) up
 	scripts/ensure-chromium
 	$(PY) -m nox $(NOX_ARGS)
 
-## bench: the API's cost next to direct glanceclient (table in the README); BENCH_ARGS=--quick
+## bench: the API's cost next to direct glanceclient (table in docs/benchmarks.md); BENCH_ARGS=--quick
 bench: export DJANGO_SECRET_KEY ?= benchmark-only-not-a-secret
 bench: $(INSTALLED) up
 	$(PY) -m benchmarks.run $(BENCH_ARGS)

@@ -17,7 +17,7 @@ Sessions:
   the 2024.1 dev cloud, every test that runs in-process, and Horizon 24.0.0's browser
   tests (Horizon with the packages of its day; not the nginx stack, the benchmarks,
   schemathesis and the fresh clone).
-- ``table``: the README's support table, from what the sessions above last wrote under
+- ``table``: the support table (docs/install.md), from what the sessions above last wrote under
   ``compat-results/`` (what passed, and when it ran).
 """
 
@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from devcloud.horizon import HORIZONS, home_of  # noqa: E402
 
 RESULTS = ROOT / "compat-results"
-README = ROOT / "README.md"
+SUPPORT_PAGE = ROOT / "docs" / "install.md"  # where the support table is
 DJANGO = {"4.2": "Django>=4.2,<4.3", "5.2": "Django>=5.2,<5.3"}
 TABLE_START = "<!-- support table: make compat writes it -->"
 TABLE_END = "<!-- end of support table -->"
@@ -146,7 +146,7 @@ def oldest(session: nox.Session) -> None:
 
 @nox.session(python=False)
 def table(session: nox.Session) -> None:
-    """Rewrite the README's support table from compat-results/*.json."""
+    """Rewrite the support table (docs/install.md) from compat-results/*.json."""
     rows = [
         "| cell | dev cloud | Horizon | Django | DRF | glanceclient | Python | passed | "
         "failed | last run |",
@@ -161,9 +161,9 @@ def table(session: nox.Session) -> None:
             f"{cell['python-glanceclient']} | {cell['python']} | {cell['passed']} | "
             f"{cell['failed']} | {cell['when']} |"
         )
-    text = README.read_text()
+    text = SUPPORT_PAGE.read_text()
     pattern = re.compile(re.escape(TABLE_START) + ".*?" + re.escape(TABLE_END), re.S)
     if not pattern.search(text):
-        session.error(f"README.md has no {TABLE_START} ... {TABLE_END} section")
-    README.write_text(pattern.sub(lambda _: "\n".join([TABLE_START, *rows, TABLE_END]), text))
-    session.log(f"README.md: {len(rows) - 2} cells")
+        session.error(f"docs/install.md has no {TABLE_START} ... {TABLE_END} section")
+    SUPPORT_PAGE.write_text(pattern.sub(lambda _: "\n".join([TABLE_START, *rows, TABLE_END]), text))
+    session.log(f"docs/install.md: {len(rows) - 2} cells")

@@ -728,7 +728,10 @@ def main(argv=None) -> dict:
         "gunicorn_samples": problems["gunicorn"][:10],
     }
     report(results)
-    write_results("chaos-quick" if run.quick else "chaos", results)
+    name = "chaos-quick" if run.quick else "chaos"
+    if faults != list(FAULTS):  # some faults only: not the run the docs chart
+        name += "-some"
+    write_results(name, results)
     return results
 
 

@@ -24,7 +24,7 @@ from devcloud import config as devcloud
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench-results"
 BARE_PROXY = "benchmarks.bare_proxy:application"
-# The worker model the README recommends for production.
+# The worker model the docs recommend for production.
 GUNICORN_ARGS = [
     "--worker-class",
     "gthread",
@@ -68,7 +68,7 @@ def direct_glance(session):
 
 
 class ApiServer:
-    """The project under gunicorn (gthread workers, as the README recommends), on loopback.
+    """The project under gunicorn (gthread workers, as the docs recommend), on loopback.
 
     Its cache is a file-based Django cache in a folder of its own, shared by the
     workers, so :meth:`clear_cache` makes every worker cold. ``app`` serves another
@@ -105,7 +105,7 @@ class ApiServer:
             "DJANGO_CACHE_LOCATION": str(self.cache),
             "GLANCE_API_KEYSTONE_URL": devcloud.KEYSTONE_URL,
             "GLANCE_API_LOG_LEVEL": "WARNING",
-            "GLANCE_API_TRUST_ENV": "false",  # no proxy here (README: production)
+            "GLANCE_API_TRUST_ENV": "false",  # no proxy here (docs: production)
             "BARE_PROXY_GLANCE_URL": devcloud.GLANCE_URL,
             "TMPDIR": str(self.tmp),  # where a temporary file of the server's would land
         }
@@ -230,7 +230,12 @@ def print_table(rows: list[dict], title: str) -> None:
 
 
 def write_results(name: str, data) -> Path:
+    """``bench-results/<name>.json``, and its chart beside it where it has one
+    (benchmarks/charts.py)."""
+    from .charts import write_chart
+
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=2))
+    write_chart(name, data, RESULTS)
     return path

@@ -46,7 +46,8 @@ from .transfer import memory_kib, workers_of
 
 API = f"{stack.NGINX_URL}/api/glance"
 # The statuses each operation may answer; anything else is an error. An upload is 200
-# through the app, 204 (Glance's) where nginx carries it (README "Image bytes through nginx").
+# through the app, 204 (Glance's) where nginx carries it (docs: production, "Image bytes
+# through nginx").
 EXPECTED = {
     "list": {200},
     "get": {200},

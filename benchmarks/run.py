@@ -2,7 +2,7 @@
 
     python -m benchmarks.run [--quick] [--runs N] [--server gunicorn|granian]
 
-Seeds 1,000 images in the bench project, serves the API as the README recommends for
+Seeds 1,000 images in the bench project, serves the API as the docs recommend for
 production, and times each figure for the API and for the same Glance work done
 directly with glanceclient on a reused keystoneauth session, taking turns. Each of the
 ``--runs`` (3) starts fresh servers; the table gives the median over the runs of each

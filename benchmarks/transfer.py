@@ -3,7 +3,7 @@
     python -m benchmarks.transfer [--size-mib 1024] [--stack]
 
 ``--stack``: through deploy/'s nginx and two instances, where nginx carries the bytes
-(README "Image bytes through nginx"); the app workers' CPU per GiB is printed either way.
+(docs: production, "Image bytes through nginx"); the app workers' CPU per GiB is printed either way.
 
 Prints, for each direction, the server's peak resident memory above its idle level
 (target: under 64 MiB) and the throughput next to a direct glanceclient transfer of the

@@ -34,13 +34,13 @@ UPLOAD_CONNECTIONS = int(os.environ.get("STACK_UPLOAD_CONNECTIONS", "4"))
 RETRY_AFTER = 5
 # Requests per second per client address (nginx's limit_req; 429 beyond a burst of twice
 # as many): the API as a whole, and uploads started. The loopback stack's are high, as
-# make load's clients all come from one address; README: production values.
+# make load's clients all come from one address; docs: production values.
 API_RATE = int(os.environ.get("STACK_API_RATE", "1000"))
 UPLOAD_RATE = int(os.environ.get("STACK_UPLOAD_RATE", "100"))
 # Who may ask readyz/ (it probes Keystone and Glance): the load balancer's addresses.
 READYZ_ALLOW = os.environ.get("STACK_READYZ_ALLOW", "127.0.0.1 ::1").split()
 # nginx takes an instance out for FAIL_TIMEOUT seconds after MAX_FAILS errors within
-# FAIL_TIMEOUT (README: "Several instances").
+# FAIL_TIMEOUT (docs: production, "Several instances").
 MAX_FAILS, FAIL_TIMEOUT = 3, 10
 # gunicorn keeps an idle connection this long, longer than nginx keeps it for reuse
 # (keepalive_timeout 60s in nginx.conf): nginx closes it first, never gunicorn.
@@ -51,7 +51,7 @@ SECRET_KEY = "stack-on-loopback-not-a-secret"
 # Redis: the default user off; the instances sign in as REDIS_USER, with a password made
 # for each stack (HOME/redis.conf and HOME/redis-password, mode 600): tokens' validations,
 # sessions and upload grants are in Redis, and Django unpickles what Redis gives it.
-# nginx carries image bytes between the clients and Glance (README "Image bytes through
+# nginx carries image bytes between the clients and Glance (docs: production, "Image bytes through
 # nginx"); STACK_ACCEL=0: the app streams them, as without nginx (benchmarks compare both).
 ACCEL = os.environ.get("STACK_ACCEL", "1") != "0"
 REDIS_USER = "glance-api"
@@ -135,7 +135,7 @@ def app_env() -> dict[str, str]:
 
 
 # gunicorn's longest request line (its default, 4094, is shorter than a path with the
-# longest ids and tags the schema allows, percent-encoded); README: production.
+# longest ids and tags the schema allows, percent-encoded); docs: production.
 LIMIT_REQUEST_LINE = 8190
 
 

@@ -1,7 +1,8 @@
 """Horizon 27 from PyPI with glance_api in place of its own ``/api/glance/``.
 
-Set up exactly as the README tells an operator: the app installed into Horizon's venv
-(``.devcloud/horizon/venv``, editable, so it serves this checkout), the app's enabled file
+Set up exactly as the docs tell an operator (usage: "Inside Horizon"): the app installed
+into Horizon's venv (``.devcloud/horizon/venv``, editable, so it serves this checkout), the
+app's enabled file
 copied into ``openstack_dashboard/local/enabled/``, and ``ROOT_URLCONF =
 "glance_api.horizon.urls"`` in ``local_settings.py``, plus ordinary settings: its cache
 and sessions in memcached (Debian's, pymemcache), as Kolla-Ansible, OpenStack-Ansible and
@@ -68,7 +69,7 @@ CACHES = {{"default": {{"BACKEND": "django.core.cache.backends.memcached.PyMemca
 IMAGES_ALLOW_LOCATION = True
 HORIZON_IMAGES_UPLOAD_MODE = os.environ.get("DEVCLOUD_HORIZON_UPLOAD_MODE", "legacy")
 
-# glance_api in place of Horizon's /api/glance/ (the README's third step)
+# glance_api in place of Horizon's /api/glance/ (the docs' third step)
 ROOT_URLCONF = "glance_api.horizon.urls"
 GLANCE_API = {{"KEYSTONE_URL": OPENSTACK_KEYSTONE_URL, "ALLOW_IMAGE_LOCATION": True}}
 '''
@@ -131,7 +132,7 @@ def ensure_installed() -> None:
         _run([uv, "pip", "install", "--quiet", *python, *SERVERS, "-e", str(c.ROOT)])
         marker.write_text(wanted)
     local = dashboard_dir() / "local"
-    shutil.copy(ENABLED, local / "enabled" / ENABLED.name)  # the README's second step
+    shutil.copy(ENABLED, local / "enabled" / ENABLED.name)  # the docs' second step
     settings = HOME / "local_settings.py"
     prefix = f"horizon-{VERSION}-{marker.read_text()[:12]}-{int(marker.stat().st_mtime)}"
     settings.write_text(LOCAL_SETTINGS.replace("@CACHE_PREFIX@", prefix))

@@ -135,7 +135,7 @@ IF_MATCH = OpenApiParameter(
 )
 
 # Not the app's: the HTTP server's own answer (gunicorn's or nginx's page) to a request line
-# longer than it takes (README: production, --limit-request-line).
+# longer than it takes (docs: production, --limit-request-line).
 URI_TOO_LONG = {
     "description": "The request line is longer than the HTTP server takes (answered by the "
     "server itself, as an HTML page)",

@@ -1,4 +1,4 @@
-"""Settings of the glance_api project, read from the environment (see the README)."""
+"""Settings of the glance_api project, read from the environment (docs/configuration.md)."""
 
 import os
 from importlib.metadata import PackageNotFoundError, version

@@ -1,5 +1,6 @@
 """Horizon 27's own images panel, in Debian's chromium, on glance_api in place of Horizon's
-``/api/glance/`` (set up as the README tells an operator: ``devcloud/horizon.py``).
+``/api/glance/`` (set up as the docs tell an operator, usage: "Inside Horizon":
+``devcloud/horizon.py``).
 
 Every request the page makes to ``/api/glance/`` must be answered by this app (its answers
 carry ``Vary: X-Auth-Token``; Horizon's own views do not), with no 4xx or 5xx, and the page
@@ -347,7 +348,7 @@ def test_deactivate_and_reactivate_where_the_panel_offers_them(panel, make_image
 
 
 def test_installing_the_app_changed_none_of_horizons_packages(dashboards):
-    """The README's first step, in Horizon's venv as of its day: the app and its
+    """The docs' first step, in Horizon's venv as of its day: the app and its
     dependencies came in beside Horizon's packages and changed none of them (Django
     included), and pip check is clean."""
     now, before = horizon.installed()

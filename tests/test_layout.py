@@ -1,4 +1,5 @@
-"""The layout the README describes: one place for each concern, modules of a readable size,
+"""The layout the docs describe (development): one place for each concern, modules of a
+readable size,
 and the private names of glanceclient and keystoneauth that the app relies on."""
 
 import ast
