@@ -62,6 +62,13 @@ class Page:
     has_prev_data: bool = False
 
 
+def unknown_marker(marker: str, what: str) -> serializers.ValidationError:
+    """The 400 for a marker that is no item of the list (an image id, a namespace name)."""
+    return serializers.ValidationError(
+        {"marker": [f"Unknown marker {marker!r}: it must be the {what} of an item of the list."]}
+    )
+
+
 class PageQuerySerializer(serializers.Serializer):
     paginate = serializers.BooleanField(
         required=False,

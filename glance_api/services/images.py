@@ -13,16 +13,10 @@ from ..clients import GlanceClient
 from ..conf import settings
 from ..exceptions import UPSTREAM_EXCEPTIONS, GatewayTimeout, UpstreamError, glance_errors
 from ..identifiers import is_uuid
-from ..pagination import Page, PageRequest
+from ..pagination import Page, PageRequest, unknown_marker
 from .discovery import require_version
 
 logger = logging.getLogger(__name__)
-
-
-def unknown_marker(marker: str, what: str) -> exceptions.ValidationError:
-    return exceptions.ValidationError(
-        {"marker": [f"Unknown marker {marker!r}: it must be the {what} of an item of the list."]}
-    )
 
 
 def list_images(

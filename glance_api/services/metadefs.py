@@ -13,9 +13,8 @@ from rest_framework import exceptions
 from ..cache import app_cache
 from ..clients import GlanceClient
 from ..conf import settings
-from ..pagination import Page, PageRequest
+from ..pagination import Page, PageRequest, unknown_marker
 from .caching import cached
-from .images import unknown_marker
 from .paths import segment
 from .rest import get_json
 
