@@ -66,16 +66,41 @@ class KeystoneTokenAuthentication(authentication.BaseAuthentication):
         return f'Keystone uri="{settings.KEYSTONE_URL}"'
 
 
-class SessionAuthentication(authentication.SessionAuthentication):
-    """DRF's, with the CSRF token taken from its header without reading the body.
+class KeystoneSessionAuthentication(authentication.SessionAuthentication):
+    """A session's Keystone token: the one signing in here kept in the session (see
+    :class:`KeystoneBackend`), or, inside Horizon, the one openstack_auth keeps for its
+    signed-in user (``request.user.token.id``); outside Horizon no user has the latter.
+    Either is validated like any other token.
 
-    Django's check reads a POST body's ``csrfmiddlewaretoken`` field first, which parses
-    the whole body, and a multipart create's file must be parsed only once the caller is
-    known (its bytes go to Glance as they are read). With the ``X-CSRFToken`` header (as
-    the dashboard's client sends it) the check sees an empty form instead; without it, a
-    multipart form's token is read from the fields before its file (a browser's form,
-    such as the browsable API's, sends the token first).
+    Unsafe methods need the CSRF token, as with DRF's ``SessionAuthentication``, taken
+    from its header without reading the body: Django's check reads a POST body's
+    ``csrfmiddlewaretoken`` field first, which parses the whole body, and a multipart
+    create's file must be parsed only once the caller is known (its bytes go to Glance as
+    they are read). With the ``X-CSRFToken`` header (as the dashboard's client sends it)
+    the check sees an empty form instead; without it, a multipart form's token is read
+    from the fields before its file (a browser's form, such as the browsable API's, sends
+    the token first).
     """
+
+    @method_decorator(sensitive_variables())
+    def authenticate(self, request):
+        django_request = request._request
+        session = getattr(django_request, "session", None)
+        token = session.get(SESSION_TOKEN_KEY) if session is not None else None
+        expired = "Your sign-in has expired; sign in again."
+        if not token:  # inside Horizon: its signed-in user's
+            user = getattr(django_request, "user", None)
+            if getattr(user, "is_authenticated", False):
+                token = getattr(getattr(user, "token", None), "id", None)
+            expired = "Your dashboard session has expired; sign in again."
+        if not token:
+            return None
+        try:
+            access_info = keystone.validate_token(token)
+        except exceptions.AuthenticationFailed as exc:
+            raise exceptions.AuthenticationFailed(expired) from exc
+        self.enforce_csrf(request)
+        return KeystoneUser(access_info), access_info
 
     def enforce_csrf(self, request):
         django_request = request._request
@@ -91,50 +116,8 @@ class SessionAuthentication(authentication.SessionAuthentication):
         return super().enforce_csrf(django_request)
 
 
-class KeystoneSessionAuthentication(SessionAuthentication):
-    """The token that signing in (see :class:`KeystoneBackend`) kept in the session.
-
-    Unsafe methods need a CSRF token, as with DRF's ``SessionAuthentication``.
-    """
-
-    @method_decorator(sensitive_variables())
-    def authenticate(self, request):
-        session = getattr(request._request, "session", None)
-        token = session.get(SESSION_TOKEN_KEY) if session is not None else None
-        if not token:
-            return None
-        try:
-            access_info = keystone.validate_token(token)
-        except exceptions.AuthenticationFailed as exc:
-            raise exceptions.AuthenticationFailed(
-                "Your sign-in has expired; sign in again."
-            ) from exc
-        self.enforce_csrf(request)
-        return KeystoneUser(access_info), access_info
-
-
-class HorizonSessionAuthentication(SessionAuthentication):
-    """Inside Horizon: the token openstack_auth keeps for its signed-in user
-    (``request.user.token.id``), validated like any other token. Unsafe methods need the
-    CSRF token, which Horizon's client sends as ``X-CSRFToken``.
-
-    Outside Horizon no user has such a token, and this class authenticates no one.
-    """
-
-    @method_decorator(sensitive_variables())
-    def authenticate(self, request):
-        user = getattr(request._request, "user", None)
-        token = getattr(getattr(user, "token", None), "id", None)
-        if not token or not getattr(user, "is_authenticated", False):
-            return None
-        try:
-            access_info = keystone.validate_token(token)
-        except exceptions.AuthenticationFailed as exc:
-            raise exceptions.AuthenticationFailed(
-                "Your dashboard session has expired; sign in again."
-            ) from exc
-        self.enforce_csrf(request)
-        return KeystoneUser(access_info), access_info
+# The name of Horizon's session authentication before 0.2.0 (one class now does both).
+HorizonSessionAuthentication = KeystoneSessionAuthentication
 
 
 class KeystoneBackend(BaseBackend):

@@ -193,7 +193,7 @@ def form_fields_before_file(request: HttpRequest) -> QueryDict:
     its first :data:`PEEK_BYTES`, which are then read again by whatever parses the body.
 
     For a CSRF check, which must not parse the file (see
-    ``glance_api.auth.SessionAuthentication``).
+    ``glance_api.auth.KeystoneSessionAuthentication``).
     """
     try:
         length = min(int(request.META.get("CONTENT_LENGTH") or 0), PEEK_BYTES)

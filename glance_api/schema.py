@@ -43,22 +43,9 @@ class KeystoneSessionScheme(OpenApiAuthenticationExtension):
             "in": "cookie",
             "name": django_settings.SESSION_COOKIE_NAME,
             "description": "A Django session from signing in with Keystone credentials "
-            "(the browsable API's login page); unsafe methods also need the CSRF token "
-            "in X-CSRFToken.",
-        }
-
-
-class HorizonSessionScheme(OpenApiAuthenticationExtension):
-    target_class = "glance_api.auth.HorizonSessionAuthentication"
-    name = "horizonSession"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "cookie",
-            "name": django_settings.SESSION_COOKIE_NAME,
-            "description": "Inside Horizon (glance_api.horizon.urls): the dashboard's own "
-            "signed-in session; unsafe methods also need the CSRF token in X-CSRFToken.",
+            "(the browsable API's login page), or inside Horizon (glance_api.horizon.urls) "
+            "the dashboard's own signed-in session; unsafe methods also need the CSRF "
+            "token in X-CSRFToken.",
         }
 
 

@@ -6,5 +6,5 @@
 3. In Horizon's ``local_settings.py``: ``ROOT_URLCONF = "glance_api.horizon.urls"``.
 
 Requests from Horizon's signed-in browser session are authenticated with the Keystone
-token openstack_auth keeps for the user (``glance_api.auth.HorizonSessionAuthentication``).
+token openstack_auth keeps for the user (``glance_api.auth.KeystoneSessionAuthentication``).
 """

@@ -7,11 +7,7 @@ from django.views.decorators.debug import sensitive_variables
 from rest_framework import exceptions, permissions, routers, viewsets
 
 from .. import draining, keystone, services
-from ..auth import (
-    HorizonSessionAuthentication,
-    KeystoneSessionAuthentication,
-    KeystoneTokenAuthentication,
-)
+from ..auth import KeystoneSessionAuthentication, KeystoneTokenAuthentication
 from ..exceptions import GlanceRefusedToken
 from ..handlers import exception_handler
 from ..metadata import GlanceMetadata
@@ -41,7 +37,6 @@ class KeystoneAPIMixin(PrivateAnswersMixin):
     authentication_classes = [
         KeystoneTokenAuthentication,
         KeystoneSessionAuthentication,
-        HorizonSessionAuthentication,
     ]
     permission_classes = [permissions.IsAuthenticated]
     renderer_classes = RENDERERS
