@@ -52,6 +52,10 @@ class GlanceLacksFeature(exceptions.APIException):
     default_code = "glance_too_old"
 
 
+class IncompleteBody(Exception):
+    """The client's body ended before the length it announced."""
+
+
 class LengthRequired(exceptions.APIException):
     status_code = status.HTTP_411_LENGTH_REQUIRED
     default_detail = (

@@ -17,8 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 from rest_framework import exceptions, parsers
 from rest_framework.parsers import BaseParser
 
-from .exceptions import LengthRequired
-from .services import IncompleteBody, streaming
+from .exceptions import IncompleteBody, LengthRequired
 
 FILE_FIELD = "data"  # the multipart create's file (the dashboard's name for it)
 PEEK_BYTES = 64 * 1024  # where a form's CSRF token must be (before any file)
@@ -93,16 +92,17 @@ class GlanceUploadHandler(FileUploadHandler):
     """Hands a multipart body's file to Glance as it is read (Django's handlers would keep
     it in memory or a temporary file).
 
-    ``start(fields, head)`` (the view's ``start_multipart_upload``) is called with the form
-    fields read before the file and the file's first bytes, and returns a
-    :class:`glance_api.services.streaming.StreamedUpload`. A view without it takes no files.
+    ``start(fields, head)`` (the parser context's ``start_upload``, which a view that takes
+    files gives: ``ImageViewSet.get_parser_context``) is called with the form fields read
+    before the file and the file's first ``head_bytes``, and returns the upload (its
+    ``send``, ``finish`` and ``abort``). Without it no file is taken.
     """
 
     chunk_size = 256 * 1024
 
-    def __init__(self, request, start, fields_so_far):
+    def __init__(self, request, start, head_bytes: int, fields_so_far):
         super().__init__(request)
-        self.start, self.fields_so_far = start, fields_so_far
+        self.start, self.head_bytes, self.fields_so_far = start, head_bytes, fields_so_far
         self.head, self.upload = bytearray(), None
 
     def new_file(self, field_name, *args, **kwargs):
@@ -119,7 +119,7 @@ class GlanceUploadHandler(FileUploadHandler):
             self.upload.send(raw_data)
         else:
             self.head += raw_data
-            if len(self.head) >= streaming.HEAD_BYTES:
+            if len(self.head) >= self.head_bytes:
                 self._start()
         return None
 
@@ -220,10 +220,13 @@ class MultiPartParser(parsers.MultiPartParser):
 
     @sensitive_variables()
     def parse(self, stream, media_type=None, parser_context=None):
-        request, view = parser_context["request"], parser_context.get("view")
+        request = parser_context["request"]
         meta = {**request.META, "CONTENT_TYPE": media_type}
         handler = GlanceUploadHandler(
-            request, getattr(view, "start_multipart_upload", None), lambda: parser.fields_so_far()
+            request,
+            parser_context.get("start_upload"),
+            parser_context.get("upload_head_bytes", 0),
+            lambda: parser.fields_so_far(),
         )
         try:
             parser = _FieldsVisibleParser(

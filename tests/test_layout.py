@@ -110,3 +110,21 @@ def test_the_dev_cloud_has_no_import_cycle():
         )
 
     assert [module for module in graph if reaches(module, module, set())] == []
+
+
+def test_the_parsers_neither_import_the_services_nor_look_up_the_view():
+    """Issue 27: the multipart create's parser imported services and asked the view for
+    start_multipart_upload; it now gets what it needs in the parser context."""
+    source = (APP / "parsers.py").read_text()
+    tree = ast.parse(source)
+    relative = {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level
+    }
+    assert "services" not in relative
+    assert not [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", None) == "getattr"
+        and any(getattr(arg, "id", None) == "view" for arg in node.args)
+    ]

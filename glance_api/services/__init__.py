@@ -6,12 +6,12 @@ One module per resource; everything is re-exported here.
 """
 
 from ..clients import GlanceClient, client_for
+from ..exceptions import IncompleteBody
 from .discovery import get_version, image_schema, import_info, stores_info, usage_info
 from .image_cache import cache_state, clear_cache, queue_image, uncache_image
 from .image_data import (
     CountingReader,
     ImageData,
-    IncompleteBody,
     app_must_inspect,
     can_inspect_formats,
     download_image,
@@ -55,6 +55,7 @@ from .sharing import (
 )
 from .stores import delete_from_store, require_store, stores_detail
 from .streaming import (
+    HEAD_BYTES,
     SpooledUpload,
     StreamedUpload,
     complete_streamed_image,
@@ -63,6 +64,7 @@ from .streaming import (
 from .tasks import list_image_tasks
 
 __all__ = [
+    "HEAD_BYTES",
     "app_must_inspect",
     "require_queued",
     "CountingReader",

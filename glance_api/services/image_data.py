@@ -13,7 +13,7 @@ from keystoneauth1 import adapter
 from rest_framework import exceptions
 
 from ..clients import GlanceClient
-from ..exceptions import GlanceConflict, check_glance_answer, glance_errors
+from ..exceptions import GlanceConflict, IncompleteBody, check_glance_answer, glance_errors
 from .discovery import supports_version
 from .images import get_image
 
@@ -31,10 +31,6 @@ def can_inspect_formats() -> bool:
     create whose formats come after its file keeps the file aside until they come
     (:class:`glance_api.services.streaming.SpooledUpload`); ``manage.py check`` says so."""
     return format_inspector is not None
-
-
-class IncompleteBody(Exception):
-    """The client's body ended before the length it announced."""
 
 
 class CountingReader:

@@ -22,9 +22,9 @@ from django.conf import settings as django_settings
 from rest_framework import exceptions
 
 from ..clients import GlanceClient
-from ..exceptions import glance_errors
+from ..exceptions import IncompleteBody, glance_errors
 from . import image_data
-from .image_data import CountingReader, FormatCheckingReader, IncompleteBody, send_image_data
+from .image_data import CountingReader, FormatCheckingReader, send_image_data
 from .images import create_image, discard_new_image, get_image
 
 logger = logging.getLogger(__name__)

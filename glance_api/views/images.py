@@ -88,6 +88,14 @@ class ImageViewSet(
             args = ()
         return super().get_serializer(*args, **kwargs)
 
+    def get_parser_context(self, http_request):
+        """What the multipart parser needs to stream a create's file to Glance."""
+        return {
+            **super().get_parser_context(http_request),
+            "start_upload": self.start_multipart_upload,
+            "upload_head_bytes": services.HEAD_BYTES,
+        }
+
     def start_multipart_upload(self, fields, head: bytes):
         """For the multipart parser: create the image and start its upload, as the file of a
         multipart create begins (see ``glance_api.parsers.GlanceUploadHandler``)."""
@@ -219,13 +227,18 @@ class ImageViewSet(
             raise
         body = ImageDetailSerializer(image).data
         if serializer.validated_data["source_type"] == "file-direct":
-            secret = capabilities.issue(request.auth.auth_token, request.auth.user_id, image["id"])
-            namespace = request.resolver_match.namespace
-            body["upload_url"] = request.build_absolute_uri(
-                reverse(f"{namespace}:upload" if namespace else "upload", args=[secret])
-            )
+            body["upload_url"] = self._upload_url(request, image["id"])
         location = self.reverse_action("detail", args=[image["id"]])
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
+
+    @sensitive_variables()
+    def _upload_url(self, request, image_id: str) -> str:
+        """A one-time URL that takes the image's data without a token (a capability)."""
+        secret = capabilities.issue(request.auth.auth_token, request.auth.user_id, image_id)
+        namespace = request.resolver_match.namespace
+        return request.build_absolute_uri(
+            reverse(f"{namespace}:upload" if namespace else "upload", args=[secret])
+        )
 
     @extend_schema(
         responses={200: ImageDetailSerializer, 304: NOT_MODIFIED, 404: IMAGE_NOT_FOUND},
