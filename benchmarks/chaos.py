@@ -432,8 +432,8 @@ class Run:
     def __init__(self, clients: int, quick: bool):
         self.quick = quick
         self.clients = clients
-        self.warm_up, self.settle = (6, 6) if quick else (20, 20)
-        self.stop_seconds = 5 if quick else 20
+        self.warm_up, self.settle = (4, 4) if quick else (20, 20)
+        self.stop_seconds = 3 if quick else 20
         self.aborting = 8 if quick else 20
         self.mark = uuid.uuid4().hex[:8]
         self.tally = Tally()
@@ -633,7 +633,7 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="8 clients, short warm-up and settling, 5 s instance stop",
+        help="8 clients, 4 s warm-up and settling, a 3 s instance stop",
     )
     parser.add_argument(
         "--faults", default=",".join(FAULTS), help="which faults, in order (comma-separated)"
