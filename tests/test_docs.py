@@ -1,0 +1,55 @@
+"""The documentation's generated parts (issue 27): the settings' table cannot drift from
+the code, and the charts are drawn from the benchmarks' figures (make docs builds the
+whole site, warnings as errors, before the suite runs)."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import charts
+from glance_api.conf import DEFAULTS
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+sys.path.insert(0, str(DOCS))
+
+from settings_table import SettingsDrift, write_settings_table  # noqa: E402
+
+
+def test_the_settings_table_has_every_setting_its_variable_and_default(tmp_path):
+    table = tmp_path / "table.md"
+    write_settings_table(DOCS / "settings-meanings.md", table)
+    rows = {
+        line.split(" | ")[0].strip("| `"): line
+        for line in table.read_text().splitlines()
+        if line.startswith("| `")
+    }
+    assert set(rows) == set(DEFAULTS)
+    for name, row in rows.items():
+        assert f"`GLANCE_API_{name}`" in row
+    assert "| `60` |" in rows["METADEFS_CACHE_SECONDS"]
+    assert "| none |" in rows["ACCEL_SECRET"]
+
+
+@pytest.mark.parametrize("change", ["drop", "add"])
+def test_a_setting_without_a_meaning_or_a_meaning_of_none_fails_the_build(tmp_path, change):
+    lines = (DOCS / "settings-meanings.md").read_text().splitlines()
+    if change == "drop":
+        lines = [line for line in lines if not line.startswith("| `TIMEOUT`")]
+    else:
+        lines.append("| `NO_SUCH_SETTING` | nothing |")
+    meanings = tmp_path / "meanings.md"
+    meanings.write_text("\n".join(lines))
+    with pytest.raises(SettingsDrift, match="TIMEOUT" if change == "drop" else "NO_SUCH"):
+        write_settings_table(meanings, tmp_path / "table.md")
+
+
+def test_each_benchmark_of_the_docs_has_its_chart(tmp_path):
+    written = charts.write_charts(DOCS / "data", tmp_path)
+    assert {path.stem for path in written} == {p.stem for p in (DOCS / "data").glob("*.json")}
+    for path in written:
+        assert path.read_text().lstrip().startswith(("<?xml", "<svg"))
+    load = json.loads((DOCS / "data" / "load.json").read_text())
+    title = f"{load['requests']:,} requests"
+    assert title in (tmp_path / "load.svg").read_text()  # the chart says what it shows
