@@ -62,6 +62,7 @@ from .transfer import workers_of
 
 API = load.API
 HUNG_SECONDS = 5.0
+MEMORY_WARM_UP_SECONDS = 20
 # Operations that need Glance (a namespace list may come from the cache).
 NEEDS_GLANCE = {"list", "get", "create", "update", "properties", "upload", "download", "delete"}
 FAULTS = (
@@ -666,7 +667,10 @@ def main(argv=None) -> dict:
     started = time.time()
     for thread in threads:
         thread.start()
-    memory = load.MemorySampler(run.servers, run.warm_up)
+    # a worker's growth from 20 s after it appeared: one that replaces a killed or stopped
+    # one first waits for nginx to send it requests (fail_timeout), then warms up (its
+    # first requests' imports and caches: 20 to 30 MiB), which is no leak
+    memory = load.MemorySampler(run.servers, max(run.warm_up, MEMORY_WARM_UP_SECONDS))
     time.sleep(run.warm_up)
     windows = {}
     try:
