@@ -164,50 +164,62 @@ class Client:
     def cycle(self, deadline: float, seed_ids: list[str]) -> None:
         """The default shape: reads, then one image's whole life, over and over."""
         while time.monotonic() < deadline:
-            self.call("list", "GET", "images/", params={"paginate": "true", "limit": 20})
-            self.call("get", "GET", f"images/{self.rng.choice(seed_ids)}/")
-            self.call(
-                "namespaces",
+            self.one_cycle(seed_ids)
+
+    def one_cycle(self, seed_ids: list[str]) -> None:
+        """Reads, then one image's life: create, update, properties, upload, download,
+        and the delete, unless :meth:`keep` keeps the image."""
+        self.call("list", "GET", "images/", params={"paginate": "true", "limit": 20})
+        self.call("get", "GET", f"images/{self.rng.choice(seed_ids)}/")
+        self.call(
+            "namespaces",
+            "GET",
+            "metadefs/namespaces/",
+            params={"resource_type": "OS::Glance::Image"},
+        )
+        created = self.create()
+        if created is None or created.status_code != 201:
+            return
+        image_id = created.json()["id"]
+        self.call(
+            "update",
+            "PATCH",
+            f"images/{image_id}/",
+            json={
+                "name": f"load-{self.mark}-{self.index}-renamed",
+                "disk_format": "raw",
+                "visibility": "private",
+                "protected": False,
+            },
+        )
+        self.call(
+            "properties",
+            "PATCH",
+            f"images/{image_id}/properties/",
+            json={"updated": {"load_step": "properties"}, "removed": []},
+        )
+        data = os.urandom(8192)
+        uploaded = self.call(
+            "upload",
+            "PUT",
+            f"images/{image_id}/file/",
+            data=data,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        downloaded = None
+        if uploaded is not None and uploaded.status_code in (200, 204):  # not a 429
+            downloaded = self.call(
+                "download",
                 "GET",
-                "metadefs/namespaces/",
-                params={"resource_type": "OS::Glance::Image"},
-            )
-            created = self.create()
-            if created is None or created.status_code != 201:
-                continue
-            image_id = created.json()["id"]
-            self.call(
-                "update",
-                "PATCH",
-                f"images/{image_id}/",
-                json={
-                    "name": f"load-{self.mark}-{self.index}-renamed",
-                    "disk_format": "raw",
-                    "visibility": "private",
-                    "protected": False,
-                },
-            )
-            self.call(
-                "properties",
-                "PATCH",
-                f"images/{image_id}/properties/",
-                json={"updated": {"load_step": "properties"}, "removed": []},
-            )
-            uploaded = self.call(
-                "upload",
-                "PUT",
                 f"images/{image_id}/file/",
-                data=os.urandom(8192),
-                headers={"Content-Type": "application/octet-stream"},
+                headers={"Accept": "application/octet-stream"},
             )
-            if uploaded is not None and uploaded.status_code in (200, 204):  # not a 429
-                self.call(
-                    "download",
-                    "GET",
-                    f"images/{image_id}/file/",
-                    headers={"Accept": "application/octet-stream"},
-                )
-            self.call("delete", "DELETE", f"images/{image_id}/")
+        if not self.keep(image_id, data, uploaded, downloaded):
+            self.delete(image_id)
+
+    def keep(self, image_id: str, data: bytes, uploaded, downloaded) -> bool:
+        """Whether the cycle leaves the image it made (here: never)."""
+        return False
 
     def tight(self, deadline: float, seed_ids: list[str]) -> None:
         """--tight: requests drawn at random from TIGHT_MIX, on the client's own images."""

@@ -7,7 +7,6 @@ import json
 import socket
 import threading
 import time
-import urllib.parse
 
 import glanceclient
 import pytest
@@ -22,6 +21,7 @@ from deploy import stack
 from devcloud import cloud
 from devcloud import config as devcloud
 from glance_api import keystone
+from tests.helpers import GlanceProxy
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -368,38 +368,18 @@ def _key(version: dict) -> tuple[int, ...]:
     return tuple(int(part) for part in version["id"].lstrip("v").split("."))
 
 
-class _OlderGlance(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _OlderGlance(GlanceProxy):
     listed = staticmethod(lambda version: True)  # which versions the document keeps
 
-    def _forward(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        upstream = urllib.parse.urlsplit(devcloud.GLANCE_URL)
-        connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=30)
-        headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-        connection.request(self.command, self.path, body or None, headers)
-        answer = connection.getresponse()
-        data = answer.read()
-        if self.command == "GET" and self.path.rstrip("/") in ("", "/versions"):
-            versions = json.loads(data)
-            versions["versions"] = [v for v in versions["versions"] if self.listed(_key(v))]
-            newest = max(versions["versions"], key=_key)
-            for version in versions["versions"]:
-                version["status"] = "CURRENT" if version is newest else "SUPPORTED"
-            data = json.dumps(versions).encode()
-        self.send_response(answer.status)
-        for name, value in answer.getheaders():
-            if name.lower() not in ("content-length", "transfer-encoding", "connection"):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-        connection.close()
-
-    do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = _forward
-
-    def log_message(self, *args):
-        pass
+    def answered(self, data: bytes) -> bytes:
+        if not (self.command == "GET" and self.path.rstrip("/") in ("", "/versions")):
+            return data
+        versions = json.loads(data)
+        versions["versions"] = [v for v in versions["versions"] if self.listed(_key(v))]
+        newest = max(versions["versions"], key=_key)
+        for version in versions["versions"]:
+            version["status"] = "CURRENT" if version is newest else "SUPPORTED"
+        return json.dumps(versions).encode()
 
 
 @pytest.fixture

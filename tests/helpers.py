@@ -1,7 +1,10 @@
 """What the tests share beyond fixtures (those are in conftest.py)."""
 
+import http.client
+import http.server
 import json
 import time
+import urllib.parse
 
 import requests
 
@@ -57,3 +60,40 @@ def wait_until(glance, image_id: str, done, timeout: float = 30) -> dict:
             return image
         assert time.monotonic() < deadline, f"gave up waiting: {dict(image)}"
         time.sleep(0.2)
+
+
+class GlanceProxy(http.server.BaseHTTPRequestHandler):
+    """The dev cloud's Glance behind a proxy on loopback: every request passed on, its
+    answer passed back through :meth:`answered` (a subclass may change it)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def forward(self, body: bytes) -> None:
+        upstream = urllib.parse.urlsplit(devcloud.GLANCE_URL)
+        connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=30)
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+        connection.request(self.command, self.path, body or None, headers)
+        answer = connection.getresponse()
+        data = self.answered(answer.read())
+        self.send_response(answer.status)
+        for name, value in answer.getheaders():
+            if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        connection.close()
+
+    def answered(self, data: bytes) -> bytes:
+        return data
+
+    def relay(self) -> None:
+        self.forward(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+    def do_GET(self):
+        self.relay()
+
+    do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = do_GET
+
+    def log_message(self, *args):
+        pass

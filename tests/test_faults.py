@@ -18,57 +18,37 @@ import http.server
 import logging
 import threading
 import time
-import urllib.parse
 
 import pytest
 
 from devcloud import config as devcloud
+from tests.helpers import GlanceProxy
 
 API = "/api/glance/"
 NAMESPACES = API + "metadefs/namespaces/?resource_type=OS::Glance::Image"
 
 
-class _SwitchableGlance(http.server.BaseHTTPRequestHandler):
+class _SwitchableGlance(GlanceProxy):
     """The dev cloud's Glance, or what a failing one answers (``server.mode``: ``pass``,
     ``500``, ``401``, or ``closed``: no answer); ``server.calls`` counts the requests that
     reached it."""
 
-    protocol_version = "HTTP/1.1"
-
-    def _forward(self):
+    def relay(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         mode = self.server.mode
         if mode == "closed":  # stopped: kept connections close unanswered
             self.close_connection = True
             return
         self.server.calls.append((mode, self.command, self.path))
-        if mode != "pass":
-            data = b'{"message": "failing", "code": %s}' % mode.encode()
-            self.send_response(int(mode))
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+        if mode == "pass":
+            self.forward(body)
             return
-        upstream = urllib.parse.urlsplit(devcloud.GLANCE_URL)
-        connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=30)
-        headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-        connection.request(self.command, self.path, body or None, headers)
-        answer = connection.getresponse()
-        data = answer.read()
-        self.send_response(answer.status)
-        for name, value in answer.getheaders():
-            if name.lower() not in ("content-length", "transfer-encoding", "connection"):
-                self.send_header(name, value)
+        data = b'{"message": "failing", "code": %s}' % mode.encode()
+        self.send_response(int(mode))
+        self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-        connection.close()
-
-    do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = _forward
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture
