@@ -5,6 +5,12 @@ system user when this runs as root (PostgreSQL refuses to run as root), else as 
 current user; listens on loopback only, on ``DEVCLOUD_POSTGRES_PORT``, and on no Unix
 socket (a socket's path has at most 107 bytes, which a deep checkout passes).
 
+That port lies below the range the kernel hands out to outgoing connections
+(``net.ipv4.ip_local_port_range``, 32768 to 60999 by default): a port inside it can be the
+local port of any connection of this machine, which keeps a server from binding it, and
+nothing listens there to say so. Where binding fails all the same, the start is tried
+again for a while (:func:`start`).
+
 Where that port is taken when the cluster first starts (by another checkout's dev cloud,
 say, whose server runs as ``postgres`` and so outlives the shell that started it), the
 cluster takes a free port instead, says so, and keeps it (:func:`port`), unless
@@ -74,10 +80,34 @@ def _taken(number: int) -> bool:
         return sock.connect_ex((c.HOST, number)) == 0
 
 
-def _free_port() -> int:
+def ephemeral_ports() -> range:
+    """The ports the kernel gives outgoing connections (Linux's default where unknown)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return range(int(low), int(high) + 1)
+
+
+def _bindable(number: int) -> bool:
     with socket.socket() as sock:
-        sock.bind((c.HOST, 0))
-        return sock.getsockname()[1]
+        try:
+            sock.bind((c.HOST, number))
+        except OSError:
+            return False
+        return True
+
+
+def _free_port(after: int) -> int:
+    """A port that can be bound, outside :func:`ephemeral_ports`: the first after
+    ``after``, or, where those are inside that range, the first in the 1000 below it."""
+    ephemeral = ephemeral_ports()
+    candidates = [n for n in range(after + 1, after + 1000) if n not in ephemeral]
+    candidates = candidates or list(range(max(1024, ephemeral.start - 1000), ephemeral.start))
+    for number in candidates:
+        if _bindable(number) and not _taken(number):
+            return number
+    raise PostgresError(f"no free port for PostgreSQL on {c.HOST}: set DEVCLOUD_POSTGRES_PORT")
 
 
 def _choose_port(log) -> int:
@@ -91,7 +121,7 @@ def _choose_port(log) -> int:
             "listens there: stop that server (another checkout's dev cloud? `make down` "
             "there), or set DEVCLOUD_POSTGRES_PORT to a free port"
         )
-    chosen = _free_port()
+    chosen = _free_port(wanted)
     log(
         f"{c.HOST}:{wanted} is taken by another server (another checkout's dev cloud?): "
         f"PostgreSQL listens on {chosen} instead"
@@ -179,8 +209,17 @@ def running() -> bool:
     return result.returncode == 0
 
 
+def _listening_on() -> int | None:
+    """The port the running server was started on (its ``postmaster.pid``'s fourth line)."""
+    try:
+        return int((data_dir() / "postmaster.pid").read_text().splitlines()[3])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def start(log) -> None:
-    """initdb (once), start the server, and create the databases; reused if it runs."""
+    """initdb (once), start the server, and create the databases; reused if it runs on
+    its port (a server on another, as before the port changed, is restarted)."""
     bindir = ensure_installed(log)
     folder = data_dir()
     if not (folder / "PG_VERSION").exists():
@@ -205,43 +244,50 @@ def start(log) -> None:
                 "--no-instructions",
             ]
         )
+    if running() and _listening_on() not in (None, port()):
+        log(f"PostgreSQL runs on port {_listening_on()}, not {port()}: restarting it")
+        stop(log)
     if not running():
-        listen = _choose_port(log)
-        log(f"starting PostgreSQL on {c.HOST}:{listen}")
-        c.LOGS.mkdir(parents=True, exist_ok=True)
-        _log_file().touch()
-        _owned(_log_file())
-        if _log_file().parent != c.LOGS:
-            (c.LOGS / "postgres.log").unlink(missing_ok=True)
-            (c.LOGS / "postgres.log").symlink_to(_log_file())
-        options = (
-            f"-p {listen} -c unix_socket_directories= "
-            f"-c listen_addresses={c.HOST} -c max_connections=200 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off"
-        )
-        try:
-            _run(
-                [
-                    str(bindir / "pg_ctl"),
-                    "-D",
-                    str(folder),
-                    "-l",
-                    str(_log_file()),
-                    "-w",
-                    "-t",
-                    "60",
-                    "-o",
-                    options,
-                    "start",
-                ],
-                stdin=subprocess.DEVNULL,
-            )
-        except PostgresError as exc:  # pg_ctl says "Examine the log output": show it
-            tail = _log_file().read_text(errors="replace").splitlines()[-20:]
-            raise PostgresError(
-                f"{exc}\nthe server's log ({_log_file()}), its end:\n" + "\n".join(tail)
-            ) from None
+        _start_server(bindir, folder, _choose_port(log), log)
     _create_databases(bindir)
+
+
+def _start_server(bindir: Path, folder: Path, listen: int, log) -> None:
+    """pg_ctl start on ``listen``; while the port cannot be bound though nothing listens
+    there (a connection's local port, see above), tried again for up to 30 s."""
+    log(f"starting PostgreSQL on {c.HOST}:{listen}")
+    c.LOGS.mkdir(parents=True, exist_ok=True)
+    _log_file().touch()
+    _owned(_log_file())
+    if _log_file().parent != c.LOGS:
+        (c.LOGS / "postgres.log").unlink(missing_ok=True)
+        (c.LOGS / "postgres.log").symlink_to(_log_file())
+    options = (
+        f"-p {listen} -c unix_socket_directories= "
+        f"-c listen_addresses={c.HOST} -c max_connections=200 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off"
+    )
+    argv = [str(bindir / "pg_ctl"), "-D", str(folder), "-l", str(_log_file())]
+    argv += ["-w", "-t", "60", "-o", options, "start"]
+    deadline = time.monotonic() + 30
+    while True:
+        logged = _log_file().stat().st_size
+        try:
+            _run(argv, stdin=subprocess.DEVNULL)
+            return
+        except PostgresError as exc:  # pg_ctl says "Examine the log output": show it
+            with _log_file().open(errors="replace") as server_log:
+                server_log.seek(logged)
+                said = server_log.read()
+            held = "Address already in use" in said and not _taken(listen)
+            if held and time.monotonic() < deadline:
+                log(f"{c.HOST}:{listen} is held by a connection: trying again")
+                time.sleep(1)
+                continue
+            tail = "\n".join(said.splitlines()[-20:])
+            raise PostgresError(
+                f"{exc}\nthe server's log ({_log_file()}), its end:\n{tail}"
+            ) from None
 
 
 def _psql(bindir: Path, sql: str) -> str:
@@ -291,3 +337,5 @@ def drop() -> None:
     if not data_dir().is_relative_to(c.HOME):
         shutil.rmtree(data_dir(), ignore_errors=True)
         (data_dir().parent / "postgres.log").unlink(missing_ok=True)
+        if c.OUTSIDE.is_dir() and not any(c.OUTSIDE.iterdir()):
+            c.OUTSIDE.rmdir()

@@ -120,7 +120,7 @@ def test_postgres_takes_a_free_port_where_its_own_is_taken(tmp_path, monkeypatch
         taken = other.getsockname()[1]
         monkeypatch.setattr(devcloud, "POSTGRES_PORT", taken)
         chosen = postgres._choose_port(said.append)
-        assert chosen != taken
+        assert chosen != taken and chosen not in postgres.ephemeral_ports()
         assert f"127.0.0.1:{taken} is taken" in said[0] and str(chosen) in said[0]
         assert postgres.port() == chosen  # kept
         assert f":{chosen}/keystone" in postgres.url("keystone")
@@ -136,3 +136,67 @@ def test_postgres_takes_a_free_port_where_its_own_is_taken(tmp_path, monkeypatch
             raise AssertionError("a taken port that was asked for must be an error")
     monkeypatch.delenv("DEVCLOUD_POSTGRES_PORT")
     assert postgres._choose_port(said.append) == taken  # free again: its own
+
+
+def _ports_of(release: str) -> list[int]:
+    """The dev cloud's and the stack's default ports, as ``release``'s dev cloud takes them."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_PORT")}
+    script = (
+        "from devcloud import config as c; from deploy import stack as s; "
+        "print(c.KEYSTONE_PORT, c.GLANCE_PORT, c.HORIZON_PORT, c.HORIZON_DIRECT_PORT, "
+        "c.POSTGRES_PORT, c.MEMCACHED_PORT, s.NGINX_PORT, s.REDIS_PORT, s.FIRST_APP_PORT + 1)"
+    )
+    printed = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**env, "DEVCLOUD_RELEASE": release},
+        cwd=devcloud.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [int(number) for number in printed.split()]
+
+
+def test_no_server_listens_where_outgoing_connections_take_their_ports():
+    """A server's port inside the kernel's range for outgoing connections can be a
+    connection's local port when the server (re)starts: PostgreSQL then cannot bind it
+    (as 2024.1's did on 55442 in a CI run), and nothing listens there to say so."""
+    from devcloud import postgres
+
+    ephemeral = postgres.ephemeral_ports()
+    for release in devcloud.RELEASES:
+        inside = [number for number in _ports_of(release) if number in ephemeral]
+        assert not inside, f"{release}: {inside} in {ephemeral}"
+
+
+def test_postgres_waits_for_a_connection_that_holds_its_port(tmp_path):
+    """Where a connection's local port is PostgreSQL's (as a port inside the ephemeral range
+    can be), pg_ctl fails with "Address already in use" though nothing listens: the start
+    is tried again until the port is free, and then succeeds."""
+    peer = socket.create_server(("127.0.0.1", 0))
+    holder = socket.create_connection(peer.getsockname())
+    accepted, _ = peer.accept()
+    held = holder.getsockname()[1]
+    env = {
+        **os.environ,
+        "DEVCLOUD_HOME": str(tmp_path / "cloud"),
+        "DEVCLOUD_POSTGRES_PORT": str(held),
+    }
+    command = [sys.executable, "-c", "from devcloud import postgres; postgres.start(print)"]
+    starting = subprocess.Popen(
+        command, env=env, cwd=devcloud.ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        time.sleep(8)  # initdb, then the first start fails
+        accepted.close()  # this side first: the TIME_WAIT is the peer's
+        holder.close()
+        output = starting.communicate(timeout=90)[0].decode()
+        assert starting.returncode == 0, output
+        assert f"127.0.0.1:{held} is held by a connection: trying again" in output
+        with socket.create_connection(("127.0.0.1", held), timeout=5):
+            pass  # PostgreSQL listens there now
+    finally:
+        starting.kill()
+        peer.close()
+        stop = "from devcloud import postgres; postgres.stop(print); postgres.drop()"
+        subprocess.run([sys.executable, "-c", stop], env=env, cwd=devcloud.ROOT, timeout=60)
