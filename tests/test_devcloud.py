@@ -200,3 +200,35 @@ def test_postgres_waits_for_a_connection_that_holds_its_port(tmp_path):
         peer.close()
         stop = "from devcloud import postgres; postgres.stop(print); postgres.drop()"
         subprocess.run([sys.executable, "-c", stop], env=env, cwd=devcloud.ROOT, timeout=60)
+
+
+def test_postgres_running_on_another_port_is_restarted_on_its_own(tmp_path):
+    """A dev cloud whose PostgreSQL was started on another port (the old default, say) is
+    restarted on the port the configuration now names, which Keystone and Glance use."""
+    env = {**os.environ, "DEVCLOUD_HOME": str(tmp_path / "cloud")}
+    first, second = free_port(), free_port()
+
+    def start_on(number: int) -> str:
+        command = [sys.executable, "-c", "from devcloud import postgres; postgres.start(print)"]
+        result = subprocess.run(
+            command,
+            env={**env, "DEVCLOUD_POSTGRES_PORT": str(number)},
+            cwd=devcloud.ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    try:
+        start_on(first)
+        said = start_on(second)
+        assert f"PostgreSQL runs on port {first}, not {second}: restarting it" in said
+        with socket.create_connection(("127.0.0.1", second), timeout=5):
+            pass
+        with socket.socket() as old:
+            assert old.connect_ex(("127.0.0.1", first)) != 0
+    finally:
+        stop = "from devcloud import postgres; postgres.stop(print); postgres.drop()"
+        subprocess.run([sys.executable, "-c", stop], env=env, cwd=devcloud.ROOT, timeout=60)
