@@ -206,7 +206,9 @@ def test_postgres_running_on_another_port_is_restarted_on_its_own(tmp_path):
     """A dev cloud whose PostgreSQL was started on another port (the old default, say) is
     restarted on the port the configuration now names, which Keystone and Glance use."""
     env = {**os.environ, "DEVCLOUD_HOME": str(tmp_path / "cloud")}
-    first, second = free_port(), free_port()
+    first = second = free_port()
+    while second == first:
+        second = free_port()
 
     def start_on(number: int) -> str:
         command = [sys.executable, "-c", "from devcloud import postgres; postgres.start(print)"]
