@@ -4,7 +4,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
 from devcloud import config as devcloud
+from devcloud.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench-results"
@@ -49,12 +49,6 @@ GRANIAN_ARGS = [
 ]
 SERVERS = ("gunicorn", "granian")
 DEFAULT_SERVER = "gunicorn"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def keystone_session(account: devcloud.Account = devcloud.DEMO):

@@ -5,11 +5,9 @@ system user when this runs as root (PostgreSQL refuses to run as root), else as 
 current user; listens on loopback only, on ``DEVCLOUD_POSTGRES_PORT``, and on no Unix
 socket (a socket's path has at most 107 bytes, which a deep checkout passes).
 
-That port lies below the range the kernel hands out to outgoing connections
-(``net.ipv4.ip_local_port_range``, 32768 to 60999 by default): a port inside it can be the
-local port of any connection of this machine, which keeps a server from binding it, and
-nothing listens there to say so. Where binding fails all the same, the start is tried
-again for a while (:func:`start`).
+That port lies below the range the kernel gives outgoing connections (:mod:`.ports`).
+Where binding fails all the same while nothing listens there (a connection holds it), the
+start is tried again for a while (:func:`start`).
 
 Where that port is taken when the cluster first starts (by another checkout's dev cloud,
 say, whose server runs as ``postgres`` and so outlives the shell that started it), the
@@ -24,12 +22,12 @@ checkout's own under ``/var/tmp`` instead (:func:`data_dir`); ``devcloud reset``
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 from . import config as c
+from . import ports
 
 DATABASES = ("keystone", "glance")
 
@@ -74,46 +72,18 @@ def port() -> int:
     return c.POSTGRES_PORT
 
 
-def _taken(number: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        return sock.connect_ex((c.HOST, number)) == 0
-
-
-def ephemeral_ports() -> range:
-    """The ports the kernel gives outgoing connections (Linux's default where unknown)."""
-    try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-    except (OSError, ValueError):
-        low, high = 32768, 60999
-    return range(int(low), int(high) + 1)
-
-
-def _bindable(number: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind((c.HOST, number))
-        except OSError:
-            return False
-        return True
-
-
 def _free_port(after: int) -> int:
-    """A port that can be bound, outside :func:`ephemeral_ports`: the first after
-    ``after``, or, where those are inside that range, the first in the 1000 below it."""
-    ephemeral = ephemeral_ports()
-    candidates = [n for n in range(after + 1, after + 1000) if n not in ephemeral]
-    candidates = candidates or list(range(max(1024, ephemeral.start - 1000), ephemeral.start))
-    for number in candidates:
-        if _bindable(number) and not _taken(number):
+    """A usable port (:mod:`.ports`): the first after ``after``, or any below the range."""
+    for number in range(after + 1, after + 1000):
+        if ports.usable(number):
             return number
-    raise PostgresError(f"no free port for PostgreSQL on {c.HOST}: set DEVCLOUD_POSTGRES_PORT")
+    return ports.free_port()
 
 
 def _choose_port(log) -> int:
     """:func:`port`, or, if something else listens there, a free one (kept from then on)."""
     wanted = port()
-    if not _taken(wanted):
+    if not ports.taken(wanted):
         return wanted
     if _port_file().exists() or "DEVCLOUD_POSTGRES_PORT" in os.environ:
         raise PostgresError(
@@ -279,7 +249,7 @@ def _start_server(bindir: Path, folder: Path, listen: int, log) -> None:
             with _log_file().open(errors="replace") as server_log:
                 server_log.seek(logged)
                 said = server_log.read()
-            held = "Address already in use" in said and not _taken(listen)
+            held = "Address already in use" in said and not ports.taken(listen)
             if held and time.monotonic() < deadline:
                 log(f"{c.HOST}:{listen} is held by a connection: trying again")
                 time.sleep(1)

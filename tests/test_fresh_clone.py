@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from benchmarks.common import free_port
 from devcloud.config import RELEASE
+from devcloud.ports import free_port
 from devcloud.samples import TAG as SAMPLE_TAG
 
 ROOT = Path(__file__).resolve().parent.parent
