@@ -392,6 +392,13 @@ APPLY = {
 
 
 _ACCESS_LINE = re.compile(r"^<(\d+)> t=([\d.]+) (\d{3}) ")
+# An error line of nginx's for a request an instance failed (refused, broke off, timed
+# out), which counts towards that instance's max_fails: its time, and the instance's port.
+_INSTANCE_FAILURE = re.compile(
+    r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[error\] .*"
+    r"(?:\) failed \(|upstream prematurely closed|upstream timed out).*"
+    r'upstream: "http://[\d.]+:(\d+)/'
+)
 
 
 class Run:
@@ -425,6 +432,32 @@ class Run:
             stack.access_log(i).stat().st_size if stack.access_log(i).exists() else 0
             for i in range(2)
         ]
+        nginx_log = stack.HOME / "nginx" / "error.log"
+        self.nginx_offset = nginx_log.stat().st_size if nginx_log.exists() else 0
+
+    def wait_until_nginx_forgets_failures(self) -> float:
+        """Sleep until ``fail_timeout`` has passed since nginx's last failure on an instance.
+
+        nginx keeps an instance out for ``fail_timeout`` after ``max_fails`` failures
+        within it (a worker kill can break off 3 requests on one nginx worker), and counts
+        failures for as long. A fault that began before then would meet an instance still
+        out, or one failure short of it, and with both out nginx answers 502 to everything
+        (``no live upstreams``): so each fault starts with both in, and its window
+        measures that fault alone. Returns the seconds waited."""
+        instances = {stack.FIRST_APP_PORT + i for i in range(len(self.servers))}
+        with open(stack.HOME / "nginx" / "error.log", "rb") as text:
+            text.seek(self.nginx_offset)
+            lines = text.read().decode(errors="replace").splitlines()
+        times = [
+            time.mktime(time.strptime(match[1], "%Y/%m/%d %H:%M:%S"))
+            for match in map(_INSTANCE_FAILURE.match, lines)
+            if match and int(match[2]) in instances
+        ]
+        # the log's times are whole seconds: one more
+        wait = max(times, default=0) + stack.FAIL_TIMEOUT + 1 - time.time()
+        if wait > 0:
+            time.sleep(wait)
+        return max(0.0, wait)
 
     def first_in_access_log(
         self, index: int, since: float, pid: int | None = None, timeout: float = 60
@@ -642,7 +675,8 @@ def main(argv=None) -> dict:
     windows = {}
     try:
         for name in faults:
-            log(f"{name}")
+            waited = run.wait_until_nginx_forgets_failures()
+            log(f"{name}" + (f" (after {waited:.1f} s for nginx's fail_timeout)" if waited else ""))
             begun = time.time()
             info = APPLY[name](run)
             first = info["first_success"]()
@@ -655,6 +689,7 @@ def main(argv=None) -> dict:
                     round(first - info["back"], 2) if first is not None else None
                 ),
                 "detail": info.get("detail", ""),
+                "waited_before_s": round(waited, 1),
                 **window_figures(run, begun, info["back"] + run.settle),
             }
     finally:
