@@ -401,6 +401,27 @@ _INSTANCE_FAILURE = re.compile(
 )
 
 
+def until_nginx_forgets_failures(error_log: Path, offset: int, instances: set[int]) -> float:
+    """The seconds until ``fail_timeout`` has passed since nginx's last failure on one of
+    the ``instances`` (ports) that ``error_log`` names after ``offset``; 0 if it has.
+
+    nginx keeps an instance out for ``fail_timeout`` after ``max_fails`` failures within
+    it (a worker kill can break off 3 requests on one nginx worker), and counts failures
+    for as long. A fault that began before then would meet an instance still out, or one
+    failure short of it, and with both out nginx answers 502 to everything (``no live
+    upstreams``): so each fault starts with both in, and its window measures it alone."""
+    with open(error_log, "rb") as text:
+        text.seek(offset)
+        lines = text.read().decode(errors="replace").splitlines()
+    times = [
+        time.mktime(time.strptime(match[1], "%Y/%m/%d %H:%M:%S"))
+        for match in map(_INSTANCE_FAILURE.match, lines)
+        if match and int(match[2]) in instances
+    ]
+    # the log's times are whole seconds: one more
+    return max(0.0, max(times, default=0) + stack.FAIL_TIMEOUT + 1 - time.time())
+
+
 class Run:
     """One chaos run: its clients' tally and ledger, and what the faults need."""
 
@@ -436,28 +457,13 @@ class Run:
         self.nginx_offset = nginx_log.stat().st_size if nginx_log.exists() else 0
 
     def wait_until_nginx_forgets_failures(self) -> float:
-        """Sleep until ``fail_timeout`` has passed since nginx's last failure on an instance.
-
-        nginx keeps an instance out for ``fail_timeout`` after ``max_fails`` failures
-        within it (a worker kill can break off 3 requests on one nginx worker), and counts
-        failures for as long. A fault that began before then would meet an instance still
-        out, or one failure short of it, and with both out nginx answers 502 to everything
-        (``no live upstreams``): so each fault starts with both in, and its window
-        measures that fault alone. Returns the seconds waited."""
+        """Sleep for :func:`until_nginx_forgets_failures`; returns the seconds slept."""
         instances = {stack.FIRST_APP_PORT + i for i in range(len(self.servers))}
-        with open(stack.HOME / "nginx" / "error.log", "rb") as text:
-            text.seek(self.nginx_offset)
-            lines = text.read().decode(errors="replace").splitlines()
-        times = [
-            time.mktime(time.strptime(match[1], "%Y/%m/%d %H:%M:%S"))
-            for match in map(_INSTANCE_FAILURE.match, lines)
-            if match and int(match[2]) in instances
-        ]
-        # the log's times are whole seconds: one more
-        wait = max(times, default=0) + stack.FAIL_TIMEOUT + 1 - time.time()
-        if wait > 0:
-            time.sleep(wait)
-        return max(0.0, wait)
+        wait = until_nginx_forgets_failures(
+            stack.HOME / "nginx" / "error.log", self.nginx_offset, instances
+        )
+        time.sleep(wait)
+        return wait
 
     def first_in_access_log(
         self, index: int, since: float, pid: int | None = None, timeout: float = 60

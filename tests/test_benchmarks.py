@@ -58,36 +58,30 @@ def test_the_profile_script_samples_a_server_with_py_spy(clouds, capsys):
     assert "APIView.dispatch (rest_framework/views.py)" in printed
 
 
-def test_chaos_starts_a_fault_only_once_nginx_has_forgotten_the_last_one(tmp_path, monkeypatch):
+def test_chaos_starts_a_fault_only_once_nginx_has_forgotten_the_last_one(tmp_path):
     """A worker kill broke off 3 requests on one nginx worker, which took that instance out
     for fail_timeout; the instance stop that followed 5 s later left nginx with no live
     upstream (7,593 502s in 6 s of a CI run). Each fault now waits until fail_timeout has
     passed since nginx's last failure on an instance; other lines do not count."""
-    from types import SimpleNamespace
+    from benchmarks.chaos import until_nginx_forgets_failures
+    from deploy.stack import FAIL_TIMEOUT, FIRST_APP_PORT
 
-    from benchmarks import chaos
-    from deploy import stack
-
-    (tmp_path / "nginx").mkdir()
-    monkeypatch.setattr(stack, "HOME", tmp_path)
-    slept = []
-    monkeypatch.setattr(chaos.time, "sleep", slept.append)
-    upstream = f"http://127.0.0.1:{stack.FIRST_APP_PORT + 1}/api/glance/images/"
+    instances = {FIRST_APP_PORT, FIRST_APP_PORT + 1}
+    upstream = f"http://127.0.0.1:{FIRST_APP_PORT + 1}/api/glance/images/"
 
     def line(ago: float, what: str, target: str = upstream) -> str:
         stamp = time.strftime("%Y/%m/%d %H:%M:%S", time.localtime(time.time() - ago))
         return f'{stamp} [error] 1#1: *9 {what}, client: 127.0.0.1, upstream: "{target}"\n'
 
-    log = tmp_path / "nginx" / "error.log"
+    log = tmp_path / "error.log"
     before = line(1, "upstream prematurely closed connection while reading response header")
-    log.write_text(before)
-    run = SimpleNamespace(servers=[None, None], nginx_offset=len(before))
-    wait = chaos.Run.wait_until_nginx_forgets_failures
+    log.write_text(before)  # before the run: not its own
     with log.open("a") as text:  # what the run wrote: nothing that counts yet
         text.write(line(0, "no live upstreams while connecting to upstream", "http://glance_api/"))
         text.write(line(0, "connect() failed (111)", "http://127.0.0.1:9292/v2/images/x/file"))
-    assert wait(run) == 0 and slept == []
+        text.write(line(FAIL_TIMEOUT + 5, "recv() failed (104: Connection reset by peer)"))
+    assert until_nginx_forgets_failures(log, len(before), instances) == 0
     with log.open("a") as text:
         text.write(line(2, "recv() failed (104: Connection reset by peer)"))
-    waited = wait(run)
-    assert stack.FAIL_TIMEOUT - 2 <= waited <= stack.FAIL_TIMEOUT + 1 and slept == [waited]
+    wait = until_nginx_forgets_failures(log, len(before), instances)
+    assert FAIL_TIMEOUT - 2 <= wait <= FAIL_TIMEOUT

@@ -100,37 +100,60 @@ def test_pid_file_of_a_foreign_process_is_not_ours(tmp_path, clouds):
         impostor.pid_file.unlink(missing_ok=True)
 
 
-def test_postgres_takes_a_free_port_where_its_own_is_taken(tmp_path, monkeypatch):
+def test_postgres_takes_a_free_port_where_its_own_is_taken(tmp_path):
     """As in a CI run after a session whose PostgreSQL (running as ``postgres``) outlived
     it: the port is taken when the cluster first starts, so it takes another and keeps it;
-    with DEVCLOUD_POSTGRES_PORT set, it says which port is taken instead."""
-    from devcloud import postgres
+    with DEVCLOUD_POSTGRES_PORT set, it says which port is taken instead. Here a second
+    checkout's dev cloud (another DEVCLOUD_HOME) meets this one's PostgreSQL, or, where
+    that is not running, a server of the test's own on its port."""
+    from devcloud import ports
 
-    monkeypatch.setattr(devcloud, "STATE", tmp_path)
-    monkeypatch.delenv("DEVCLOUD_POSTGRES_PORT", raising=False)
-    said = []
-    with socket.socket() as other:
-        other.bind(("127.0.0.1", 0))
-        other.listen(1)
-        taken = other.getsockname()[1]
-        monkeypatch.setattr(devcloud, "POSTGRES_PORT", taken)
-        chosen = postgres._choose_port(said.append)
-        assert chosen != taken and chosen not in ephemeral_ports()
-        assert f"127.0.0.1:{taken} is taken" in said[0] and str(chosen) in said[0]
-        assert postgres.port() == chosen  # kept
-        assert f":{chosen}/keystone" in postgres.url("keystone")
+    own = devcloud.POSTGRES_PORT  # this release's default, which the second one wants too
+    holder = None if ports.taken(own) else socket.create_server(("127.0.0.1", own))
+    env = {k: v for k, v in os.environ.items() if k != "DEVCLOUD_POSTGRES_PORT"}
+    env["DEVCLOUD_HOME"] = str(tmp_path / "second")
+    script = (
+        "from devcloud import postgres; chosen = postgres._choose_port(print); "
+        "print(chosen, postgres.port(), postgres.url('keystone'))"
+    )
 
-        (tmp_path / "postgres.port").unlink()
-        monkeypatch.setenv("DEVCLOUD_POSTGRES_PORT", str(taken))
-        try:
-            postgres._choose_port(said.append)
-        except postgres.PostgresError as exc:
-            assert f"127.0.0.1:{taken} is taken" in str(exc)
-            assert "DEVCLOUD_POSTGRES_PORT" in str(exc)
-        else:
-            raise AssertionError("a taken port that was asked for must be an error")
-    monkeypatch.delenv("DEVCLOUD_POSTGRES_PORT")
-    assert postgres._choose_port(said.append) == taken  # free again: its own
+    def choose(**more: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-c", script],
+            env={**env, **more},
+            cwd=devcloud.ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    try:
+        result = choose()
+        assert result.returncode == 0, result.stderr
+        said, figures = result.stdout.splitlines()
+        chosen, kept, url = figures.split()
+        assert int(chosen) != own and int(chosen) not in ports.ephemeral_ports()
+        assert f"127.0.0.1:{own} is taken" in said and chosen in said
+        assert kept == chosen and f":{chosen}/keystone" in url  # kept
+        port_file = tmp_path / "second" / "state" / "postgres.port"
+        assert port_file.read_text() == chosen
+
+        port_file.unlink()
+        refused = choose(DEVCLOUD_POSTGRES_PORT=str(own))
+        assert refused.returncode != 0  # a taken port that was asked for is an error
+        assert f"127.0.0.1:{own} is taken" in refused.stderr
+        assert "set DEVCLOUD_POSTGRES_PORT to a free port" in refused.stderr
+    finally:
+        if holder is not None:
+            holder.close()
+    free = str(free_port())
+    result = choose(DEVCLOUD_POSTGRES_PORT=free)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        free,
+        free,
+        f"postgresql+psycopg2://postgres@127.0.0.1:{free}/keystone",
+    ]
 
 
 def _ports_of(release: str) -> list[int]:
