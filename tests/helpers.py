@@ -14,6 +14,13 @@ API = "/api/glance"
 IMAGES = "/api/glance/images/"
 
 
+def direct_create(name: str, **more) -> dict:
+    """The body of a create whose data the client then sends itself (``file-direct``): a
+    private raw image, named ``name``."""
+    body = {"name": name, "source_type": "file-direct", "disk_format": "raw"}
+    return {**body, "visibility": "private", "protected": False, **more}
+
+
 def url(image_id: str, suffix: str = "") -> str:
     return f"{IMAGES}{image_id}/{suffix}"
 

@@ -13,7 +13,7 @@ from devcloud import memcached as memcached_server
 from glance_api import cache as app_cache_module
 from glance_api import keystone
 from glance_api.services import caching
-from tests.helpers import IMAGES
+from tests.helpers import IMAGES, direct_create
 
 NAMESPACES = "/api/glance/metadefs/namespaces/"
 
@@ -52,13 +52,7 @@ def test_every_key_the_app_writes_is_valid_for_memcached(
     assert demo_client.get("/api/glance/version/").status_code == 200
     created = demo_client.post(
         IMAGES,
-        {
-            "name": f"memcached-{uuid.uuid4().hex[:6]}",
-            "source_type": "file-direct",
-            "disk_format": "raw",
-            "visibility": "private",
-            "protected": False,
-        },
+        direct_create(f"memcached-{uuid.uuid4().hex[:6]}"),
         format="json",
     )
     assert created.status_code == 201, created.content

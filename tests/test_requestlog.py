@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from devcloud.cloud import GLANCE_ACCESS_LOG
-from tests.helpers import IMAGES
+from tests.helpers import IMAGES, direct_create
 
 REQUEST_ID = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -106,13 +106,7 @@ def test_one_json_line_per_request(admin_client, admin_token, make_image, caplog
 def test_the_log_keeps_no_upload_secret(admin_client, anon_client, caplog):
     created = admin_client.post(
         IMAGES,
-        {
-            "name": "log-secret",
-            "source_type": "file-direct",
-            "disk_format": "raw",
-            "visibility": "private",
-            "protected": False,
-        },
+        direct_create("log-secret"),
         format="json",
     ).json()
     try:

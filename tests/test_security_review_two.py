@@ -17,7 +17,7 @@ from glance_api import capabilities
 from glance_api.conf import settings as app_settings
 from glance_api.parsers import MultiPartParser
 from glance_api.schema import SchemaView
-from tests.helpers import IMAGES
+from tests.helpers import IMAGES, direct_create
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -360,13 +360,7 @@ def test_uploads_beyond_the_users_limit_are_429_before_their_body_is_read(
     image = make_image(name="limited")
     direct = admin_client.post(
         IMAGES,
-        {
-            "name": "limited-direct",
-            "source_type": "file-direct",
-            "disk_format": "raw",
-            "visibility": "private",
-            "protected": False,
-        },
+        direct_create("limited-direct"),
         format="json",
     ).json()
     try:

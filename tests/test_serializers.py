@@ -10,6 +10,7 @@ from glance_api.serializers import (
     ImageListQuerySerializer,
     NamespaceListQuerySerializer,
 )
+from tests.helpers import direct_create
 
 SCHEMA = {
     "properties": {
@@ -94,14 +95,7 @@ def test_reversed_page_comes_back_in_the_original_order():
 
 
 def create(**fields) -> ImageCreateSerializer:
-    body = {
-        "name": "x",
-        "source_type": "file-direct",
-        "disk_format": "raw",
-        "visibility": "private",
-        "protected": False,
-        **fields,
-    }
+    body = direct_create("x", **fields)
     serializer = ImageCreateSerializer(data=body, context={"schema": SCHEMA})
     serializer.is_valid()
     return serializer

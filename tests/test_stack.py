@@ -21,7 +21,7 @@ from benchmarks import load
 from benchmarks.transfer import PeakMemory
 from deploy import stack
 from devcloud import config as devcloud
-from tests.helpers import API, log_line, signed_in
+from tests.helpers import API, direct_create, log_line, signed_in
 
 
 def test_a_session_signed_in_on_one_instance_works_on_the_other(instances):
@@ -113,13 +113,7 @@ def test_an_upload_url_made_on_one_instance_is_used_on_the_other(
 ):
     created = requests.post(
         f"{instances[0]}{API}/images/",
-        json={
-            "name": f"stack-{uuid.uuid4().hex[:6]}",
-            "source_type": "file-direct",
-            "disk_format": "raw",
-            "visibility": "private",
-            "protected": False,
-        },
+        json=direct_create(f"stack-{uuid.uuid4().hex[:6]}"),
         headers={"X-Auth-Token": demo_token},
     ).json()
     try:
@@ -145,13 +139,7 @@ def test_a_gib_round_trips_through_nginx_with_flat_memory(
             out.write(block)
     created = requests.post(
         f"{stack.NGINX_URL}{API}/images/",
-        json={
-            "name": f"stack-data-{uuid.uuid4().hex[:6]}",
-            "source_type": "file-direct",
-            "disk_format": "raw",
-            "visibility": "private",
-            "protected": False,
-        },
+        json=direct_create(f"stack-data-{uuid.uuid4().hex[:6]}"),
         headers=headers,
     ).json()
     masters = [server.pid() for server in stack.app_servers(2)]
@@ -449,14 +437,7 @@ def test_only_image_data_counts_against_the_per_address_limit(
             answer = requests.post(
                 f"{stack.NGINX_URL}{API}/images/",
                 headers=headers,
-                json={
-                    "name": "stack-json-create",
-                    "source_type": "file-direct",
-                    "disk_format": "raw",
-                    "container_format": "bare",
-                    "visibility": "private",
-                    "protected": False,
-                },
+                json=direct_create("stack-json-create", container_format="bare"),
             )
             assert answer.status_code == 201, answer.text
             created.append(answer.json()["id"])
@@ -515,13 +496,7 @@ def test_a_direct_upload_through_nginx_keeps_its_port(instances, demo_token, gla
     bytes."""
     created = requests.post(
         f"{stack.NGINX_URL}{API}/images/",
-        json={
-            "name": f"stack-port-{uuid.uuid4().hex[:6]}",
-            "source_type": "file-direct",
-            "disk_format": "raw",
-            "visibility": "private",
-            "protected": False,
-        },
+        json=direct_create(f"stack-port-{uuid.uuid4().hex[:6]}"),
         headers={"X-Auth-Token": demo_token},
     )
     assert created.status_code == 201, created.text
@@ -813,14 +788,7 @@ def test_uploads_broken_off_mid_body_leave_no_thread_file_or_image(
     for index in range(4):
         created = requests.post(
             f"{stack.NGINX_URL}{API}/images/",
-            json={
-                "name": f"broken-off-{mark}-{index}",
-                "source_type": "file-direct",
-                "disk_format": "raw",
-                "visibility": "private",
-                "protected": False,
-                "broken_off": mark,
-            },
+            json=direct_create(f"broken-off-{mark}-{index}", broken_off=mark),
             headers={"X-Auth-Token": demo_token},
         )
         assert created.status_code == 201, created.text
