@@ -1,4 +1,5 @@
-"""Metadata definitions: namespaces in full (fetched concurrently, cached), resource types."""
+"""Metadata definitions: namespaces in full (fetched concurrently, cached per caller
+scope, selected and paged in the process), resource types."""
 
 import contextvars
 import hashlib
@@ -62,6 +63,10 @@ def forget_cached(glance: GlanceClient) -> None:
     app_cache().set(_generation_key(glance), uuid.uuid4().hex, None)
 
 
+# Most namespaces asked of Glance at once (its api_limit_max, 1000 by default).
+LIST_LIMIT = 1000
+
+
 def list_namespaces(
     glance: GlanceClient,
     page: PageRequest,
@@ -77,56 +82,107 @@ def list_namespaces(
 
     With ``resource_type`` only the namespaces associated with it, their property names
     prefixed as the association says, and with ``properties_target`` only those whose
-    association has that target. Glance lists namespaces without their contents, so
-    each one of the page is fetched too, concurrently; the whole answer is cached per
-    caller ``scope`` (see :func:`visibility_scope`) and query.
-    """
-    params = {
-        **(filters or {}),
-        "sort_key": sort_key,
-        "limit": page.fetch,
-        "sort_dir": page.sort_dir(sort_dir),
-    }
-    if resource_type and "resource_types" not in params:
-        params["resource_types"] = resource_type
-    if page.marker:
-        params["marker"] = page.marker
+    association has that target; ``filters``: ``resource_types`` (comma-separated, any
+    of them) and ``visibility``.
 
-    def compute() -> Page:
-        try:
-            namespaces = get_json(glance, "/v2/metadefs/namespaces", params)["namespaces"]
-        except exceptions.NotFound as exc:
-            if page.marker:
-                raise unknown_marker(page.marker, "namespace name") from exc
-            raise
-        if resource_type and properties_target:
-            namespaces = [ns for ns in namespaces if _targets(ns, resource_type, properties_target)]
-        result = page.cut(namespaces)
+    Every namespace the caller's ``scope`` sees (see :func:`visibility_scope`) is cached
+    in full, once per scope, and each query is answered from that in the process:
+    nothing the caller writes (a resource type, a target, a marker) makes a cache entry
+    or a call to Glance of its own. Glance's order is kept: ``sort_key``, then
+    ``created_at``, then (where Glance takes its row id) the name.
+    """
+    filters = filters or {}
+    namespaces = _scope_namespaces(glance, scope)
+    wanted = filters.get("resource_types") or resource_type
+    types = set(wanted.split(",")) if wanted else None
+    visibility = filters.get("visibility")
+    selected = [
+        namespace
+        for namespace in namespaces
+        if (visibility is None or namespace.get("visibility") == visibility)
+        and (types is None or types & _associated(namespace))
+        and not (
+            resource_type
+            and properties_target
+            and not _targets(namespace, resource_type, properties_target)
+        )
+    ]
+
+    def order(namespace: dict) -> tuple:
+        return (
+            namespace.get(sort_key) or "",
+            namespace.get("created_at") or "",
+            namespace["namespace"],
+        )
+
+    descending = page.sort_dir(sort_dir) == "desc"
+    selected.sort(key=order, reverse=descending)
+    if page.marker:
+        marker = next((ns for ns in namespaces if ns["namespace"] == page.marker), None)
+        if marker is None:  # as Glance: the marker must be a namespace the caller sees
+            raise unknown_marker(page.marker, "namespace name")
+        after = order(marker)
+        selected = [
+            ns for ns in selected if (order(ns) < after if descending else order(ns) > after)
+        ]
+    result = page.cut(selected[: page.fetch])
+    if resource_type:
+        result.items = [_prefixed(namespace, resource_type) for namespace in result.items]
+    return result
+
+
+def _associated(namespace: dict) -> set[str]:
+    return {a.get("name") for a in namespace.get("resource_type_associations", [])}
+
+
+def _prefixed(namespace: dict, resource_type: str) -> dict:
+    """The namespace as Glance shows it for ``resource_type``: its property names (and
+    its objects' properties and required names) with the association's prefix."""
+    prefix = next(
+        (
+            association.get("prefix")
+            for association in namespace.get("resource_type_associations", [])
+            if association.get("name") == resource_type
+        ),
+        None,
+    )
+    if not prefix:
+        return namespace
+    shown = dict(namespace)
+    if namespace.get("properties"):
+        shown["properties"] = {prefix + k: v for k, v in namespace["properties"].items()}
+    if namespace.get("objects"):
+        shown["objects"] = [_prefixed_object(item, prefix) for item in namespace["objects"]]
+    return shown
+
+
+def _prefixed_object(item: dict, prefix: str) -> dict:
+    shown = {**item, "properties": {prefix + k: v for k, v in item.get("properties", {}).items()}}
+    if item.get("required"):
+        shown["required"] = [prefix + name for name in item["required"]]
+    return shown
+
+
+def _scope_namespaces(glance: GlanceClient, scope: list) -> list[dict]:
+    """Every namespace Glance shows ``scope``, in full and unprefixed: Glance's list,
+    page by page, then each namespace fetched, concurrently; cached per scope."""
+
+    def compute() -> list[dict]:
+        names, params = [], {"limit": LIST_LIMIT, "sort_key": "namespace", "sort_dir": "asc"}
+        while True:
+            listed = get_json(glance, "/v2/metadefs/namespaces", params)["namespaces"]
+            names += [namespace["namespace"] for namespace in listed]
+            if len(listed) < LIST_LIMIT:
+                break
+            params = {**params, "marker": names[-1]}
         context = contextvars.copy_context()  # each fetch carries the request's id
         fetched = _pool().map(
-            lambda ns: context.copy().run(
-                _namespace_or_none, glance, ns["namespace"], resource_type
-            ),
-            result.items,
+            lambda name: context.copy().run(_namespace_or_none, glance, name, None), names
         )
-        result.items = [namespace for namespace in fetched if namespace is not None]
-        return result
+        return [namespace for namespace in fetched if namespace is not None]
 
     endpoint = glance.http_client.get_endpoint()
-    return cached(
-        [
-            "namespaces",
-            endpoint,
-            _generation(glance),
-            scope,
-            resource_type,
-            properties_target,
-            params,
-            page.page_size,
-            page.reversed_order,
-        ],
-        compute,
-    )
+    return cached(["namespaces", endpoint, _generation(glance), scope], compute)
 
 
 def _targets(namespace: dict, resource_type: str, target: str) -> bool:
@@ -150,12 +206,15 @@ def get_namespace(glance: GlanceClient, name: str, resource_type: str | None = N
     return get_json(glance, f"/v2/metadefs/namespaces/{segment(name, 'namespace')}", params)
 
 
-def list_resource_types(glance: GlanceClient, filters: dict | None = None) -> list[dict]:
-    """The metadefs resource types Glance knows; with ``filters``, those whose fields
-    equal every value given."""
-    endpoint = glance.http_client.get_endpoint()  # the same for every caller of a Glance
+def list_resource_types(
+    glance: GlanceClient, scope: list, filters: dict | None = None
+) -> list[dict]:
+    """The metadefs resource types Glance shows ``scope`` (cached per scope: an operator
+    may restrict them by policy); with ``filters``, those whose fields equal every value
+    given."""
+    endpoint = glance.http_client.get_endpoint()
     types = cached(
-        ["resource_types", endpoint, _generation(glance)],
+        ["resource_types", endpoint, _generation(glance), scope],
         lambda: get_json(glance, "/v2/metadefs/resource_types")["resource_types"],
     )
     filters = filters or {}

@@ -197,5 +197,7 @@ class ResourceTypeViewSet(GlanceViewSet):
     def list(self, request):
         """Resource types of metadata definitions; parameters filter on their fields."""
         query = self.query(ResourceTypeQuerySerializer)
-        items = services.list_resource_types(self.glance, query.filters())
+        items = services.list_resource_types(
+            self.glance, services.visibility_scope(request.auth), query.filters()
+        )
         return Response(ResourceTypeListSerializer({"items": items}).data)
