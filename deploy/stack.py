@@ -55,6 +55,12 @@ SECRET_KEY = "stack-on-loopback-not-a-secret"
 # nginx"); STACK_ACCEL=0: the app streams them, as without nginx (benchmarks compare both).
 ACCEL = os.environ.get("STACK_ACCEL", "1") != "0"
 REDIS_USER = "glance-api"
+# Redis's memory limit, and what it evicts at the limit: only keys that expire (every
+# entry of the app's does but the metadefs generation mark, which must stay: without it
+# entries from before the last metadefs write would be read again), least recently used
+# first (docs: production, "Redis's memory").
+REDIS_MAXMEMORY = os.environ.get("STACK_REDIS_MAXMEMORY", "256mb")
+REDIS_POLICY = "volatile-lru"
 REDIS_ADDRESS = f"redis://{c.HOST}:{REDIS_PORT}/0"  # no password: for messages
 
 
@@ -193,6 +199,8 @@ def _redis_conf() -> str:
     return (
         "user default off\n"  # no access without signing in
         f"user {REDIS_USER} on >{redis_password()} ~* &* +@all -@admin\n"
+        f"maxmemory {REDIS_MAXMEMORY}\n"
+        f"maxmemory-policy {REDIS_POLICY}\n"
     )
 
 
