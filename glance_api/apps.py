@@ -7,3 +7,6 @@ class GlanceApiConfig(AppConfig):
 
     def ready(self):
         from . import auth, checks, schema  # noqa: F401  (signals, checks, OpenAPI extensions)
+        from .requestlog import hide_upload_secrets_in_django_logs
+
+        hide_upload_secrets_in_django_logs()

@@ -112,11 +112,16 @@ UPLOAD_SECRET = re.compile(r"(/uploads/)[^/\s?\"]+")
 
 class HideUploadSecrets(logging.Filter):
     """A logging filter that writes ``<secret>`` for an upload URL's secret in a record's
-    message and arguments: for the development server's request log (``django.server``)
-    and any other log of request lines. (An upload URL is a credential: it stays usable
+    message and arguments, and drops the request a record carries about an upload URL: for
+    Django's loggers of requests (:data:`PATH_LOGGERS`) and any other log of request lines. (An upload URL is a credential: it stays usable
     until it is used, or for ``UPLOAD_URL_SECONDS``.)"""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if request is not None and UPLOAD_SECRET.search(str(getattr(request, "path", ""))):
+            # its path, META and absolute URI all hold the secret: a handler that reports
+            # the request (Django's AdminEmailHandler) reports none
+            record.__dict__.pop("request", None)
         if isinstance(record.msg, str):
             record.msg = UPLOAD_SECRET.sub(r"\1<secret>", record.msg)
         if isinstance(record.args, tuple):
@@ -125,6 +130,22 @@ class HideUploadSecrets(logging.Filter):
                 for arg in record.args
             )
         return True
+
+
+# Django's loggers that write a request's path: its request log (4xx and 5xx answers), the
+# development server's request lines, CSRF refusals.
+PATH_LOGGERS = ("django.request", "django.server", "django.security.csrf")
+
+
+def hide_upload_secrets_in_django_logs() -> None:
+    """Put :class:`HideUploadSecrets` on Django's loggers that write a request's path
+    (the app does it when it is ready, in any project): their records carry no upload
+    URL's secret, whichever handler writes them. (A logger's filter applies to what it
+    logs itself, before any handler, the project's own included.)"""
+    for name in PATH_LOGGERS:
+        django_logger = logging.getLogger(name)
+        if not any(isinstance(f, HideUploadSecrets) for f in django_logger.filters):
+            django_logger.addFilter(HideUploadSecrets())
 
 
 @sensitive_variables()

@@ -187,8 +187,9 @@ GLANCE_API = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    # the development server's request lines (django.server) as Django writes them, with
-    # an upload URL's secret left out
+    # the development server's request lines (django.server) as Django writes them, and
+    # everything else, with an upload URL's secret left out (the app also filters Django's
+    # loggers that write a request's path: glance_api.requestlog.PATH_LOGGERS)
     "filters": {"upload_secrets": {"()": "glance_api.requestlog.HideUploadSecrets"}},
     "formatters": {
         "django.server": {
@@ -198,7 +199,7 @@ LOGGING = {
         }
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler"},
+        "console": {"class": "logging.StreamHandler", "filters": ["upload_secrets"]},
         "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
     },
     "root": {"handlers": ["console"], "level": "WARNING"},

@@ -5,10 +5,12 @@ import json
 import logging
 import uuid
 
-import pytest
 from django.core.cache import caches
 
 from glance_api.conf import settings as app_settings
+from tests.helpers import API, IMAGES, direct_create
+
+OCTETS = "application/octet-stream"
 
 NAMESPACES = "/api/glance/metadefs/namespaces/"
 RESOURCE_TYPES = "/api/glance/metadefs/resourcetypes/"
@@ -113,3 +115,68 @@ def test_resource_types_are_cached_per_caller_scope(admin_client, demo_client, c
     assert demo_client.get(RESOURCE_TYPES).status_code == 200  # not the admin's answer
     assert admin_client.get(RESOURCE_TYPES).status_code == 200
     assert _glance_calls(caplog) == [1, 1, 0]
+
+
+# --- 2. no log carries a live upload secret or a token, whatever the status -----------
+
+
+def _everything_logged(records) -> str:
+    """Every record as a handler would write it: its message, and every value it holds."""
+    return "\n".join(
+        f"{record.name} {record.getMessage()} {record.__dict__!r}" for record in records
+    )
+
+
+def test_no_logger_writes_an_upload_secret_or_a_token(
+    demo_client, anon_client, demo_token, glance_demo, settings, caplog
+):
+    """Uploads refused (429 at the user's limit, 415, 404 with a used URL) and accepted,
+    every logger at DEBUG: no record holds the secret or the token."""
+    from glance_api import keystone, uploadslots
+
+    caplog.set_level(logging.DEBUG)
+    settings.GLANCE_API = {**settings.GLANCE_API, "UPLOADS_PER_USER": 1}
+    created = demo_client.post(IMAGES, direct_create("logged-secret"), format="json").json()
+    secret = created["upload_url"].rstrip("/").rsplit("/", 1)[1]
+    path = f"{API}/uploads/{secret}/"
+    user_id = keystone.validate_token(demo_token).user_id
+    try:
+        with uploadslots.upload_slot(user_id):
+            limited = anon_client.put(path, data=b"x" * 512, content_type=OCTETS)
+        assert limited.status_code == 429, limited.content
+        wrong_type = anon_client.put(path, data=b"x" * 512, content_type="text/plain")
+        assert wrong_type.status_code == 415, wrong_type.content
+        accepted = anon_client.put(path, data=b"x" * 512, content_type=OCTETS)
+        assert accepted.status_code == 200, accepted.content
+        used = anon_client.put(path, data=b"x" * 512, content_type=OCTETS)
+        assert used.status_code == 404, used.content
+    finally:
+        glance_demo.images.delete(created["id"])
+    logged = _everything_logged(caplog.records)
+    assert "Too Many Requests" in logged and "/uploads/<secret>/" in logged  # it did log
+    assert secret not in logged, [
+        (r.name, {k: v for k, v in r.__dict__.items() if secret in repr(v)})
+        for r in caplog.records
+        if secret in repr(r.__dict__)
+    ]
+    assert demo_token not in logged
+
+
+def test_djangos_path_loggers_hide_the_secret_in_any_project():
+    """The app puts the filter on Django's own loggers, so a project's handlers (without
+    the project's filter) never get the secret."""
+    from glance_api.requestlog import PATH_LOGGERS, HideUploadSecrets
+
+    for name in PATH_LOGGERS:
+        assert any(isinstance(f, HideUploadSecrets) for f in logging.getLogger(name).filters)
+    record = logging.LogRecord(
+        "django.request",
+        logging.WARNING,
+        __file__,
+        1,
+        "%s: %s",
+        ("Too Many Requests", "/api/glance/uploads/s3cr3t-value/"),
+        None,
+    )
+    assert logging.getLogger("django.request").filter(record)
+    assert "s3cr3t" not in record.getMessage()

@@ -61,12 +61,12 @@ class UploadView(PrivateAnswersMixin, APIView):
 
     @sensitive_variables()
     def _upload(self, secret: str, held: dict) -> Response:
+        body = upload_body(self.request)  # a body refused (415, 411, 400) leaves it usable
         grant = capabilities.redeem(secret, held)
         if grant is None:
             raise exceptions.NotFound("This upload URL is unknown, used or expired.")
-        request = self.request
         glance = grant_client(grant)
-        image = services.upload_image(glance, grant["image_id"], *upload_body(request))
+        image = services.upload_image(glance, grant["image_id"], *body)
         return Response(ImageDetailSerializer(image).data)
 
 
