@@ -113,8 +113,9 @@ UPLOAD_SECRET = re.compile(r"(/uploads/)[^/\s?\"]+")
 class HideUploadSecrets(logging.Filter):
     """A logging filter that writes ``<secret>`` for an upload URL's secret in a record's
     message and arguments, and drops the request a record carries about an upload URL: for
-    Django's loggers of requests (:data:`PATH_LOGGERS`) and any other log of request lines. (An upload URL is a credential: it stays usable
-    until it is used, or for ``UPLOAD_URL_SECONDS``.)"""
+    Django's loggers of requests (:data:`PATH_LOGGERS`) and any other log of request
+    lines. (An upload URL is a credential: it stays usable until it is used, or for
+    ``UPLOAD_URL_SECONDS``.)"""
 
     def filter(self, record: logging.LogRecord) -> bool:
         request = getattr(record, "request", None)
