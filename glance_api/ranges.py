@@ -9,6 +9,14 @@ allows; an ``If-Range`` that is not the file's current ETag gets the whole image
 import re
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+# Past any image's size: a position of more digits is read as this (Python's int() takes
+# at most 4,300 digits, and a position that long means "past the end" anyway).
+_FAR = 10**18
+
+
+def _position(digits: str) -> int:
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) < 19 else _FAR
 
 
 class Unsatisfiable(Exception):
@@ -46,13 +54,14 @@ def requested(
     if not first and not last:
         return None
     if not first:  # the last n bytes
-        if int(last) == 0:
+        suffix = _position(last)
+        if suffix == 0:
             raise Unsatisfiable
-        return max(0, size - int(last)), size - 1
-    first_byte = int(first)
+        return max(0, size - suffix), size - 1
+    first_byte = _position(first)
     if first_byte >= size:
         raise Unsatisfiable
-    last_byte = min(int(last), size - 1) if last else size - 1
+    last_byte = min(_position(last), size - 1) if last else size - 1
     if last_byte < first_byte:
         return None  # invalid: ignored, as RFC 9110 says
     return first_byte, last_byte

@@ -5,6 +5,7 @@ import json
 import logging
 import uuid
 
+import pytest
 from django.core.cache import caches
 
 from glance_api.conf import settings as app_settings
@@ -180,3 +181,33 @@ def test_djangos_path_loggers_hide_the_secret_in_any_project():
     )
     assert logging.getLogger("django.request").filter(record)
     assert "s3cr3t" not in record.getMessage()
+
+
+# --- 3. a Range of any length is answered, never a 500 --------------------------------
+
+LONG = "9" * 5000
+
+
+@pytest.fixture
+def ranged(make_image):
+    return make_image(data=b"0123456789" * 100, name="long-range")
+
+
+@pytest.mark.parametrize(
+    "header, status, content_range",
+    [
+        (f"bytes={LONG}-", 416, "bytes */1000"),
+        (f"bytes=0-{LONG}", 206, "bytes 0-999/1000"),
+        (f"bytes=-{LONG}", 206, "bytes 0-999/1000"),
+        (f"bytes={'0' * 5000}5-9", 206, "bytes 5-9/1000"),
+        (f"bytes={LONG}-{LONG}", 416, "bytes */1000"),
+    ],
+)
+def test_a_range_of_thousands_of_digits_is_answered(
+    admin_client, ranged, header, status, content_range
+):
+    response = admin_client.get(
+        f"{IMAGES}{ranged['id']}/file/", HTTP_RANGE=header, HTTP_ACCEPT=OCTETS
+    )
+    assert response.status_code == status
+    assert response["Content-Range"] == content_range
