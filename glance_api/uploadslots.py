@@ -8,12 +8,17 @@ all of them. (nginx limits image data per client address as well.)
 
 The count is kept in the app's cache (``incr``/``decr``, atomic in Redis, memcached and
 the local-memory cache), and lives at most ``SLOT_SECONDS`` after its first upload, so a
-process that died during an upload holds a slot no longer than that. If the cache fails,
-uploads are not limited (it is logged).
+process that died during an upload holds a slot no longer than that. Each count has an
+epoch of its own: an upload gives its slot back to the count it took it from, never to
+one made after that count expired (which would let uploads that outlast ``SLOT_SECONDS``
+push the new count below zero, one more upload each time). An upload that outlasts
+``SLOT_SECONDS`` no longer counts against the limit. If the cache fails, uploads are not
+limited (it is logged).
 """
 
 import contextlib
 import hashlib
+import uuid
 
 from rest_framework import exceptions
 
@@ -21,6 +26,7 @@ from .cache import app_cache
 from .conf import settings
 
 SLOT_SECONDS = 3600
+EPOCH_GRACE_SECONDS = 60
 RETRY_AFTER = 5
 
 
@@ -35,8 +41,12 @@ def upload_slot(user_id: str):
     if not limit:
         yield
         return
-    cache, key = app_cache(), _key(user_id)
-    cache.add(key, 0, SLOT_SECONDS)
+    cache, user_key = app_cache(), _key(user_id)
+    cache.add(f"{user_key}:epoch", uuid.uuid4().hex, SLOT_SECONDS)
+    epoch = cache.get(f"{user_key}:epoch")
+    key = f"{user_key}:{epoch}"
+    # outlives its epoch's mark: a new epoch begins before this count can expire
+    cache.add(key, 0, SLOT_SECONDS + EPOCH_GRACE_SECONDS)
     running = cache.incr(key)
     if running is not None and running > limit:
         cache.decr(key)

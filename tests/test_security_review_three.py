@@ -211,3 +211,31 @@ def test_a_range_of_thousands_of_digits_is_answered(
     )
     assert response.status_code == status
     assert response["Content-Range"] == content_range
+
+
+# --- 6. upload slots cannot leak past the limit --------------------------------------
+
+
+def test_uploads_outlasting_their_count_do_not_lift_the_limit(settings, monkeypatch):
+    """Two uploads run while their count expires; a third starts (a new count); the two
+    end. The user is still held to the limit: the ended two do not count the new one
+    down."""
+    from rest_framework.exceptions import Throttled
+
+    from glance_api import uploadslots
+
+    settings.GLANCE_API = {**settings.GLANCE_API, "UPLOADS_PER_USER": 2}
+    cache = caches[app_settings.CACHE_ALIAS]
+    user = f"user-{uuid.uuid4().hex}"
+    first, second = uploadslots.upload_slot(user), uploadslots.upload_slot(user)
+    first.__enter__()
+    second.__enter__()
+    for key in [k for k in cache._cache if uploadslots._key(user).split(":")[-1] in k]:
+        cache.delete(key.split(":", 2)[-1])  # the count (and its epoch) expire
+    with uploadslots.upload_slot(user):
+        first.__exit__(None, None, None)
+        second.__exit__(None, None, None)
+        with uploadslots.upload_slot(user):
+            with pytest.raises(Throttled):  # two running: a third is refused
+                with uploadslots.upload_slot(user):
+                    pass
