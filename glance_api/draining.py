@@ -10,6 +10,12 @@ instance (issue 21). So the app reads the rest itself before it answers, within
 ``DRAIN_MAX_BYTES`` and ``DRAIN_SECONDS``; past either it stops, and the server closes
 the connection as before.
 
+Only where each read can be bounded: where the server gives the app its socket
+(gunicorn), whose time-out is set to the time left, or where the body is already in
+memory or in a file (Django's test client, an ASGI server). Elsewhere (mod_wsgi, uWSGI)
+a read could wait for the server's own read time-out while a client trickles its body,
+holding the thread: the body is left to the server, which closes the connection.
+
 Views of the app do it as they answer (``glance_api.views.base``);
 :class:`DrainRequestBodyMiddleware` does it for the rest of a project (Django's own 404s,
 its admin, the sign-in form).
@@ -37,12 +43,24 @@ def _stream(request):
     return None
 
 
+def _buffered(raw) -> bool:
+    """Whether the server's input is a body already read (in memory, in a file: it can
+    seek), or there is none (an ASGI request: Django read its body before the view)."""
+    if raw is None:
+        return True
+    try:
+        return bool(raw.seekable())
+    except Exception:  # no seekable(), or it fails: a stream off the connection
+        return False
+
+
 def drain(request) -> int:
     """Read and drop what is left of ``request``'s body (a Django request); the bytes read.
 
     Reads at most ``DRAIN_MAX_BYTES``, for at most ``DRAIN_SECONDS``: where the server
     gives the app its socket (gunicorn), each read waits no longer than the time left, so
-    a client that trickles its body cannot hold the thread.
+    a client that trickles its body cannot hold the thread; where it gives neither its
+    socket nor a buffered body, nothing is read.
     """
     if getattr(request, "_body_drained", False):
         return 0
@@ -52,6 +70,9 @@ def drain(request) -> int:
         return 0
     sock = request.META.get("gunicorn.socket")
     sock = sock if isinstance(sock, socket.socket) else None
+    if sock is None and not _buffered(request.META.get("wsgi.input")):
+        logger.debug("left an unneeded request body to the server: no socket to time reads on")
+        return 0
     prior = sock.gettimeout() if sock else None
     deadline = time.monotonic() + settings.DRAIN_SECONDS
     limit, read = settings.DRAIN_MAX_BYTES, 0
