@@ -22,7 +22,8 @@ from django.conf import settings as django_settings
 from rest_framework import exceptions
 
 from ..clients import GlanceClient
-from ..exceptions import IncompleteBody, glance_errors
+from ..conf import settings
+from ..exceptions import IncompleteBody, RequestTooLarge, glance_errors
 from . import image_data
 from .image_data import CountingReader, FormatCheckingReader, send_image_data
 from .images import create_image, discard_new_image, get_image
@@ -172,6 +173,14 @@ class SpooledUpload:
         self.size = 0
 
     def send(self, chunk: bytes) -> None:
+        limit = settings.SPOOL_MAX_BYTES
+        if self.size + len(chunk) > limit:
+            raise RequestTooLarge(
+                f"The file came before disk_format and container_format, and this server "
+                f"cannot tell its format from its bytes (oslo.utils before 7.3): it keeps "
+                f"such a file aside, at most {limit} bytes (SPOOL_MAX_BYTES). Send "
+                f"disk_format and container_format before the file."
+            )
         self.file.write(chunk)
         self.size += len(chunk)
 
