@@ -35,9 +35,17 @@ class SignInView(views.LoginView):
         return response
 
 
+class SignOutView(views.LogoutView):
+    """Django's logout view, by POST only (with its CSRF check), on Django 4.2 too, whose
+    own still signs out on a GET: a cross-site ``<img>`` could end a user's sign-in and
+    revoke the token. DRF's browsable API posts its logout form."""
+
+    http_method_names = ["post", "options"]
+
+
 app_name = "rest_framework"
 
 urlpatterns = [
     path("login/", SignInView.as_view(), name="login"),
-    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("logout/", SignOutView.as_view(), name="logout"),
 ]

@@ -325,3 +325,32 @@ def test_a_multipart_create_with_its_formats_last_is_bounded(demo_client, glance
     else:
         assert answer.status_code == 413, answer.content
         assert "SPOOL_MAX_BYTES" in answer.json()["detail"] and made == []
+
+
+# --- 9. sign-out by POST only, with its CSRF check, on Django 4.2 too -----------------
+
+
+@pytest.mark.django_db
+def test_a_cross_site_get_or_post_does_not_sign_out(clouds, admin_session):
+    from django.test import Client
+
+    from devcloud import config as devcloud
+    from glance_api.auth import SESSION_TOKEN_KEY
+    from tests.test_auth import sign_in
+
+    client = Client(enforce_csrf_checks=True)
+    client.get("/api-auth/login/")
+    sign_in(
+        client,
+        username=devcloud.DEMO.username,
+        password=devcloud.DEMO.password,
+        csrfmiddlewaretoken=client.cookies["csrftoken"].value,
+    )
+    token = client.session[SESSION_TOKEN_KEY]
+    assert client.get("/api-auth/logout/").status_code == 405  # an <img> of another site
+    assert client.post("/api-auth/logout/").status_code == 403  # a form of another site
+    assert client.get(f"{API}/version/", HTTP_ACCEPT="application/json").status_code == 200
+    check = admin_session.get(
+        devcloud.KEYSTONE_URL + "/auth/tokens", headers={"X-Subject-Token": token}, raise_exc=False
+    )
+    assert check.status_code == 200  # not revoked
