@@ -62,8 +62,11 @@ class UploadAuthorizationView(KeystoneAPIMixin, APIView):
     @sensitive_variables()
     def put(self, request):
         path, _, query = request.headers.get("X-Original-URI", "").partition("?")
+        path = urllib.parse.unquote(path)
+        # nginx carries them with or without the final slash; the named routes have it
+        path = path if path.endswith("/") else f"{path}/"
         try:
-            match = resolve(urllib.parse.unquote(path))
+            match = resolve(path)
         except Resolver404 as exc:
             raise exceptions.NotFound() from exc
         if match.url_name == UPLOAD_URL:
