@@ -1,0 +1,273 @@
+"""The third security review (issue 32), nginx's part: the data plane's edges through the
+stack's own nginx, two instances and Redis (``deploy/``). The app's part is in
+``test_security_review_three.py``."""
+
+import itertools
+import uuid
+
+import pytest
+import redis
+import requests
+
+from benchmarks import load
+from deploy import stack
+from devcloud import config as devcloud
+from tests.helpers import API, direct_create
+from tests.test_stack import eventually, nginx_with  # noqa: F401  (a fixture)
+
+OCTETS = {"Content-Type": "application/octet-stream"}
+NGINX_LOGS = (stack.HOME / "nginx" / "access.log", stack.HOME / "nginx" / "error.log")
+
+
+def _from(address: str) -> requests.Session:
+    http = requests.Session()
+    http.mount("http://", load.FromAddress(address))
+    return http
+
+
+def _logs_written_during(run) -> str:
+    """What nginx's and the instances' logs got while ``run()`` ran."""
+    logs = [
+        *NGINX_LOGS,
+        *(devcloud.LOGS / f"stack-app-{i}.log" for i in range(2)),
+        *(stack.access_log(i) for i in range(2)),
+    ]
+    sizes = {log: log.stat().st_size if log.exists() else 0 for log in logs}
+    run()
+    written = []
+    for log in logs:
+        if log.exists():
+            with open(log, "rb") as text:
+                text.seek(sizes[log])
+                written.append(text.read().decode(errors="replace"))
+    return "\n".join(written)
+
+
+@pytest.fixture
+def upload_url(instances, demo_token, glance_demo):
+    created = requests.post(
+        f"{stack.NGINX_URL}{API}/images/",
+        json=direct_create(f"edges-{uuid.uuid4().hex[:6]}"),
+        headers={"X-Auth-Token": demo_token},
+    ).json()
+    yield created["upload_url"], created["id"]
+    glance_demo.images.delete(created["id"])
+
+
+# --- 1. Redis has a memory limit, and evicts only what expires -------------------------
+
+
+def test_redis_has_a_memory_limit_and_keeps_what_does_not_expire(instances):
+    memory = redis.Redis.from_url(stack.redis_url()).info("memory")
+    assert memory["maxmemory"] == 256 * 1024 * 1024
+    assert memory["maxmemory_policy"] == "volatile-lru"
+
+
+# --- 2. no log of the stack holds a live upload secret or a token ----------------------
+
+
+def test_no_log_of_the_stack_holds_an_upload_secret_or_a_token(
+    instances, upload_url, demo_token, glance_demo
+):
+    url, image_id = upload_url
+    secret = url.rstrip("/").rsplit("/", 1)[1]
+    answers = []
+
+    def run():
+        answers.append(requests.put(url, data=b"x" * 100, headers={"Content-Type": "text/plain"}))
+        answers.append(requests.put(url, data=b"x" * 1000, headers=OCTETS))
+        answers.append(requests.put(url, data=b"x" * 1000, headers=OCTETS))  # used
+
+    written = _logs_written_during(run)
+    assert [answer.status_code for answer in answers] == [415, 204, 404]
+    assert glance_demo.images.get(image_id)["status"] == "active"
+    assert "/uploads/<secret>/" in written  # nginx's access log wrote the requests
+    assert secret not in written and demo_token not in written
+
+
+# --- 4. nginx's authorization route is nginx's alone ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", [f"{API}/_accel/upload/", f"{API}/%5Faccel/upload/", f"{API}//_accel/upload"]
+)
+@pytest.mark.parametrize("method", ["GET", "PUT"])
+def test_the_upload_authorization_is_not_reachable_from_outside(
+    instances, upload_url, demo_token, glance_demo, path, method
+):
+    url, image_id = upload_url
+    answer = requests.request(
+        method,
+        f"{stack.NGINX_URL}{path}",
+        headers={
+            "X-Auth-Token": demo_token,
+            "X-Original-URI": url.removeprefix(stack.NGINX_URL),
+            "X-Original-Method": "PUT",
+            **OCTETS,
+        },
+    )
+    assert answer.status_code == 404, answer.text
+    assert "X-Glance-Token" not in answer.headers and "X-Glance-Path" not in answer.headers
+    # the upload URL was not used up
+    assert requests.put(url, data=b"y" * 1000, headers=OCTETS).status_code == 204
+    assert glance_demo.images.get(image_id)["size"] == 1000
+
+
+# --- 5. downloads count against the per-address rate ----------------------------------
+
+
+def test_downloads_and_heads_are_limited_per_address(nginx_with, demo_token, make_image):  # noqa: F811
+    image = make_image(as_demo=True, data=b"d" * 1000)
+    nginx_with(api_rate=5)
+    http = _from("127.0.0.4")  # no other test's address
+    http.headers["X-Auth-Token"] = demo_token
+    file_url = f"{stack.NGINX_URL}{API}/images/{image['id']}/file/"
+    answers = []
+
+    def limited():
+        answers.extend(http.request(method, file_url) for method in ["GET", "HEAD"] * 15)
+        return any(answer.status_code == 429 for answer in answers)
+
+    assert eventually(limited)
+    statuses = {answer.status_code for answer in answers}
+    assert statuses <= {200, 429}, statuses
+    refused = next(answer for answer in answers if answer.status_code == 429)
+    assert refused.headers["Retry-After"] == str(stack.RETRY_AFTER)
+
+
+# --- 10. a download through nginx keeps the app's security headers --------------------
+
+SECURITY_HEADERS = (
+    "X-Content-Type-Options",
+    "X-Frame-Options",
+    "Referrer-Policy",
+    "Cross-Origin-Opener-Policy",
+    "Cache-Control",
+)
+
+
+def test_a_download_through_nginx_has_the_apps_security_headers(
+    instances, demo_token, make_image
+):
+    image = make_image(as_demo=True, data=b"h" * 1000)
+    headers = {"X-Auth-Token": demo_token}
+    path = f"{API}/images/{image['id']}/file/"
+    direct = requests.get(f"{instances[0]}{path}", headers=headers)  # the app streams it
+    carried = requests.get(f"{stack.NGINX_URL}{path}", headers=headers)  # nginx does
+    assert direct.status_code == carried.status_code == 200
+    assert carried.content == direct.content == b"h" * 1000
+    expected = {name: direct.headers.get(name) for name in SECURITY_HEADERS}
+    assert expected["X-Content-Type-Options"] == "nosniff" and expected["Cache-Control"]
+    assert {name: carried.headers.get(name) for name in SECURITY_HEADERS} == expected
+
+
+# --- 12. an upload without the final slash, carried by nginx ---------------------------
+
+
+def test_nginx_carries_an_upload_without_the_final_slash(
+    instances, upload_url, demo_token, make_image, glance_demo
+):
+    image = make_image(as_demo=True)
+    put = requests.put(
+        f"{stack.NGINX_URL}{API}/images/{image['id']}/file",
+        data=b"s" * 1000,
+        headers={"X-Auth-Token": demo_token, **OCTETS},
+    )
+    assert put.status_code == 204, put.text
+    assert glance_demo.images.get(image["id"])["size"] == 1000
+    url, image_id = upload_url
+    assert requests.put(url.rstrip("/"), data=b"u" * 1000, headers=OCTETS).status_code == 204
+    assert glance_demo.images.get(image_id)["size"] == 1000
+
+
+# --- a fuzz of headers through the stack: never a 5xx ----------------------------------
+
+MALFORMED = [
+    "",
+    "*",
+    ",",
+    ",,,",
+    '"',
+    'W/"',
+    'W/"unterminated',
+    "bytes=",
+    "bytes=-",
+    "bytes=--",
+    "bytes=1-2-3",
+    "bytes=" + "9" * 5000 + "-",
+    "bytes=-" + "9" * 5000,
+    "bytes=0-0,-1,5-",
+    "bytes=a-b",
+    "items=0-9",
+    "wait=",
+    "wait=-1",
+    "wait=abc",
+    "wait=" + "9" * 400,
+    "return=",
+    "return=representation; wait=5, handling=lenient",
+    "sha-512=:",
+    "sha-512=:not base64:",
+    "sha-512=:" + "A" * 8000 + ":",
+    "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:, md5=:x:",
+    "unknown-algo=:AAAA:",
+    "/api/glance/images/" + "../" * 50,
+    "/api/glance/uploads/%00/",
+    "%ff%fe",
+    "ümlaut-\u00e9",
+    "x" * 7000,
+]
+HEADERS = (
+    "Range",
+    "If-Range",
+    "If-Match",
+    "If-None-Match",
+    "Prefer",
+    "Content-Digest",
+    "Repr-Digest",
+    "X-Original-URI",
+    "X-Original-Method",
+)
+
+
+def test_malformed_headers_through_the_stack_are_never_a_5xx(
+    instances, demo_token, make_image, glance_demo
+):
+    with_data = make_image(as_demo=True, data=b"f" * 2000)
+    queued = make_image(as_demo=True)
+    http = _from("127.0.0.5")  # no other test's address
+    http.headers["X-Auth-Token"] = demo_token
+    image_url = f"{stack.NGINX_URL}{API}/images/{with_data['id']}/"
+    requests_made = [
+        ("GET", f"{image_url}file/", None),
+        ("HEAD", f"{image_url}file/", None),
+        ("GET", image_url, None),
+        ("GET", f"{stack.NGINX_URL}{API}/images/", None),
+        ("PATCH", image_url, b'{"description": "fuzzed"}'),
+        ("PUT", f"{stack.NGINX_URL}{API}/images/{queued['id']}/file/", b"q" * 100),
+        ("PUT", f"{stack.NGINX_URL}{API}/images/{queued['id']}/stage/", b"q" * 100),
+    ]
+    server_errors = []
+    for (method, url, body), header, value in itertools.product(
+        requests_made, HEADERS, MALFORMED
+    ):
+        content_type = "application/json" if method == "PATCH" else OCTETS["Content-Type"]
+        try:
+            answer = http.request(
+                method,
+                url,
+                data=body,
+                headers={header: value.encode(), "Content-Type": content_type},
+            )
+        except requests.ConnectionError as exc:  # nginx refusing a header outright is fine
+            server_errors.append((method, url, header, value[:40], repr(exc)))
+            continue
+        if answer.status_code >= 500:
+            server_errors.append((method, url, header, value[:40], answer.status_code))
+    assert server_errors == []
+    assert not any("[alert]" in line or "[crit]" in line for line in _nginx_errors())
+
+
+def _nginx_errors() -> list[str]:
+    log = NGINX_LOGS[1]
+    return log.read_text(errors="replace").splitlines() if log.exists() else []
+
