@@ -146,9 +146,7 @@ SECURITY_HEADERS = (
 )
 
 
-def test_a_download_through_nginx_has_the_apps_security_headers(
-    instances, demo_token, make_image
-):
+def test_a_download_through_nginx_has_the_apps_security_headers(instances, demo_token, make_image):
     image = make_image(as_demo=True, data=b"h" * 1000)
     headers = {"X-Auth-Token": demo_token}
     path = f"{API}/images/{image['id']}/file/"
@@ -247,9 +245,7 @@ def test_malformed_headers_through_the_stack_are_never_a_5xx(
         ("PUT", f"{stack.NGINX_URL}{API}/images/{queued['id']}/stage/", b"q" * 100),
     ]
     server_errors = []
-    for (method, url, body), header, value in itertools.product(
-        requests_made, HEADERS, MALFORMED
-    ):
+    for (method, url, body), header, value in itertools.product(requests_made, HEADERS, MALFORMED):
         content_type = "application/json" if method == "PATCH" else OCTETS["Content-Type"]
         try:
             answer = http.request(
@@ -270,4 +266,3 @@ def test_malformed_headers_through_the_stack_are_never_a_5xx(
 def _nginx_errors() -> list[str]:
     log = NGINX_LOGS[1]
     return log.read_text(errors="replace").splitlines() if log.exists() else []
-
