@@ -1,12 +1,12 @@
 """Distinct free text in namespace queries, as one user: what Redis and Glance pay for it.
 
 Through the stack (nginx, two instances, Redis), as the dev cloud's demo user: one warm-up
-request, then N requests to ``metadefs/namespaces/``, each with a value never sent
-before: ``resource_types=OS::Glance::Image,<random>`` (and every fourth
-``resource_type=<random>``, ``properties_target=<random>``, an unknown ``marker``).
-Prints Redis's memory and key count before and after, and how many calls Glance got
-for metadefs meanwhile (its own access log). Issue 32's finding 1: before its fix each
-value made a cache entry of about 70 KB and 25 Glance calls.
+request, then N requests to ``metadefs/namespaces/``, each with a ``resource_types`` value
+never sent before (``OS::Glance::Image,<random>``), then N/4 each with a made-up
+``resource_type``, ``properties_target`` and ``marker``. Prints Redis's memory and key
+count before, after the N and at the end, and how many calls Glance got for metadefs
+(its own access log). Issue 32's finding 1: before its fix each value made a cache entry
+of about 70 KB and 25 Glance calls.
 
     .venv/bin/python -m benchmarks.cache_lever [--values 1000]
 """
@@ -43,14 +43,21 @@ def glance_metadefs_calls() -> int:
     return sum(" /v2/metadefs/" in line for line in lines)
 
 
-def query(n: int) -> dict:
-    made_up = f"Made::Up::{uuid.uuid4().hex}"
+def queries(values: int) -> list[dict]:
+    """``values`` distinct resource_types, then values/4 of each other kind."""
+
+    def made_up() -> str:
+        return f"Made::Up::{uuid.uuid4().hex}"
+
     return [
-        {"resource_types": f"OS::Glance::Image,{made_up}"},
-        {"resource_type": made_up},
-        {"resource_type": "OS::Glance::Image", "properties_target": made_up},
-        {"resource_types": "OS::Glance::Image", "marker": made_up},
-    ][n % 4]
+        *({"resource_types": f"OS::Glance::Image,{made_up()}"} for _ in range(values)),
+        *({"resource_type": made_up()} for _ in range(values // 4)),
+        *(
+            {"resource_type": "OS::Glance::Image", "properties_target": made_up()}
+            for _ in range(values // 4)
+        ),
+        *({"resource_types": "OS::Glance::Image", "marker": made_up()} for _ in range(values // 4)),
+    ]
 
 
 def main(argv=None) -> dict:
@@ -66,23 +73,27 @@ def main(argv=None) -> dict:
     statuses: dict[int, int] = {}
     checkpoints = []
 
-    def one(n: int) -> int:
-        return http.get(NAMESPACES, params=query(n)).status_code
+    sent = queries(args.values)
+
+    def one(query: dict) -> int:
+        return http.get(NAMESPACES, params=query).status_code
 
     with ThreadPoolExecutor(4) as pool:
-        for n, status in enumerate(pool.map(one, range(args.values)), start=1):
+        for n, status in enumerate(pool.map(one, sent), start=1):
             statuses[status] = statuses.get(status, 0) + 1
             if n % max(1, args.values // 4) == 0:
                 checkpoints.append(
                     {
-                        "values": n,
+                        "requests": n,
                         "redis_used_memory": redis_memory()["used_memory"],
+                        "redis_keys": redis_memory()["keys"],
                         "glance_calls": glance_metadefs_calls() - calls_before,
                     }
                 )
     after = redis_memory()
     results = {
         "values": args.values,
+        "requests": len(sent),
         "statuses": statuses,
         "redis_before": before,
         "redis_after": after,
@@ -91,7 +102,10 @@ def main(argv=None) -> dict:
         "glance_metadefs_calls": glance_metadefs_calls() - calls_before,
         "checkpoints": checkpoints,
     }
-    print(f"{args.values} distinct values as demo: statuses {statuses}")
+    print(
+        f"{args.values} distinct resource_types values, then {args.values // 4} each of "
+        f"resource_type, properties_target and marker, as demo: statuses {statuses}"
+    )
     print(
         f"Redis: {before['used_memory'] / 1024:.0f} KiB, {before['keys']} keys before; "
         f"{after['used_memory'] / 1024:.0f} KiB, {after['keys']} keys after "
@@ -100,7 +114,8 @@ def main(argv=None) -> dict:
     print(f"Glance metadefs calls meanwhile: {results['glance_metadefs_calls']}")
     for point in checkpoints:
         print(
-            f"  after {point['values']:>5}: Redis {point['redis_used_memory'] / 1024:.0f} KiB, "
+            f"  after {point['requests']:>5} requests: Redis "
+            f"{point['redis_used_memory'] / 1024:.0f} KiB, {point['redis_keys']} keys, "
             f"Glance calls {point['glance_calls']}"
         )
     RESULTS.mkdir(exist_ok=True)

@@ -266,3 +266,14 @@ def test_malformed_headers_through_the_stack_are_never_a_5xx(
 def _nginx_errors() -> list[str]:
     log = NGINX_LOGS[1]
     return log.read_text(errors="replace").splitlines() if log.exists() else []
+
+
+def test_made_up_namespace_queries_leave_redis_and_glance_flat(instances):
+    """benchmarks.cache_lever, short: 40 distinct resource_types values and 10 of each
+    other kind, as demo through the stack."""
+    from benchmarks import cache_lever
+
+    results = cache_lever.main(["--values", "40"])
+    assert results["statuses"] == {200: 60, 400: 10}  # 400: the unknown markers
+    assert results["glance_metadefs_calls"] == 0
+    assert results["redis_new_keys"] == 0
