@@ -46,6 +46,7 @@ nox.options.sessions = ["suite", "release_2024_1", "horizon", "table"]
 # compat runs them.
 SERVER_TESTS = [
     "tests/test_stack.py",
+    "tests/test_stack_edges.py",
     "tests/test_benchmarks.py",
     "tests/test_schemathesis.py",
     "tests/test_browser.py",
