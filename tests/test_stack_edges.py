@@ -16,6 +16,9 @@ from tests.helpers import API, direct_create
 from tests.test_stack import eventually, nginx_with  # noqa: F401  (a fixture)
 
 OCTETS = {"Content-Type": "application/octet-stream"}
+# An upload nginx carries is Glance's 204; where Glance does not inspect uploads itself
+# (before API 2.17: 2024.1) a bare image's goes through the app, which answers 200.
+UPLOADED = (200, 204)
 NGINX_LOGS = (stack.HOME / "nginx" / "access.log", stack.HOME / "nginx" / "error.log")
 
 
@@ -79,7 +82,8 @@ def test_no_log_of_the_stack_holds_an_upload_secret_or_a_token(
         answers.append(requests.put(url, data=b"x" * 1000, headers=OCTETS))  # used
 
     written = _logs_written_during(run)
-    assert [answer.status_code for answer in answers] == [415, 204, 404]
+    assert [answer.status_code for answer in answers][::2] == [415, 404]
+    assert answers[1].status_code in UPLOADED
     assert glance_demo.images.get(image_id)["status"] == "active"
     assert "/uploads/<secret>/" in written  # nginx's access log wrote the requests
     assert secret not in written and demo_token not in written
@@ -109,7 +113,7 @@ def test_the_upload_authorization_is_not_reachable_from_outside(
     assert answer.status_code == 404, answer.text
     assert "X-Glance-Token" not in answer.headers and "X-Glance-Path" not in answer.headers
     # the upload URL was not used up
-    assert requests.put(url, data=b"y" * 1000, headers=OCTETS).status_code == 204
+    assert requests.put(url, data=b"y" * 1000, headers=OCTETS).status_code in UPLOADED
     assert glance_demo.images.get(image_id)["size"] == 1000
 
 
@@ -171,10 +175,11 @@ def test_nginx_carries_an_upload_without_the_final_slash(
         data=b"s" * 1000,
         headers={"X-Auth-Token": demo_token, **OCTETS},
     )
-    assert put.status_code == 204, put.text
+    assert put.status_code in UPLOADED, put.text
     assert glance_demo.images.get(image["id"])["size"] == 1000
     url, image_id = upload_url
-    assert requests.put(url.rstrip("/"), data=b"u" * 1000, headers=OCTETS).status_code == 204
+    unslashed = requests.put(url.rstrip("/"), data=b"u" * 1000, headers=OCTETS)
+    assert unslashed.status_code in UPLOADED
     assert glance_demo.images.get(image_id)["size"] == 1000
 
 
