@@ -144,7 +144,9 @@ def test_a_store_that_reads_no_ranges_gives_the_whole_image(
         },
         format="json",
     )
-    if created.status_code == 501:  # an older Glance: no such image can be made
+    if not any(v["id"] == "v2.17" for v in glance_admin.versions.list()):
+        # an older Glance: no such image can be made (and only there is a 501 right)
+        assert created.status_code == 501, created.content
         assert "v2.17" in created.json()["detail"]
         return
     assert created.status_code == 201, created.content

@@ -14,5 +14,7 @@ def test_version_matches_glance_discovery(demo_client, glance_demo):
 
 
 def test_version_without_trailing_slash(demo_client):
-    response = demo_client.get("/api/glance/version", follow=True)
+    """Answered in place: no redirect (a redirect would not carry a PUT's or POST's body)."""
+    response = demo_client.get("/api/glance/version")
     assert response.status_code == 200
+    assert response.json() == demo_client.get("/api/glance/version/").json()
