@@ -3,6 +3,7 @@ the code, and the charts are drawn from the benchmarks' figures (make docs build
 whole site, warnings as errors, before the suite runs)."""
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -53,3 +54,31 @@ def test_each_benchmark_of_the_docs_has_its_chart(tmp_path):
     load = json.loads((DOCS / "data" / "load.json").read_text())
     title = f"{load['requests']:,} requests"
     assert title in (tmp_path / "load.svg").read_text()  # the chart says what it shows
+
+
+def _layout_block() -> list[str]:
+    text = (DOCS / "development.md").read_text()
+    block = text[text.index("glance_api/           the reusable app") :]
+    return block[: block.index("\ndevcloud/")].splitlines()
+
+
+def test_the_layout_names_every_module_of_the_app():
+    """docs/development.md's layout: every module of glance_api/, each under its package."""
+    app = DOCS.parent / "glance_api"
+    lines = _layout_block()
+    sections: dict[str, str] = {"": "\n".join(lines)}
+    for package in ("services", "serializers", "views", "horizon"):
+        start = next(i for i, line in enumerate(lines) if line.startswith(f"  {package}/"))
+        end = next(
+            (i for i in range(start + 1, len(lines)) if re.match(r"  \S", lines[i])), len(lines)
+        )
+        sections[package] = "\n".join(lines[start:end])
+    missing = []
+    for path in sorted(app.rglob("*.py")):
+        relative = path.relative_to(app)
+        if relative.name == "__init__.py" or "migrations" in relative.parts:
+            continue
+        package = relative.parts[0] if len(relative.parts) > 1 else ""
+        if not re.search(rf"\b{re.escape(relative.stem)}\b", sections[package]):
+            missing.append(str(relative))
+    assert missing == []

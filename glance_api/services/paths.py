@@ -1,6 +1,6 @@
 """Values pasted into Glance's URLs, each as exactly one path segment.
 
-glanceclient (and ``_get_json``) put tags, member ids and namespace names into URL paths as
+glanceclient (and :func:`glance_api.services.rest.get_json`) put tags, member ids and namespace names into URL paths as
 they are. Each is quoted here with nothing left safe, so ``/``, ``?`` and ``#`` stay inside
 it; and ``.`` and ``..``, which quoting leaves as they are and which requests and urllib3
 then remove as dot segments (so that ``images/<id>/tags/..`` would be ``images/<id>/``),

@@ -1,7 +1,7 @@
 """The API's views: thin DRF ViewSets that validate, call ``services`` and serialize.
 
-One module per resource; ``ImageViewSet`` gathers the image routes written in
-``image_data`` and ``sharing``. Everything is re-exported here.
+One module per resource; ``ImageViewSet`` (``images``) gathers the image routes written in
+``image_data``, ``tasks``, ``stores`` and ``sharing``. Everything is re-exported here.
 """
 
 from .accel import UploadAuthorizationView
