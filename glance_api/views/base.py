@@ -10,6 +10,7 @@ from .. import draining, keystone, services
 from ..auth import KeystoneSessionAuthentication, KeystoneTokenAuthentication
 from ..exceptions import GlanceRefusedToken
 from ..handlers import exception_handler
+from ..identifiers import is_uuid
 from ..metadata import GlanceMetadata
 from ..pagination import DashboardPagination
 from ..parsers import PARSERS
@@ -91,6 +92,10 @@ class GlanceViewSet(KeystoneAPIMixin, viewsets.GenericViewSet):
                 return noun
         return name
 
+    # The URL keyword that holds an image id, where there is one ("pk" for images/): image
+    # ids are UUIDs, anything else is no image (and never reaches Glance's URL).
+    image_id_kwarg: str | None = None
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         errors = {
@@ -100,6 +105,16 @@ class GlanceViewSet(KeystoneAPIMixin, viewsets.GenericViewSet):
         }
         if errors:
             raise exceptions.ValidationError(errors)
+        if self.image_id_kwarg in kwargs and not is_uuid(kwargs[self.image_id_kwarg]):
+            raise exceptions.NotFound("No such image.")
+
+    def get_serializer(self, *args, **kwargs):
+        # The browsable API fills its forms from the resource it just showed (PUT on the
+        # images collection creates); a create form starts empty instead.
+        if self.action == "create":
+            kwargs.pop("instance", None)
+            args = ()
+        return super().get_serializer(*args, **kwargs)
 
     @cached_property
     def glance(self) -> services.GlanceClient:

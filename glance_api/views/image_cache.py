@@ -2,11 +2,9 @@
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from .. import services
-from ..identifiers import is_uuid
 from ..schema import IMAGE_NOT_FOUND
 from ..serializers import ClearCacheQuerySerializer
 from .base import GlanceViewSet
@@ -42,11 +40,7 @@ class ImageCacheViewSet(GlanceViewSet):
 
     pagination_class = None
     lookup_field = "image_id"
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        if "image_id" in kwargs and not is_uuid(kwargs["image_id"]):
-            raise NotFound("No such image.")
+    image_id_kwarg = "image_id"
 
     @extend_schema(responses={200: ImageCacheStateSerializer, 403: REFUSED, 501: LACKS})
     def list(self, request):

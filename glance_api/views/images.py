@@ -10,11 +10,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, ParseError
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.response import Response
 
 from .. import capabilities, conditional, services
-from ..identifiers import is_uuid
 from ..parsers import FILE_FIELD
 from ..schema import IF_MATCH, IF_NONE_MATCH, IMAGE_NOT_FOUND, NOT_MODIFIED, PRECONDITION_FAILED
 from ..serializers import (
@@ -50,6 +49,7 @@ class ImageViewSet(
     ImageDataActions, ImageTaskActions, ImageStoreActions, ImageSharingActions, GlanceViewSet
 ):
     serializer_class = ImageSerializer
+    image_id_kwarg = "pk"
     put_creates = True  # the dashboard's client creates images with PUT images/
     # What the browsable API draws its forms from (the OpenAPI schema is declared per action).
     form_serializers = {
@@ -64,12 +64,6 @@ class ImageViewSet(
     def get_serializer_class(self):
         return self.form_serializers.get(self.action, ImageSerializer)
 
-    def initial(self, request, *args, **kwargs):
-        """Image ids are UUIDs: anything else is no image (and never reaches Glance's URL)."""
-        super().initial(request, *args, **kwargs)
-        if "pk" in kwargs and not is_uuid(kwargs["pk"]):
-            raise NotFound("No such image.")
-
     def get_serializer_context(self):
         """For the browsable API's forms: Glance's formats as the choices."""
         context = super().get_serializer_context()
@@ -79,14 +73,6 @@ class ImageViewSet(
             except APIException:  # the form falls back to Glance's default formats
                 pass
         return context
-
-    def get_serializer(self, *args, **kwargs):
-        # The browsable API fills its PUT form (PUT on the collection creates) from the
-        # image it just showed; a create form starts empty instead.
-        if self.action == "create":
-            kwargs.pop("instance", None)
-            args = ()
-        return super().get_serializer(*args, **kwargs)
 
     def get_parser_context(self, http_request):
         """What the multipart parser needs to stream a create's file to Glance."""

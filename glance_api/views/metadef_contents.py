@@ -44,12 +44,6 @@ class NamespaceContentsViewSet(GlanceViewSet):
     def get_serializer_class(self):
         return self.item_serializer
 
-    def get_serializer(self, *args, **kwargs):
-        if self.action == "create":  # the browsable API's create form starts empty
-            kwargs.pop("instance", None)
-            args = ()
-        return super().get_serializer(*args, **kwargs)
-
     def valid(self, serializer_class=None) -> dict:
         serializer = (serializer_class or self.item_serializer)(data=self.request.data)
         serializer.is_valid(raise_exception=True)

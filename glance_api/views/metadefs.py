@@ -40,12 +40,6 @@ class NamespaceViewSet(GlanceViewSet):
     def get_serializer_class(self):
         return self.form_serializers.get(self.action, NamespaceSerializer)
 
-    def get_serializer(self, *args, **kwargs):
-        if self.action == "create":  # the browsable API's create form starts empty
-            kwargs.pop("instance", None)
-            args = ()
-        return super().get_serializer(*args, **kwargs)
-
     def browsable_links(self, data) -> list[tuple[str, str]]:
         if self.action == "list" and isinstance(data, dict):
             return [
