@@ -89,6 +89,35 @@ def test_no_log_of_the_stack_holds_an_upload_secret_or_a_token(
     assert secret not in written and demo_token not in written
 
 
+def test_nginx_refusing_an_upload_url_over_its_limits_logs_no_secret(
+    nginx_with,  # noqa: F811
+    upload_url,
+    glance_demo,
+):
+    """nginx's own 429 (the per-address rate) leaves the URL usable: its error log, which
+    names a refused request's line, must not get the secret."""
+    url, image_id = upload_url
+    secret = url.rstrip("/").rsplit("/", 1)[1]
+    nginx_with(api_rate=2)
+    http = _from("127.0.0.6")  # no other test's address
+    answers = []
+
+    def run():
+        def limited():
+            answers.extend(
+                http.put(url, data=b"x" * 100, headers={"Content-Type": "text/plain"})
+                for _ in range(10)
+            )
+            return any(answer.status_code == 429 for answer in answers)
+
+        assert eventually(limited)
+
+    written = _logs_written_during(run)
+    assert {answer.status_code for answer in answers} <= {415, 429}
+    assert secret not in written
+    assert glance_demo.images.get(image_id)["status"] == "queued"  # still usable
+
+
 # --- 4. nginx's authorization route is nginx's alone ----------------------------------
 
 
