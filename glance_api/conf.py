@@ -57,11 +57,11 @@ DEFAULTS = {
     # the connection can carry the next request (glance_api.draining); past either, the
     # server closes it.
     "DRAIN_MAX_BYTES": 8 * 1024 * 1024,
+    "DRAIN_SECONDS": 5,
     # With oslo.utils before 7.3 (no format inspector), a multipart create whose formats
     # come after its file keeps the file aside until they come: at most this many bytes
     # (then a 413 that says to send the formats first).
     "SPOOL_MAX_BYTES": 1024**3,
-    "DRAIN_SECONDS": 5,
     # The sign-in form: after this many failed sign-ins of one user (username and domain)
     # within SIGN_IN_WINDOW_SECONDS, it refuses that user's sign-ins, without asking
     # Keystone, until the window has passed; a successful sign-in starts anew.

@@ -118,6 +118,34 @@ def test_nginx_refusing_an_upload_url_over_its_limits_logs_no_secret(
     assert glance_demo.images.get(image_id)["status"] == "queued"  # still usable
 
 
+def test_nginx_unable_to_reach_the_app_logs_no_upload_secret(
+    nginx_with,  # noqa: F811
+    upload_url,
+    closed_port,
+    glance_demo,
+):
+    """Every instance out of reach: nginx cannot authorize (or pass on) an upload URL, and
+    its error log, which names a failed request's line, must not get the still usable
+    secret; other requests' failures are logged as before."""
+    url, image_id = upload_url
+    secret = url.rstrip("/").rsplit("/", 1)[1]
+    nginx_with(upstreams=[f"127.0.0.1:{closed_port}"])
+    # the reloaded configuration answers (its old workers finish first)
+    assert eventually(lambda: requests.get(f"{stack.NGINX_URL}{API}/healthz/").status_code == 502)
+    answers = []
+
+    def run():
+        answers.append(requests.put(url, data=b"x" * 100, headers=OCTETS))
+        answers.append(requests.put(url.rstrip("/"), data=b"x" * 100, headers=OCTETS))
+        answers.append(requests.get(f"{stack.NGINX_URL}{API}/healthz/"))
+
+    written = _logs_written_during(run)
+    assert [answer.status_code for answer in answers] == [503, 503, 502]
+    assert "[error]" in written  # the failures are logged...
+    assert secret not in written  # ...but not an upload URL's
+    assert glance_demo.images.get(image_id)["status"] == "queued"
+
+
 # --- 4. nginx's authorization route is nginx's alone ----------------------------------
 
 
