@@ -21,10 +21,12 @@ from pathlib import Path
 
 from devcloud import cloud, process
 from devcloud import config as c
-from glance_api.exceptions import RETRY_AFTER_SECONDS
+from glance_api.exceptions import ERROR_STATUSES, RETRY_AFTER_SECONDS
 
 HOME = c.HOME / "stack"
 NGINX_CONF = Path(__file__).with_name("nginx.conf")
+# what nginx.conf includes (beside it)
+NGINX_INCLUDES = [Path(__file__).with_name("glance-download.conf")]
 NGINX_PORT = int(os.environ.get("STACK_NGINX_PORT", "8090"))
 REDIS_PORT = int(os.environ.get("STACK_REDIS_PORT", "6390"))
 FIRST_APP_PORT = int(os.environ.get("STACK_APP_PORT", "8091"))
@@ -305,11 +307,21 @@ def nginx_conf(
         "carry_uploads": "1" if ACCEL else "",
         # as root, nginx's workers run as root too here (throwaway files on loopback)
         "user": "user root;" if os.geteuid() == 0 else "",
+        "refusal_statuses": refusal_branches(),
     }
     text = NGINX_CONF.read_text()
     for name, value in values.items():
         text = text.replace("{{" + name + "}}", value)
     return text
+
+
+def refusal_branches() -> str:
+    """@upload_refused's branches: the app's status for a refused upload, as the app's
+    error map has them (nginx's ``return`` takes no variable for a status)."""
+    return "\n".join(
+        f"            if ($refusal_status = {code}) {{ return {code} $refusal_body; }}"
+        for code in ERROR_STATUSES
+    )
 
 
 def start_nginx(instances: int, **values) -> None:
@@ -321,6 +333,8 @@ def start_nginx(instances: int, **values) -> None:
     conf.touch(mode=0o600)  # it holds the accel secret
     conf.chmod(0o600)
     conf.write_text(nginx_conf(instances, **values))
+    for include in NGINX_INCLUDES:
+        shutil.copyfile(include, prefix / include.name)
     if _nginx_pid():
         subprocess.run(
             [_which("nginx"), "-p", str(prefix), "-c", str(conf), "-s", "reload"], check=True

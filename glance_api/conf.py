@@ -52,6 +52,10 @@ DEFAULTS = {
     # this many seconds more (stale-if-error); 0: never.
     "METADEFS_STALE_SECONDS": 3600,
     "METADEFS_WORKERS": 8,
+    # How long Glance's versions document (what require_version asks, for every call that
+    # needs a version) is cached per Glance endpoint; served stale-if-error as the
+    # metadefs are (METADEFS_STALE_SECONDS). 0: not at all.
+    "VERSIONS_CACHE_SECONDS": 60,
     # A request body the answer did not need (a 401, 404 or 409 to an upload) is read off
     # the connection before the answer goes, up to this many bytes and seconds, so that
     # the connection can carry the next request (glance_api.draining); past either, the

@@ -92,6 +92,19 @@ class GatewayTimeout(exceptions.APIException):
     default_code = "gateway_timeout"
 
 
+class GlanceOnlyCopy(GlanceConflict):
+    default_detail = (
+        "The image's data is in this store only: deleting it there would leave the image "
+        "without data. Delete the image instead."
+    )
+
+
+class GlanceHasNoCache(GlanceLacksFeature):
+    default_detail = (
+        "This Glance has no image cache (its image_cache_dir is not set). Nothing was changed."
+    )
+
+
 class UpstreamError(exceptions.APIException):
     """A client error from Glance that has no class of its own; status set per instance."""
 
@@ -119,9 +132,28 @@ _CLIENT_ERRORS = {
 }
 
 
+# Every status the API's errors have: the classes above, Glance's client errors as
+# _CLIENT_ERRORS maps them, and DRF's own (400, 401, 403, 404, 405, 406, 415, 429).
+# nginx answers an upload the app refuses with one of them: deploy/stack.py writes
+# @upload_refused's branches from this (tests/test_errors.py checks both).
+ERROR_STATUSES = (400, 401, 403, 404, 405, 406, 409, 411, 413, 415, 429, 501, 502, 503, 504)
+
+# Glance's answers whose status misreads them, told apart by the words of Glance's message,
+# since Glance gives nothing else to tell them by (no code, no header):
+_BY_WORDS = {
+    # DELETE /v2/stores/{store}/{id} on the image's last copy, after its policy passed
+    (403, "only store"): GlanceOnlyCopy,
+    # /v2/cache where no image_cache_dir is set: not a missing image
+    (404, "not supported at this site"): GlanceHasNoCache,
+}
+
+
 def _status_error(code: int, detail: str, service: str, overrides: dict) -> exceptions.APIException:
     if code in overrides:
         return overrides[code]
+    for (status_code, words), error in _BY_WORDS.items():
+        if code == status_code and words in detail:
+            return error()
     if code < 500:
         return _CLIENT_ERRORS.get(code, lambda d: UpstreamError(code, d))(detail)
     logger.warning("%s answered %s", service, code)  # its text is not passed on

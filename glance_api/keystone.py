@@ -4,6 +4,7 @@ No service account is needed: Keystone lets a token validate and revoke itself.
 Tokens are never logged; cache keys hold a hash of the token, not the token.
 """
 
+import enum
 import hashlib
 import logging
 import threading
@@ -168,6 +169,14 @@ def _self_headers(token: str) -> dict[str, str]:
     return {"X-Auth-Token": token, "X-Subject-Token": token}
 
 
+class _Source(enum.Enum):
+    """Where a validation comes from, which says where it is kept next."""
+
+    KEYSTONE = "Keystone, now: kept in the shared cache and this process's"
+    SHARED = "the shared cache, within its life: kept in this process's too"
+    STALE = "the shared cache past its life, as Keystone could not answer: kept nowhere"
+
+
 @sensitive_variables()
 def validate_token(token: str) -> access.AccessInfoV3:
     """The token's identity, scope and catalog, from the cache or from Keystone.
@@ -195,9 +204,8 @@ def validate_token(token: str) -> access.AccessInfoV3:
         raise exceptions.AuthenticationFailed(_INVALID_TOKEN.detail)  # refused a moment ago
     if not (isinstance(entry, dict) and "body" in entry) or _voids(mark, entry["at"]):
         entry = None
-    fetched = entry is None or time.time() - entry["at"] >= settings.TOKEN_CACHE_SECONDS
-    if fetched:
-        fetched_at = time.time()
+    if entry is None or time.time() - entry["at"] >= settings.TOKEN_CACHE_SECONDS:
+        source, fetched_at = _Source.KEYSTONE, time.time()
         try:
             body = _fetch_token(token, stale=entry)
         except exceptions.AuthenticationFailed:
@@ -205,18 +213,18 @@ def validate_token(token: str) -> access.AccessInfoV3:
             forget_token(token, refused=True)
             raise
         if body is entry:  # Keystone could not answer: the validation it gave before
-            body, fetched_at, fetched = entry["body"], entry["at"], None
+            source, body, fetched_at = _Source.STALE, entry["body"], entry["at"]
     else:
-        body, fetched_at = entry["body"], entry["at"]
+        source, body, fetched_at = _Source.SHARED, entry["body"], entry["at"]
     access_info = access_from_body(body, token)
     if access_info.will_expire_soon(stale_duration=0):
         forget_token(token)
         raise exceptions.AuthenticationFailed("The token has expired.")
     if not access_info.project_scoped:
         raise exceptions.AuthenticationFailed("The token is not scoped to a project.")
-    if fetched:
+    if source is _Source.KEYSTONE:
         _remember(access_info, fetched_at)
-    elif fetched is False and settings.TOKEN_CACHE_SECONDS > 0:  # fresh: a local copy
+    elif source is _Source.SHARED and settings.TOKEN_CACHE_SECONDS > 0:  # a local copy
         local_validations.set(
             _cache_key(token),
             access_info,

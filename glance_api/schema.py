@@ -102,6 +102,25 @@ ERRORS = {
 IMAGE_NOT_FOUND = OpenApiResponse(description="No such image, or not visible to the caller")
 NAMESPACE_NOT_FOUND = OpenApiResponse(description="No such namespace, or not visible")
 NAMESPACE_ITEM_NOT_FOUND = OpenApiResponse(description="No such namespace or item, or not visible")
+# Refusals and missing features the views declare, one per reason (the same words
+# wherever the reason is the same).
+POLICY_REFUSES = OpenApiResponse(description="Glance's policy refuses it (admin only by default)")
+POLICY_REFUSES_OR_PROTECTED = OpenApiResponse(
+    description="Glance's policy refuses it (admin only by default), or the namespace is protected"
+)
+GLANCE_LACKS = OpenApiResponse(
+    description="This Glance lacks the feature (its API version is "
+    "older): the answer names what is missing"
+)
+GLANCE_LACKS_CACHE = OpenApiResponse(
+    description="This Glance has no image cache API (older than 2.14), "
+    "or no image cache configured: the answer says which"
+)
+# an upload nginx carried to Glance (glance_api.accel)
+CARRIED_TO_GLANCE = OpenApiResponse(
+    description="Behind deploy/'s nginx, which streams the body to "
+    "Glance: Glance's answer, with no body"
+)
 # Conditional requests on an image (glance_api.conditional).
 NOT_MODIFIED = OpenApiResponse(description="If-None-Match names the image's current ETag")
 PRECONDITION_FAILED = OpenApiResponse(

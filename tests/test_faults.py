@@ -76,7 +76,11 @@ def _unavailable(response, detail: str) -> None:
 def test_cached_metadefs_are_served_while_glance_cannot_answer(
     glance, demo_client, app_settings, failure
 ):
-    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "METADEFS_CACHE_SECONDS": 1}
+    app_settings.GLANCE_API = {
+        **app_settings.GLANCE_API,
+        "METADEFS_CACHE_SECONDS": 1,
+        "VERSIONS_CACHE_SECONDS": 1,
+    }
     fresh = {
         path: demo_client.get(path)
         for path in (NAMESPACES, API + "metadefs/resourcetypes/", API + "version/")

@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 
 import glanceclient
+import pytest
 from keystoneauth1 import access
 
 from glance_api import clients
@@ -47,13 +48,43 @@ def test_only_the_error_map_imports_the_clients_errors():
     assert translating == {"exceptions.py"}
 
 
-def test_only_the_client_factory_and_the_error_map_import_glanceclient():
-    users = {
-        str(p.relative_to(APP))
-        for p in modules()
-        if any(name.startswith("glanceclient") for name in imported(p))
+# What reaches past glanceclient's public API: clients.py holds every such place.
+INTERNALS = ("glanceclient", "keystoneauth1.adapter", "warlock")
+
+
+def reaches_into_clients(path: Path) -> set[str]:
+    """What of INTERNALS ``path`` imports, and whether it uses a glanceclient's
+    ``http_client`` (its HTTP client, under the managers)."""
+    found = {
+        name
+        for name in imported(path)
+        if any(name == i or name.startswith(i + ".") for i in INTERNALS)
     }
-    assert users <= {"clients.py", "exceptions.py"}
+    tree = ast.parse(path.read_text())
+    if any(isinstance(n, ast.Attribute) and n.attr == "http_client" for n in ast.walk(tree)):
+        found.add("http_client")
+    return found
+
+
+def test_every_reach_into_glanceclient_is_in_the_client_factory():
+    users = {str(p.relative_to(APP)): r for p in modules() if (r := reaches_into_clients(p))}
+    assert set(users) <= {"clients.py", "exceptions.py"}, users
+    assert users["exceptions.py"] == {"glanceclient", "glanceclient.exc"}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from keystoneauth1 import adapter\n",
+        "import warlock\n",
+        "from glanceclient.v2 import schemas\n",
+        "def f(glance):\n    return glance.http_client.get('/v2/x')\n",
+    ],
+)
+def test_the_layout_rule_sees_each_kind_of_reach(tmp_path, source):
+    module = tmp_path / "services.py"
+    module.write_text(source)
+    assert reaches_into_clients(module)
 
 
 def test_the_private_names_the_client_factory_relies_on(admin_token):

@@ -1,6 +1,11 @@
 """Shapes of what the API takes and gives, one module per resource; all re-exported here."""
 
 from .discovery import VersionSerializer
+from .image_cache import (
+    CachedImageSerializer,
+    ClearCacheQuerySerializer,
+    ImageCacheStateSerializer,
+)
 from .image_creates import ImageCreateSerializer, ImageUploadSerializer
 from .image_data import IMPORT_METHODS, ImageImportSerializer, UploadQuerySerializer
 from .images import (
@@ -17,7 +22,6 @@ from .images import (
     http_url,
 )
 from .metadef_writes import (
-    ClearCacheQuerySerializer,
     NamespaceDocumentSerializer,
     NamespaceUpdateSerializer,
     ObjectSerializer,
@@ -26,7 +30,7 @@ from .metadef_writes import (
     TagSerializer,
     TagsSerializer,
 )
-from .metadefs import NamespaceSerializer, ResourceTypeSerializer
+from .metadefs import NamespaceSerializer, ResourceTypeListSerializer, ResourceTypeSerializer
 from .properties import (
     BASE_ATTRIBUTES,
     EXTENDED_ATTRIBUTES,
@@ -56,8 +60,10 @@ __all__ = [
     "PSEUDO_DISK_FORMATS",
     "SOURCE_TYPES",
     "VISIBILITIES",
+    "CachedImageSerializer",
     "ClearCacheQuerySerializer",
     "CreatedImageSerializer",
+    "ImageCacheStateSerializer",
     "ImageCreateSerializer",
     "ImageDetailSerializer",
     "ImageFieldsSerializer",
@@ -79,6 +85,7 @@ __all__ = [
     "ObjectSerializer",
     "PropertySerializer",
     "ResourceTypeAssociationSerializer",
+    "ResourceTypeListSerializer",
     "ResourceTypeQuerySerializer",
     "ResourceTypeSerializer",
     "TagSerializer",

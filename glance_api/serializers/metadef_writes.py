@@ -123,11 +123,3 @@ class NamespaceDocumentSerializer(NamespaceFieldsSerializer):
     )
     objects = ObjectSerializer(many=True, required=False)
     tags = TagSerializer(many=True, required=False)
-
-
-class ClearCacheQuerySerializer(StrictSerializer):
-    target = serializers.ChoiceField(
-        ("cache", "queue", "both"),
-        default="both",
-        help_text="What to clear: the cache, the queue, or both",
-    )

@@ -1,5 +1,6 @@
 """Metadata definitions: namespaces and resource types, as Glance gives them."""
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 
@@ -50,3 +51,8 @@ class NamespaceSerializer(serializers.Serializer):
 
     def to_representation(self, namespace: dict) -> dict:
         return dict(namespace)  # everything Glance gives, as it gives it
+
+
+@extend_schema_serializer(many=False)
+class ResourceTypeListSerializer(serializers.Serializer):
+    items = ResourceTypeSerializer(many=True, read_only=True)

@@ -28,10 +28,19 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 
 
-def cached(key_parts: list, compute):
-    """``compute()``, kept in the shared cache for ``METADEFS_CACHE_SECONDS``: for what
-    changes as rarely as metadata definitions (namespace lists, resource types, Glance's
-    versions). ``key_parts`` say what the value depends on: the Glance endpoint, and the
+# What is kept, under which key prefix, for how long (the setting that says).
+KINDS = {
+    # namespace lists and resource types, per endpoint and caller scope
+    "metadefs": ("glance_api:metadefs:v2", "METADEFS_CACHE_SECONDS"),
+    # Glance's versions document, per endpoint: it gates every require_version
+    "versions": ("glance_api:versions:v1", "VERSIONS_CACHE_SECONDS"),
+}
+
+
+def cached(key_parts: list, compute, *, kind: str = "metadefs"):
+    """``compute()``, kept in the shared cache for as long as ``kind``'s setting says
+    (:data:`KINDS`): for what changes as rarely as metadata definitions or Glance's
+    versions. ``key_parts`` say what the value depends on: the Glance endpoint, and the
     caller's scope where Glance's answer depends on it.
 
     A request that finds the entry past half its life still gets it at once, and
@@ -44,11 +53,12 @@ def cached(key_parts: list, compute):
     not asked again for it before ``RETRY_AFTER_SECONDS``: a request that needs nothing
     else of Glance is answered while Glance restarts.
     """
-    seconds = settings.METADEFS_CACHE_SECONDS
+    prefix, setting = KINDS[kind]
+    seconds = getattr(settings, setting)
     if not seconds:
         return compute()
     digest = hashlib.sha256(json.dumps(key_parts, sort_keys=True).encode()).hexdigest()
-    key = f"glance_api:metadefs:v2:{digest}"
+    key = f"{prefix}:{digest}"
     cache = app_cache()
     entry = cache.get(key)
     age = time.time() - entry[0] if entry is not None else None
@@ -59,7 +69,8 @@ def cached(key_parts: list, compute):
             if entry is None:
                 raise
             logger.warning(
-                "Glance could not refresh a metadefs cache entry: serving it %d s past its life",
+                "Glance could not refresh a %s cache entry: serving it %d s past its life",
+                kind,
                 age - seconds,
             )
             return entry[1]

@@ -2,7 +2,7 @@
 
 from rest_framework import exceptions
 
-from ..clients import GlanceClient, image_schema
+from ..clients import GlanceClient, endpoint_of, image_schema
 from ..exceptions import GlanceLacksFeature, glance_errors
 from .caching import cached
 
@@ -28,8 +28,8 @@ def get_version(glance: GlanceClient) -> dict:
         with glance_errors():
             return [dict(v) for v in glance.versions.list() or []]
 
-    # the same for every caller of a Glance: cached per endpoint, like namespaces
-    versions = cached(["versions", glance.http_client.get_endpoint()], fetch)
+    # the same for every caller of a Glance: cached per endpoint (VERSIONS_CACHE_SECONDS)
+    versions = cached([endpoint_of(glance)], fetch, kind="versions")
     usable = [v for v in versions if v.get("status") in ("CURRENT", "SUPPORTED")]
     usable.sort(key=lambda v: _version_key(v["id"]), reverse=True)
     current = next((v for v in usable if v["status"] == "CURRENT"), usable[0] if usable else None)

@@ -6,13 +6,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
-from urllib.parse import quote
 
-from django.views.decorators.debug import sensitive_variables
-from keystoneauth1 import adapter
 from rest_framework import exceptions
 
-from ..clients import GlanceClient
+from ..clients import GlanceClient, ranged_get
 from ..exceptions import GlanceConflict, IncompleteBody, check_glance_answer, glance_errors
 from .discovery import supports_version
 from .images import get_image
@@ -270,7 +267,7 @@ def download_image(
         if getattr(body, "wrapped", body) is None:  # Glance's 204: no data
             return ImageData(image, None)
         return ImageData(image, _guarded(body))
-    answer = _ranged_get(glance, image_id, *byte_range)
+    answer = ranged_get(glance, image_id, *byte_range)
     if answer.status_code == 400:
         # a range of the image's size, refused by a store that reads no ranges (the http
         # store: "Getting images randomly from this store is not supported"): all of it
@@ -288,29 +285,6 @@ def download_image(
         answer.close()
         return download_image(glance, image_id, image)
     return ImageData(image, _guarded(body))  # 200: the store read it all
-
-
-@sensitive_variables()
-def _ranged_get(glance: GlanceClient, image_id: str, first: int, last: int):
-    """Glance's answer to a GET of the image's file with ``Range``, streamed.
-
-    Through the keystoneauth adapter under glanceclient's HTTP client: glanceclient
-    percent-encodes header values (``bytes%3D0-99``), which Glance cannot parse.
-    """
-    client = glance.http_client
-    headers = {"Range": f"bytes={first}-{last}", "Accept": "application/octet-stream"}
-    if getattr(client, "global_request_id", None):
-        headers["X-OpenStack-Request-ID"] = client.global_request_id
-    with glance_errors():
-        answer = adapter.Adapter.request(
-            client,
-            f"/v2/images/{quote(image_id, safe='')}/file",
-            "GET",
-            headers=headers,
-            stream=True,
-            raise_exc=False,
-        )
-    return answer
 
 
 def _close_after(answer) -> Iterator[bytes]:

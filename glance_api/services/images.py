@@ -4,12 +4,10 @@ import itertools
 import logging
 import time
 from typing import IO
-from urllib.parse import quote
 
-import warlock
 from rest_framework import exceptions
 
-from ..clients import GlanceClient
+from ..clients import GlanceClient, patch_image, post_image_location
 from ..conf import settings
 from ..exceptions import UPSTREAM_EXCEPTIONS, GatewayTimeout, UpstreamError, glance_errors
 from ..identifiers import is_uuid
@@ -134,18 +132,8 @@ def create_image(
 
 def _add_location(glance: GlanceClient, image_id: str, url: str) -> None:
     """Glance's v2.17 locations API: Glance reads the URL in a task of its own, then the
-    image turns active; if it cannot, the task ends and the image stays queued.
-
-    glanceclient before 4.7 (2024.1's 4.5, as a Horizon 24 venv pins it) has no call for
-    it: the same request is then made with its HTTP client, as the newer call does.
-    """
-    if hasattr(glance.images, "add_image_location"):
-        glance.images.add_image_location(image_id, url)
-    else:
-        glance.http_client.post(
-            f"/v2/images/{quote(image_id, safe='')}/locations",
-            data={"url": url, "validation_data": {}},
-        )
+    image turns active; if it cannot, the task ends and the image stays queued."""
+    post_image_location(glance, image_id, url)
     deadline = time.monotonic() + settings.TIMEOUT
     while True:
         image = glance.images.get(image_id)
@@ -185,23 +173,7 @@ def update_image(
     PATCH: Glance answers the PATCH with the updated image. So an update is one call
     here, and two with the caller's read.
     """
-    with glance_errors():
-        image = glance.images.model(**current)
-        for key, value in changes.items():
-            try:
-                setattr(image, key, value)
-            except warlock.InvalidOperation as exc:
-                raise exceptions.ValidationError({key: [str(exc)]}) from exc
-        # As glanceclient: remove only what the image has and is not being set.
-        for key in set(image).intersection(set(remove or ()).difference(changes)):
-            delattr(image, key)
-        _, body = glance.http_client.patch(
-            f"/v2/images/{quote(image_id, safe='')}",
-            headers={"Content-Type": "application/openstack-images-v2.1-json-patch"},
-            data=image.patch,
-        )
-    body.pop("self", None)
-    return body
+    return patch_image(glance, image_id, current, changes, remove or ())
 
 
 def delete_image(glance: GlanceClient, image_id: str) -> None:

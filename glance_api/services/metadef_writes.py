@@ -8,11 +8,10 @@ instance (:func:`glance_api.services.metadefs.forget_cached`), so the next read 
 
 from rest_framework import exceptions
 
-from ..clients import GlanceClient
+from ..clients import GlanceClient, get_json, send_json
 from ..exceptions import GlanceConflict
 from .metadefs import forget_cached, get_namespace
 from .paths import segment
-from .rest import get_json, send_json
 
 # What a namespace's sub-resources are called in Glance's URLs and answers.
 KINDS = {

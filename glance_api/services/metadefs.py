@@ -12,12 +12,11 @@ from keystoneauth1 import access
 from rest_framework import exceptions
 
 from ..cache import app_cache
-from ..clients import GlanceClient
+from ..clients import GlanceClient, endpoint_of, get_json
 from ..conf import settings
 from ..pagination import Page, PageRequest, unknown_marker
 from .caching import cached
 from .paths import segment
-from .rest import get_json
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ def visibility_scope(access_info: access.AccessInfoV3) -> list:
 
 
 def _generation_key(glance: GlanceClient) -> str:
-    endpoint = hashlib.sha256(glance.http_client.get_endpoint().encode()).hexdigest()
+    endpoint = hashlib.sha256(endpoint_of(glance).encode()).hexdigest()
     return f"glance_api:metadefs:generation:{endpoint}"
 
 
@@ -181,7 +180,7 @@ def _scope_namespaces(glance: GlanceClient, scope: list) -> list[dict]:
         )
         return [namespace for namespace in fetched if namespace is not None]
 
-    endpoint = glance.http_client.get_endpoint()
+    endpoint = endpoint_of(glance)
     return cached(["namespaces", endpoint, _generation(glance), scope], compute)
 
 
@@ -212,7 +211,7 @@ def list_resource_types(
     """The metadefs resource types Glance shows ``scope`` (cached per scope: an operator
     may restrict them by policy); with ``filters``, those whose fields equal every value
     given."""
-    endpoint = glance.http_client.get_endpoint()
+    endpoint = endpoint_of(glance)
     types = cached(
         ["resource_types", endpoint, _generation(glance), scope],
         lambda: get_json(glance, "/v2/metadefs/resource_types")["resource_types"],

@@ -1,6 +1,6 @@
 """Values pasted into Glance's URLs, each as exactly one path segment.
 
-glanceclient (and :func:`glance_api.services.rest.get_json`) put tags, member ids and
+glanceclient (and :func:`glance_api.clients.get_json`) put tags, member ids and
 namespace names into URL paths as they are. Each is quoted here with nothing left safe, so
 ``/``, ``?`` and ``#`` stay inside it; and ``.`` and ``..``, which quoting leaves as they
 are and which requests and urllib3 then remove as dot segments (so that

@@ -3,11 +3,10 @@ uploading into one, and deleting the data from one."""
 
 from rest_framework import exceptions
 
-from ..clients import GlanceClient
-from ..exceptions import GlanceConflict, GlanceLacksFeature, glance_errors
+from ..clients import GlanceClient, get_json, send_json
+from ..exceptions import GlanceLacksFeature
 from .discovery import require_version
 from .paths import segment
-from .rest import get_json
 
 NO_STORES = (
     "This Glance has a single store (no enabled_backends): there is no store to "
@@ -54,16 +53,7 @@ def delete_from_store(glance: GlanceClient, image_id: str, store: str) -> None:
         exact=True,
         missing="multiple stores (Glance's enabled_backends)",
     )
-    try:
-        with glance_errors():
-            glance.http_client.delete(
-                f"/v2/stores/{segment(store, 'store')}/{segment(image_id, 'image id')}"
-            )
-    except exceptions.PermissionDenied as exc:
-        # Glance's 403 for the last copy, after its policy check passed
-        if "only store" in str(exc.detail):
-            raise GlanceConflict(
-                f"The image's data is in store {store!r} only: deleting it there would "
-                "leave the image without data. Delete the image instead."
-            ) from exc
-        raise
+    # the only copy: Glance's 403, a 409 (exceptions.GlanceOnlyCopy)
+    send_json(
+        glance, "DELETE", f"/v2/stores/{segment(store, 'store')}/{segment(image_id, 'image id')}"
+    )

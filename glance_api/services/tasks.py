@@ -1,9 +1,8 @@
 """An image's tasks (Glance API 2.12): why an import failed, how far a copy got."""
 
-from ..clients import GlanceClient
+from ..clients import GlanceClient, get_json
 from .discovery import require_version
 from .paths import segment
-from .rest import get_json
 
 
 def list_image_tasks(glance: GlanceClient, image_id: str) -> list[dict]:

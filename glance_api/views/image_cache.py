@@ -1,35 +1,13 @@
 """Glance's image cache (admin by Glance's default policy)."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
 from rest_framework.response import Response
 
 from .. import services
-from ..schema import IMAGE_NOT_FOUND
-from ..serializers import ClearCacheQuerySerializer
+from ..schema import GLANCE_LACKS_CACHE, IMAGE_NOT_FOUND, POLICY_REFUSES
+from ..serializers import ClearCacheQuerySerializer, ImageCacheStateSerializer
 from .base import GlanceViewSet
-
-REFUSED = OpenApiResponse(description="Glance's policy refuses it (admin only by default)")
-LACKS = OpenApiResponse(
-    description="This Glance has no image cache API (older than 2.14), "
-    "or no image cache configured: the answer says which"
-)
-
-
-class CachedImageSerializer(serializers.Serializer):
-    image_id = serializers.CharField()
-    hits = serializers.IntegerField(help_text="How often it was served from the cache")
-    last_accessed = serializers.FloatField(help_text="When it was last served (Unix time)")
-    last_modified = serializers.FloatField(help_text="When it was cached (Unix time)")
-    size = serializers.IntegerField()
-
-
-@extend_schema_serializer(many=False)
-class ImageCacheStateSerializer(serializers.Serializer):
-    cached_images = CachedImageSerializer(many=True)
-    queued_images = serializers.ListField(
-        child=serializers.CharField(), help_text="Ids of the images queued for caching"
-    )
 
 
 @extend_schema(tags=["cache"])
@@ -42,7 +20,9 @@ class ImageCacheViewSet(GlanceViewSet):
     lookup_field = "image_id"
     image_id_kwarg = "image_id"
 
-    @extend_schema(responses={200: ImageCacheStateSerializer, 403: REFUSED, 501: LACKS})
+    @extend_schema(
+        responses={200: ImageCacheStateSerializer, 403: POLICY_REFUSES, 501: GLANCE_LACKS_CACHE}
+    )
     def list(self, request):
         """The cached images (with hits, size and times) and the queued ones (ids)."""
         return Response(services.cache_state(self.glance))
@@ -52,9 +32,9 @@ class ImageCacheViewSet(GlanceViewSet):
         responses={
             202: None,
             400: OpenApiResponse(description="The image is not active"),
-            403: REFUSED,
+            403: POLICY_REFUSES,
             404: IMAGE_NOT_FOUND,
-            501: LACKS,
+            501: GLANCE_LACKS_CACHE,
         },
     )
     def update(self, request, image_id=None):
@@ -62,7 +42,9 @@ class ImageCacheViewSet(GlanceViewSet):
         services.queue_image(self.glance, image_id)
         return Response(status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses={204: None, 403: REFUSED, 404: IMAGE_NOT_FOUND, 501: LACKS})
+    @extend_schema(
+        responses={204: None, 403: POLICY_REFUSES, 404: IMAGE_NOT_FOUND, 501: GLANCE_LACKS_CACHE}
+    )
     def destroy(self, request, image_id=None):
         """Remove an image from the cache and from the queue."""
         services.uncache_image(self.glance, image_id)
@@ -71,7 +53,7 @@ class ImageCacheViewSet(GlanceViewSet):
     @extend_schema(
         parameters=[ClearCacheQuerySerializer],
         operation_id="glance_cache_clear",
-        responses={204: None, 403: REFUSED, 501: LACKS},
+        responses={204: None, 403: POLICY_REFUSES, 501: GLANCE_LACKS_CACHE},
     )
     def destroy_all(self, request):
         """Clear the cache, the queue, or both (``target``)."""

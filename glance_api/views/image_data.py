@@ -13,15 +13,10 @@ from rest_framework.response import Response
 from .. import accel, ranges, services
 from ..parsers import OctetStreamParser, upload_body
 from ..renderers import RENDERERS, OctetStreamRenderer
-from ..schema import IMAGE_NOT_FOUND
+from ..schema import CARRIED_TO_GLANCE, IMAGE_NOT_FOUND
 from ..serializers import ImageDetailSerializer, ImageImportSerializer, UploadQuerySerializer
 from ..uploadslots import upload_slot
 
-# an upload nginx carried to Glance (glance_api.accel)
-CARRIED = OpenApiResponse(
-    description="Behind deploy/'s nginx, which streams the body to "
-    "Glance: Glance's answer, with no body"
-)
 BYTES_RENDERERS = [*RENDERERS, OctetStreamRenderer]
 
 
@@ -72,7 +67,7 @@ class ImageDataActions:
         parameters=[UploadQuerySerializer],
         responses={
             200: ImageDetailSerializer,
-            204: CARRIED,
+            204: CARRIED_TO_GLANCE,
             400: OpenApiResponse(
                 description="Body cut off, not of the disk format, or no such store"
             ),
@@ -184,7 +179,7 @@ class ImageDataActions:
         request={"application/octet-stream": OpenApiTypes.BINARY},
         responses={
             200: ImageDetailSerializer,
-            204: CARRIED,
+            204: CARRIED_TO_GLANCE,
             404: IMAGE_NOT_FOUND,
             409: OpenApiResponse(description="The image is not queued"),
             411: OpenApiResponse(description="A chunked body this server cannot take"),

@@ -12,7 +12,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from .. import services
-from ..schema import NAMESPACE_ITEM_NOT_FOUND
+from ..schema import NAMESPACE_ITEM_NOT_FOUND, POLICY_REFUSES
 from ..serializers import (
     ObjectSerializer,
     PropertySerializer,
@@ -22,7 +22,6 @@ from ..serializers import (
 )
 from .base import GlanceViewSet
 
-REFUSED = OpenApiResponse(description="Glance's policy refuses it (admin only by default)")
 EXISTS = OpenApiResponse(description="One of that name exists in the namespace")
 
 
@@ -92,7 +91,7 @@ def _documented(item, list_name: str, what: str, examples: list, **overrides):
             summary=f"Add one of the namespace's {what}",
             request=item,
             examples=examples,
-            responses={201: item, 403: REFUSED, 404: NAMESPACE_ITEM_NOT_FOUND, 409: EXISTS},
+            responses={201: item, 403: POLICY_REFUSES, 404: NAMESPACE_ITEM_NOT_FOUND, 409: EXISTS},
         ),
         "retrieve": extend_schema(
             summary=f"One of the namespace's {what}",
@@ -102,11 +101,11 @@ def _documented(item, list_name: str, what: str, examples: list, **overrides):
             summary=f"Replace one of the namespace's {what}",
             request=item,
             examples=examples,
-            responses={200: item, 403: REFUSED, 404: NAMESPACE_ITEM_NOT_FOUND, 409: EXISTS},
+            responses={200: item, 403: POLICY_REFUSES, 404: NAMESPACE_ITEM_NOT_FOUND, 409: EXISTS},
         ),
         "destroy": extend_schema(
             summary=f"Delete one of the namespace's {what}",
-            responses={204: None, 403: REFUSED, 404: NAMESPACE_ITEM_NOT_FOUND},
+            responses={204: None, 403: POLICY_REFUSES, 404: NAMESPACE_ITEM_NOT_FOUND},
         ),
     }
     documented.update(overrides)
@@ -181,7 +180,7 @@ class MetadefPropertyViewSet(EditableContentsViewSet):
         examples=_example("Add two", {"tags": [{"name": "ssd"}, {"name": "fast"}], "append": True}),
         responses={
             201: _list_of("MetadefTagsCreated", TagSerializer),
-            403: REFUSED,
+            403: POLICY_REFUSES,
             404: NAMESPACE_ITEM_NOT_FOUND,
             409: EXISTS,
         },
@@ -205,7 +204,12 @@ class MetadefTagViewSet(EditableContentsViewSet):
         summary="Add one tag",
         request=None,
         operation_id=("glance_metadefs_namespaces_tags_create_one"),
-        responses={201: TagSerializer, 403: REFUSED, 404: NAMESPACE_ITEM_NOT_FOUND, 409: EXISTS},
+        responses={
+            201: TagSerializer,
+            403: POLICY_REFUSES,
+            404: NAMESPACE_ITEM_NOT_FOUND,
+            409: EXISTS,
+        },
     )
     def create_one(self, request, namespace=None, name=None):
         return Response(
@@ -215,7 +219,7 @@ class MetadefTagViewSet(EditableContentsViewSet):
     @extend_schema(
         summary="Delete all the namespace's tags",
         operation_id=("glance_metadefs_namespaces_tags_destroy_all"),
-        responses={204: None, 403: REFUSED, 404: NAMESPACE_ITEM_NOT_FOUND},
+        responses={204: None, 403: POLICY_REFUSES, 404: NAMESPACE_ITEM_NOT_FOUND},
     )
     def destroy_all(self, request, namespace=None):
         services.delete_all_tags(self.glance, namespace)

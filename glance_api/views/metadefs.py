@@ -5,28 +5,24 @@ from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
     extend_schema,
-    extend_schema_serializer,
 )
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from .. import services
-from ..schema import NAMESPACE_NOT_FOUND
+from ..schema import NAMESPACE_NOT_FOUND, POLICY_REFUSES_OR_PROTECTED
 from ..serializers import (
     NamespaceDocumentSerializer,
     NamespaceListQuerySerializer,
     NamespaceQuerySerializer,
     NamespaceSerializer,
     NamespaceUpdateSerializer,
+    ResourceTypeListSerializer,
     ResourceTypeQuerySerializer,
     ResourceTypeSerializer,
 )
 from .base import GlanceViewSet
-
-REFUSED = OpenApiResponse(
-    description="Glance's policy refuses it (admin only by default), or the namespace is protected"
-)
 
 
 @extend_schema(tags=["metadefs"])
@@ -105,7 +101,7 @@ class NamespaceViewSet(GlanceViewSet):
         request=NamespaceDocumentSerializer,
         responses={
             201: NamespaceSerializer,
-            403: REFUSED,
+            403: POLICY_REFUSES_OR_PROTECTED,
             409: OpenApiResponse(description="A namespace of that name exists"),
         },
         examples=[
@@ -148,7 +144,7 @@ class NamespaceViewSet(GlanceViewSet):
         request=NamespaceUpdateSerializer,
         responses={
             200: NamespaceSerializer,
-            403: REFUSED,
+            403: POLICY_REFUSES_OR_PROTECTED,
             404: NAMESPACE_NOT_FOUND,
             409: OpenApiResponse(description="The new name is taken"),
         },
@@ -168,16 +164,13 @@ class NamespaceViewSet(GlanceViewSet):
         updated = services.update_namespace(self.glance, namespace, fields.validated_data)
         return Response(NamespaceSerializer(updated).data)
 
-    @extend_schema(responses={204: None, 403: REFUSED, 404: NAMESPACE_NOT_FOUND})
+    @extend_schema(
+        responses={204: None, 403: POLICY_REFUSES_OR_PROTECTED, 404: NAMESPACE_NOT_FOUND}
+    )
     def destroy(self, request, namespace=None):
         """Delete the namespace, with its objects, properties and tags."""
         services.delete_namespace(self.glance, namespace)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-@extend_schema_serializer(many=False)
-class ResourceTypeListSerializer(serializers.Serializer):
-    items = ResourceTypeSerializer(many=True, read_only=True)
 
 
 @extend_schema(tags=["metadefs"])

@@ -6,8 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import services
-from ..schema import IMAGE_NOT_FOUND
-from .tasks import LACKS
+from ..schema import GLANCE_LACKS, IMAGE_NOT_FOUND
 
 
 class ImageStoreActions:
@@ -20,7 +19,7 @@ class ImageStoreActions:
             403: OpenApiResponse(description="Glance's policy refuses it"),
             404: IMAGE_NOT_FOUND,
             409: OpenApiResponse(description="The image's only copy, or the image is not active"),
-            501: LACKS,
+            501: GLANCE_LACKS,
         },
     )
     @action(detail=True, methods=["delete"], url_path=r"stores/(?P<store>[^/]+)", url_name="store")

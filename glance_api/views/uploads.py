@@ -17,11 +17,10 @@ from .. import capabilities, keystone, services
 from ..handlers import exception_handler
 from ..parsers import OctetStreamParser, upload_body
 from ..renderers import RENDERERS
-from ..schema import GlanceAutoSchema
+from ..schema import CARRIED_TO_GLANCE, GlanceAutoSchema
 from ..serializers import ImageDetailSerializer
 from ..uploadslots import upload_slot
 from .base import PrivateAnswersMixin
-from .image_data import CARRIED
 
 
 class UploadView(PrivateAnswersMixin, APIView):
@@ -46,7 +45,7 @@ class UploadView(PrivateAnswersMixin, APIView):
         request={"application/octet-stream": OpenApiTypes.BINARY},
         responses={
             200: ImageDetailSerializer,
-            204: CARRIED,
+            204: CARRIED_TO_GLANCE,
             404: OpenApiResponse(description="Unknown, used or expired upload URL"),
         },
     )
