@@ -28,14 +28,13 @@ run: $(INSTALLED) up seed
 
 ## test: every test, against the dev cloud (started here if it is not running), the
 ## browser tests in Debian's chromium (installed here if it is missing); Horizon 24.0.0's
-## browser tests; then the oldest combination (noxfile.py: Django 4.2 against the 2024.1
-## dev cloud, the in-process tests and Horizon 24.0.0's browser tests)
+## browser tests; and the oldest combination (noxfile.py: Django 4.2 against the 2024.1
+## dev cloud, the in-process tests and Horizon 24.0.0's browser tests), beside the
+## in-process tests; then the tests that start servers, alone (scripts/test-suite)
 test: export DJANGO_SECRET_KEY ?= test-only-not-a-secret-$(shell date +%s%N)
 test: $(INSTALLED) lint docs up
 	scripts/ensure-chromium
-	$(PY) -m pytest $(PYTEST_ARGS)
-	DEVCLOUD_HORIZON=24.0.0 $(PY) -m pytest tests/test_horizon.py
-	$(PY) -m nox -s oldest
+	PY=$(PY) scripts/test-suite $(PYTEST_ARGS)
 
 ## docs: the documentation site (Sphinx, offline, warnings as errors) in docs/_build/html
 docs: $(INSTALLED)

@@ -41,20 +41,6 @@ TABLE_START = "<!-- support table: make compat writes it -->"
 TABLE_END = "<!-- end of support table -->"
 
 nox.options.sessions = ["suite", "release_2024_1", "horizon", "table"]
-# What ``oldest`` leaves out: the tests that start servers of their own (nginx and two
-# instances, the benchmarks' servers, a fresh clone's dev cloud) and schemathesis; make
-# compat runs them.
-SERVER_TESTS = [
-    "tests/test_stack.py",
-    "tests/test_stack_edges.py",
-    "tests/test_benchmarks.py",
-    "tests/test_schemathesis.py",
-    "tests/test_browser.py",
-    "tests/test_fresh_clone.py",
-    # the wheel, built and installed with the newest dependencies: the same
-    # whatever Django the session has
-    "tests/test_release.py",
-]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -141,7 +127,9 @@ def oldest(session: nox.Session) -> None:
     run_pytest(
         session,
         "oldest-django-4.2-horizon-24-devcloud-2024.1",
-        *(f"--deselect={path}" for path in SERVER_TESTS),
+        # not the tests that start servers of their own (tests/conftest.py)
+        "-m",
+        "not servers",
     )
 
 

@@ -27,9 +27,11 @@ HOME = c.HOME / "stack"
 NGINX_CONF = Path(__file__).with_name("nginx.conf")
 # what nginx.conf includes (beside it)
 NGINX_INCLUDES = [Path(__file__).with_name("glance-download.conf")]
-NGINX_PORT = int(os.environ.get("STACK_NGINX_PORT", "8090"))
-REDIS_PORT = int(os.environ.get("STACK_REDIS_PORT", "6390"))
-FIRST_APP_PORT = int(os.environ.get("STACK_APP_PORT", "8091"))
+# Moved up as the dev cloud's release moves its ports (devcloud.config.Release), so that
+# the stacks of two releases can run side by side (make test runs both at once).
+NGINX_PORT = int(os.environ.get("STACK_NGINX_PORT", 8090 + c.RELEASE.port_offset))
+REDIS_PORT = int(os.environ.get("STACK_REDIS_PORT", 6390 + c.RELEASE.port_offset))
+FIRST_APP_PORT = int(os.environ.get("STACK_APP_PORT", 8091 + c.RELEASE.port_offset))
 CLIENT_TIMEOUT = int(os.environ.get("STACK_CLIENT_TIMEOUT", "10"))
 UPLOAD_CONNECTIONS = int(os.environ.get("STACK_UPLOAD_CONNECTIONS", "4"))
 # The 429 for an upload beyond UPLOAD_CONNECTIONS asks the client to wait this long.

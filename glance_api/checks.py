@@ -25,7 +25,7 @@ def check_settings(app_configs, **kwargs):
 
 @checks.register(checks.Tags.compatibility)
 def check_format_inspector(app_configs, **kwargs):
-    from .services import can_inspect_formats
+    from .services.inspection import can_inspect_formats
 
     if can_inspect_formats():
         return []

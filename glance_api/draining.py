@@ -32,9 +32,13 @@ logger = logging.getLogger(__name__)
 CHUNK = 64 * 1024
 
 
-def _stream(request):
-    """What is left of the body: Django's stream (bounded by Content-Length), or the
-    server's own input where it ends a chunked body itself (gunicorn), else None."""
+def body_stream(request):
+    """What is left of a Django request's body, to read: Django's stream (bounded by
+    Content-Length), or the server's own input where the server ends a chunked body itself
+    (``wsgi.input_terminated``, as gunicorn does), else None: no body, or a chunked one
+    this server cannot end (Django reads none of a body without a Content-Length). The
+    one place the app finds a body's bytes: uploads read it
+    (:func:`glance_api.parsers.upload_body`), draining drops it."""
     if request.META.get("CONTENT_LENGTH", "").isdigit():
         return request._stream
     chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
@@ -65,7 +69,7 @@ def drain(request) -> int:
     if getattr(request, "_body_drained", False):
         return 0
     request._body_drained = True
-    stream = _stream(request)
+    stream = body_stream(request)
     if stream is None:
         return 0
     sock = request.META.get("gunicorn.socket")

@@ -17,6 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 from rest_framework import exceptions, parsers
 from rest_framework.parsers import BaseParser
 
+from .draining import body_stream
 from .exceptions import IncompleteBody, LengthRequired
 
 FILE_FIELD = "data"  # the multipart create's file (the dashboard's name for it)
@@ -260,9 +261,9 @@ def require_octet_stream(request) -> None:
 def upload_body(request) -> tuple[IO[bytes], int | None]:
     """An upload's body as a stream, and its size (None when chunked).
 
-    With a Content-Length, DRF's stream of it (an empty one when it is 0). A chunked body
-    has no Content-Length, so Django reads none of it: it comes straight from the
-    server's input, where the server decodes the chunks and says so
+    With a Content-Length, Django's stream of it (:func:`glance_api.draining.body_stream`).
+    A chunked body has no Content-Length, so Django reads none of it: it comes straight
+    from the server's input, where the server decodes the chunks and says so
     (``wsgi.input_terminated``, as gunicorn does); on any other server it is a 411.
 
     :raises UnsupportedMediaType: see :func:`require_octet_stream`.
@@ -274,11 +275,9 @@ def upload_body(request) -> tuple[IO[bytes], int | None]:
     if length and not (length.isascii() and length.isdigit()):
         raise exceptions.ParseError("Content-Length must be a whole number of bytes.")
     size = int(length) if length else None
-    if request.stream is not None:
-        return request.stream, size
+    stream = body_stream(request._request)
+    if stream is not None:
+        return stream, size
     if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
-        environ = request._request.META
-        if environ.get("wsgi.input_terminated"):
-            return environ["wsgi.input"], None
         raise LengthRequired()
     return io.BytesIO(b""), size

@@ -23,6 +23,28 @@ from devcloud import config as devcloud
 from glance_api import keystone
 from tests.helpers import GlanceProxy
 
+# The tests that start servers of their own (nginx and two instances, the benchmarks'
+# servers, a fresh clone's dev cloud, the wheel's venv) or hammer the API (schemathesis,
+# the browser against the stack). Marked ``servers``: make test runs them on their own,
+# after the others (some measure time); nox's ``oldest`` leaves them out.
+SERVER_TESTS = {
+    "test_stack.py",
+    "test_stack_edges.py",
+    "test_benchmarks.py",
+    "test_schemathesis.py",
+    "test_browser.py",
+    "test_fresh_clone.py",
+    # the wheel, built and installed with the newest dependencies: the same whatever
+    # Django the session has
+    "test_release.py",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.name in SERVER_TESTS:
+            item.add_marker(pytest.mark.servers)
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):

@@ -10,10 +10,7 @@ from ..exceptions import IncompleteBody
 from .discovery import get_version, image_schema, import_info, stores_info, usage_info
 from .image_cache import cache_state, clear_cache, queue_image, uncache_image
 from .image_data import (
-    CountingReader,
     ImageData,
-    app_must_inspect,
-    can_inspect_formats,
     download_image,
     import_image,
     require_queued,
@@ -29,6 +26,13 @@ from .images import (
     list_images,
     reactivate_image,
     update_image,
+)
+from .inspection import (
+    HEAD_BYTES,
+    CountingReader,
+    app_must_inspect,
+    can_inspect_formats,
+    detect_disk_format,
 )
 from .metadef_writes import (
     create_item,
@@ -55,11 +59,10 @@ from .sharing import (
 )
 from .stores import delete_from_store, require_store, stores_detail
 from .streaming import (
-    HEAD_BYTES,
     SpooledUpload,
     StreamedUpload,
     complete_streamed_image,
-    detect_disk_format,
+    start_multipart_upload,
 )
 from .tasks import list_image_tasks
 
@@ -114,6 +117,7 @@ __all__ = [
     "remove_tag",
     "require_store",
     "stage_image",
+    "start_multipart_upload",
     "stores_detail",
     "stores_info",
     "uncache_image",

@@ -11,89 +11,10 @@ from rest_framework import exceptions
 
 from ..clients import GlanceClient, ranged_get
 from ..exceptions import GlanceConflict, IncompleteBody, check_glance_answer, glance_errors
-from .discovery import supports_version
 from .images import get_image
-
-try:  # oslo.utils 7.3 and later (OpenStack 2024.2 on)
-    from oslo_utils.imageutils import format_inspector
-except ImportError:  # 2024.1's oslo.utils 7.1, as Horizon 24 pins it: see can_inspect_formats
-    format_inspector = None
+from .inspection import CountingReader, reader_for
 
 logger = logging.getLogger(__name__)
-
-
-def can_inspect_formats() -> bool:
-    """Whether oslo.utils has Glance's format inspector (7.3 and later). Without it an
-    upload is not checked against its disk format before Glance keeps it, and a multipart
-    create whose formats come after its file keeps the file aside until they come
-    (:class:`glance_api.services.streaming.SpooledUpload`); ``manage.py check`` says so."""
-    return format_inspector is not None
-
-
-class CountingReader:
-    """Reads a request body for Glance, refusing to end early.
-
-    If the body ends before ``length`` bytes, reading raises :class:`IncompleteBody`,
-    which aborts the request to Glance mid-way, so Glance does not keep a partial file.
-    """
-
-    def __init__(self, stream: IO[bytes], length: int | None):
-        self.stream, self.length, self.count = stream, length, 0
-
-    def read(self, size: int = -1) -> bytes:
-        try:
-            chunk = self.stream.read(size)
-        except Exception as exc:  # the client's connection or chunked framing broke
-            raise IncompleteBody(f"The body broke off after {self.count} bytes.") from exc
-        self.count += len(chunk)
-        if not chunk and self.length is not None and self.count < self.length:
-            raise IncompleteBody(f"The body ended after {self.count} of {self.length} bytes.")
-        return chunk
-
-
-class FormatMismatch(IncompleteBody):
-    """The bytes are not of the image's disk format."""
-
-
-class FormatCheckingReader(CountingReader):
-    """A :class:`CountingReader` that also checks the bytes' format as Glance will.
-
-    Glance inspects the data of a ``bare`` image as it stores it and refuses bytes that
-    do not match the disk format, but only after storing them: it keeps them, and every
-    later upload to that image fails inside Glance. So the same inspection
-    (oslo.utils' format inspector, Glance's own) runs here, and a mismatch ends the body
-    before its last byte reaches Glance, which then keeps nothing.
-    """
-
-    def __init__(self, stream: IO[bytes], length: int | None, disk_format: str):
-        super().__init__(format_inspector.InspectWrapper(stream), length)
-        self.disk_format = disk_format
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = super().read(size)
-        if not chunk:
-            self._check()
-        return chunk
-
-    def _check(self) -> None:
-        try:
-            detected = str(self.stream.format)
-        except format_inspector.ImageFormatError:  # several formats matched
-            formats = sorted(str(f) for f in self.stream.formats)
-            if formats == ["gpt", "iso"]:  # Glance's exception: a bootable ISO
-                detected = "iso"
-            else:
-                raise FormatMismatch(
-                    f"The data matches several formats ({', '.join(formats)})."
-                ) from None
-        expected = self.disk_format
-        if (
-            detected == expected
-            or expected == "raw"
-            or (detected == "raw" and expected not in format_inspector.ALL_FORMATS)
-        ):
-            return
-        raise FormatMismatch(f"The data is {detected}, not {expected} (the image's disk_format).")
 
 
 def require_queued(glance: GlanceClient, image_id: str, what: str) -> dict:
@@ -107,19 +28,6 @@ def require_queued(glance: GlanceClient, image_id: str, what: str) -> dict:
     if image["status"] != "queued":
         raise GlanceConflict(f"The image is {image['status']}: only a queued image takes {what}.")
     return image
-
-
-def app_must_inspect(glance: GlanceClient, image: dict) -> bool:
-    """Whether an upload of this image needs the app's own check of the bytes' format: a
-    bare image whose disk format the app can inspect, on a Glance that does not inspect
-    uploads itself (``[image_format] require_image_format_match``, on by default since
-    Glance 29, 2024.2, whose API is 2.17)."""
-    return (
-        can_inspect_formats()
-        and image.get("container_format") == "bare"
-        and bool(image.get("disk_format"))
-        and not supports_version(glance, "2.17")
-    )
 
 
 def send_image_data(
@@ -191,14 +99,7 @@ def upload_image(
     GlanceConflict if the image already has data.
     """
     image = require_queued(glance, image_id, "data")
-    if (
-        can_inspect_formats()
-        and image.get("container_format") == "bare"
-        and image.get("disk_format")
-    ):
-        reader = FormatCheckingReader(stream, size, image["disk_format"])
-    else:
-        reader = CountingReader(stream, size)
+    reader = reader_for(stream, size, image.get("disk_format"), image.get("container_format"))
     upload = (
         functools.partial(glance.images.upload, backend=store) if store else glance.images.upload
     )

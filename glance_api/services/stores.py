@@ -4,7 +4,7 @@ uploading into one, and deleting the data from one."""
 from rest_framework import exceptions
 
 from ..clients import GlanceClient, get_json, send_json
-from ..exceptions import GlanceLacksFeature
+from ..exceptions import GlanceLacksFeature, GlanceOnlyCopy
 from .discovery import require_version
 from .paths import segment
 
@@ -53,7 +53,11 @@ def delete_from_store(glance: GlanceClient, image_id: str, store: str) -> None:
         exact=True,
         missing="multiple stores (Glance's enabled_backends)",
     )
-    # the only copy: Glance's 403, a 409 (exceptions.GlanceOnlyCopy)
-    send_json(
-        glance, "DELETE", f"/v2/stores/{segment(store, 'store')}/{segment(image_id, 'image id')}"
-    )
+    path = f"/v2/stores/{segment(store, 'store')}/{segment(image_id, 'image id')}"
+    try:
+        send_json(glance, "DELETE", path)
+    except GlanceOnlyCopy as exc:  # the error map's 409 for Glance's 403: named here
+        raise GlanceOnlyCopy(
+            f"The image's data is in store {store!r} only: deleting it there would "
+            "leave the image without data. Delete the image instead."
+        ) from exc

@@ -12,7 +12,6 @@ first bytes with oslo.utils' format inspector, as Glance itself inspects them.
 """
 
 import contextvars
-import io
 import logging
 import queue
 import tempfile
@@ -24,31 +23,13 @@ from rest_framework import exceptions
 from ..clients import GlanceClient
 from ..conf import settings
 from ..exceptions import IncompleteBody, RequestTooLarge, glance_errors
-from . import image_data
-from .image_data import CountingReader, FormatCheckingReader, send_image_data
+from . import inspection
+from .image_data import send_image_data
 from .images import create_image, discard_new_image, get_image
 
 logger = logging.getLogger(__name__)
 
-# Enough of a file's start for the inspector to tell every format it knows (an ISO's
-# descriptor sits at 32 KiB).
-HEAD_BYTES = 64 * 1024
 _END = object()
-
-
-def detect_disk_format(head: bytes) -> str:
-    """The disk format oslo.utils' inspector sees in a file's first bytes (``raw`` when it
-    knows none, or when several match, except an ISO with a GPT in front, as Glance)."""
-    format_inspector = image_data.format_inspector
-    wrapper = format_inspector.InspectWrapper(io.BytesIO(head))
-    while wrapper.read(HEAD_BYTES):
-        pass
-    wrapper.close()  # the inspectors decide on what they have seen
-    try:
-        return str(wrapper.format)
-    except format_inspector.ImageFormatError:
-        formats = {str(f) for f in wrapper.formats}
-        return "iso" if formats == {"iso", "gpt"} else "raw"
 
 
 class _Pipe:
@@ -85,10 +66,7 @@ class StreamedUpload:
         with glance_errors():
             image = glance.images.create(disk_format=disk_format, container_format=container_format)
         self.image_id = image["id"]
-        if container_format == "bare" and image_data.can_inspect_formats():
-            reader = FormatCheckingReader(self.pipe, None, disk_format)
-        else:
-            reader = CountingReader(self.pipe, None)
+        reader = inspection.reader_for(self.pipe, None, disk_format, container_format)
         context = contextvars.copy_context()  # the request's id goes to Glance with it
         self.thread = threading.Thread(
             target=context.run,
@@ -210,3 +188,17 @@ def complete_streamed_image(upload: StreamedUpload | SpooledUpload, attributes: 
         with glance_errors():
             upload.glance.images.update(upload.image_id, **rest)
     return get_image(upload.glance, upload.image_id)
+
+
+def start_multipart_upload(glance: GlanceClient, fields, head: bytes, upload_formats):
+    """The upload of a multipart create's file, as the file begins (``fields``: the body's
+    fields before it; ``head``: its first HEAD_BYTES). ``upload_formats(fields,
+    detect)`` is the create serializer's check of the formats (``detect()`` tells the
+    disk format from the file when the fields have none)."""
+    if not inspection.formats_can_wait(fields):
+        # no inspector to tell the format from the file: it waits for the fields after it
+        given = {name: fields.get(name) for name in fields}  # a QueryDict's last values
+        upload_formats({**given, "disk_format": "raw"}, lambda: "raw")
+        return SpooledUpload(glance)
+    disk, container = upload_formats(fields, lambda: inspection.detect_disk_format(head))
+    return StreamedUpload(glance, disk, container)

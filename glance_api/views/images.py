@@ -88,15 +88,7 @@ class ImageViewSet(
         if self.action != "create":
             raise ParseError("This endpoint takes no file.")
         serializer = ImageCreateSerializer(context=self.image_context())
-        if "disk_format" not in fields and not services.can_inspect_formats():
-            # no inspector to tell the format from the file: it waits for the fields after it
-            given = {name: fields.get(name) for name in fields}  # a QueryDict's last values
-            serializer.upload_formats({**given, "disk_format": "raw"}, lambda: "raw")
-            return services.SpooledUpload(self.glance)
-        disk, container = serializer.upload_formats(
-            fields, lambda: services.detect_disk_format(head)
-        )
-        return services.StreamedUpload(self.glance, disk, container)
+        return services.start_multipart_upload(self.glance, fields, head, serializer.upload_formats)
 
     def image_context(self, **more) -> dict:
         return {"schema": services.image_schema(self.glance), **more}
