@@ -73,7 +73,7 @@ DEFAULTS = {
     "SIGN_IN_WINDOW_SECONDS": 300,
     # Most items one list answer gives (and the cap of a client's limit).
     "RESULT_LIMIT": 1000,
-    # Image bytes carried by nginx instead of the app (glance_api.accel): the secret nginx
+    # Image bytes carried by nginx instead of the app (glance_api.dataplane.accel): the secret nginx
     # sends in X-Glance-Api-Accel (deploy/nginx.conf). None: the app streams them itself.
     "ACCEL_SECRET": None,
 }

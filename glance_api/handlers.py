@@ -19,4 +19,6 @@ def exception_handler(exc, context):
     if isinstance(response.data, dict) and set(response.data) == {"detail"}:
         detail = response.data["detail"]
         response.data = {"detail": detail, "code": getattr(detail, "code", "error")}
+    for name, value in getattr(exc, "headers", {}).items():  # a 416's Content-Range
+        response[name] = value
     return response

@@ -116,12 +116,12 @@ GLANCE_LACKS_CACHE = OpenApiResponse(
     description="This Glance has no image cache API (older than 2.14), "
     "or no image cache configured: the answer says which"
 )
-# an upload nginx carried to Glance (glance_api.accel)
+# an upload nginx carried to Glance (glance_api.dataplane.accel)
 CARRIED_TO_GLANCE = OpenApiResponse(
     description="Behind deploy/'s nginx, which streams the body to "
     "Glance: Glance's answer, with no body"
 )
-# Conditional requests on an image (glance_api.conditional).
+# Conditional requests on an image (glance_api.dataplane.conditional).
 NOT_MODIFIED = OpenApiResponse(description="If-None-Match names the image's current ETag")
 PRECONDITION_FAILED = OpenApiResponse(
     description="If-Match names no current ETag of the "

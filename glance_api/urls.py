@@ -81,7 +81,7 @@ app_name = "glance_api"
 urlpatterns = [
     path("uploads/<str:secret>/", views.UploadView.as_view(), name="upload"),
     path("uploads/<str:secret>", views.UploadView.as_view(schema=None)),  # as the others
-    # nginx's auth_request for the uploads it carries (glance_api.accel)
+    # nginx's auth_request for the uploads it carries (glance_api.dataplane.accel)
     path("_accel/upload/", views.UploadAuthorizationView.as_view(), name="accel-upload"),
     path("healthz/", views.LivenessView.as_view(), name="healthz"),
     path("readyz/", views.ReadinessView.as_view(), name="readyz"),

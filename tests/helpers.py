@@ -104,3 +104,12 @@ class GlanceProxy(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+def multipart_fields(fields: dict, boundary: str = "XB") -> bytes:
+    """A multipart/form-data body of ``fields`` (no file)."""
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    ]
+    return ("".join(parts) + f"--{boundary}--\r\n").encode()

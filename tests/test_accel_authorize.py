@@ -3,21 +3,24 @@ Glance: nginx's auth_request answered with where the body goes, or why not."""
 
 import pytest
 
+from tests.helpers import API, IMAGES
+
 SECRET = "test-accel-secret"
 AUTHORIZE = "/api/glance/_accel/upload/"
 
 
 @pytest.fixture
 def accel(app_settings):
-    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "ACCEL_SECRET": SECRET}
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "SECRET": SECRET}
 
 
-def ask(client, uri: str, secret: str = SECRET, method: str = "PUT", **headers):
-    return client.get(
+def ask(client, uri: str, secret: str = SECRET, **headers):
+    """As nginx asks (its auth_request, with proxy_method PUT): the client's headers, no body."""
+    return client.put(
         AUTHORIZE,
+        content_type=headers.pop("content_type", "application/octet-stream"),
         HTTP_X_GLANCE_API_ACCEL=secret,
         HTTP_X_ORIGINAL_URI=uri,
-        HTTP_X_ORIGINAL_METHOD=method,
         **headers,
     )
 
@@ -92,3 +95,28 @@ def test_no_credentials_is_a_401(anon_client, accel, make_image):
     answer = ask(anon_client, f"/api/glance/images/{image['id']}/file/")
     assert answer.status_code == 401
     assert answer["X-Refusal-Status"] == "401"
+
+
+# --- an upload's path without its final slash works, however it comes --------------------
+# (security review three, finding 12)
+
+OCTETS = "application/octet-stream"
+
+
+@pytest.mark.parametrize("suffix", ["file", "stage"])
+def test_nginx_authorizes_an_image_upload_without_the_final_slash(
+    admin_client, admin_token, app_settings, make_image, suffix
+):
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "SECRET": SECRET}
+    image = make_image()
+    answer = admin_client.put(
+        f"{API}/_accel/upload/",
+        content_type=OCTETS,
+        HTTP_X_GLANCE_API_ACCEL=SECRET,
+        HTTP_X_ORIGINAL_URI=f"{IMAGES}{image['id']}/{suffix}",
+    )
+    if answer.status_code == 403:  # Glance before 2.17: the app inspects the upload itself
+        assert answer["X-Refusal-Status"] == "via-app" and suffix == "file"
+        return
+    assert answer.status_code == 204, answer.content
+    assert answer["X-Glance-Path"] == f"/v2/images/{image['id']}/{suffix}"

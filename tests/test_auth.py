@@ -1,6 +1,7 @@
 """Both ways in, against the real Keystone: X-Auth-Token and the browsable API's sign-in."""
 
 import logging
+import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +13,8 @@ from keystoneauth1 import access
 from devcloud import config as devcloud
 from glance_api import keystone
 from glance_api.auth import SESSION_TOKEN_KEY
+from glance_api.conf import settings as app_settings
+from tests.helpers import API
 
 VERSION = "/api/glance/version/"
 
@@ -288,3 +291,129 @@ def test_other_logins_of_the_project_never_sign_in_with_keystone(rf):
         keystone_sign_in=True,
     )
     assert signed_in is not None and signed_in.username == devcloud.DEMO.username
+
+
+# --- tokens: a refused one costs Keystone once; a revocation sticks ----------------------
+# (security review two, findings 9 and 10)
+
+VALIDATION = '"GET /v3/auth/tokens '  # a token validated by Keystone (its access log)
+SIGN_IN = '"POST /v3/auth/tokens '  # a password checked by Keystone
+
+
+@pytest.fixture
+def shared_cache(settings, tmp_path):
+    """A cache that processes share (a file cache here; Redis or memcached in production)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "shared"),
+        }
+    }
+
+
+@pytest.mark.parametrize("cache", ["local memory", "shared"])
+def test_a_token_keystone_refused_is_refused_again_without_asking(
+    anon_client, keystone_log, request, cache
+):
+    if cache == "shared":
+        request.getfixturevalue("shared_cache")
+    bogus = "gAAAAB" + secrets.token_urlsafe(120)
+    for _ in range(5):
+        response = anon_client.get("/api/glance/version/", HTTP_X_AUTH_TOKEN=bogus)
+        assert response.status_code == 401 and "invalid" in response.json()["detail"]
+    assert keystone_log.count(VALIDATION, 1) == 1
+
+
+def test_a_validation_older_than_a_revocation_is_never_served(
+    shared_cache, keystone_log, fresh_demo_token
+):
+    """Another process validated the token just before it was revoked and forgotten, and
+    keeps its validation just after: that validation is older than the mark, so the token
+    is asked about again (and refused), not served from the cache."""
+    from rest_framework.exceptions import AuthenticationFailed
+
+    from glance_api import keystone
+    from glance_api.clients import access_from_body
+
+    before = time.time()
+    body = keystone._fetch_token(fresh_demo_token)  # that process's validation, on its way
+    keystone.revoke_token(fresh_demo_token)  # a sign-out: Keystone, then the mark
+    keystone._remember(access_from_body(body, fresh_demo_token), before)  # ...kept late
+    keystone_log.mark()
+    with pytest.raises(AuthenticationFailed):  # asked again (not served), and refused
+        keystone.validate_token(fresh_demo_token)
+    assert keystone_log.count(VALIDATION, 1) == 1
+
+
+def _sign_in(client, password: str):
+    from django.urls import reverse
+
+    from devcloud import config as devcloud
+
+    return client.post(
+        reverse("rest_framework:login"),
+        {
+            "username": devcloud.DEMO.username,
+            "password": password,
+            "project": devcloud.DEMO.project,
+        },
+    )
+
+
+@pytest.mark.django_db
+def test_failed_sign_ins_of_a_user_are_limited_without_asking_keystone(client, keystone_log):
+    from devcloud import config as devcloud
+
+    for _ in range(app_settings.SIGN_IN_ATTEMPTS):
+        response = _sign_in(client, "a wrong guess")
+        assert response.status_code == 200 and b"enter a correct" in response.content.lower()
+    response = _sign_in(client, devcloud.DEMO.password)  # right, but the limit is reached
+    assert response.status_code == 200 and b"Too many failed sign-ins" in response.content
+    # Keystone checked the five guesses' passwords, and was not asked the sixth time
+    assert keystone_log.count(SIGN_IN, app_settings.SIGN_IN_ATTEMPTS) == (
+        app_settings.SIGN_IN_ATTEMPTS
+    )
+    caches["default"].clear()  # the window has passed
+    assert _sign_in(client, devcloud.DEMO.password).status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_successful_sign_in_starts_the_count_anew(client):
+    from devcloud import config as devcloud
+
+    for _ in range(app_settings.SIGN_IN_ATTEMPTS - 1):
+        _sign_in(client, "a wrong guess")
+    assert _sign_in(client, devcloud.DEMO.password).status_code == 302
+    for _ in range(app_settings.SIGN_IN_ATTEMPTS - 1):
+        _sign_in(client, "a wrong guess")
+    assert _sign_in(client, devcloud.DEMO.password).status_code == 302
+
+
+# --- sign-out by POST only, with its CSRF check, on Django 4.2 too -----------------------
+# (security review three, finding 9)
+
+
+@pytest.mark.django_db
+def test_a_cross_site_get_or_post_does_not_sign_out(clouds, admin_session):
+    from django.test import Client
+
+    from devcloud import config as devcloud
+    from glance_api.auth import SESSION_TOKEN_KEY
+    from tests.test_auth import sign_in
+
+    client = Client(enforce_csrf_checks=True)
+    client.get("/api-auth/login/")
+    sign_in(
+        client,
+        username=devcloud.DEMO.username,
+        password=devcloud.DEMO.password,
+        csrfmiddlewaretoken=client.cookies["csrftoken"].value,
+    )
+    token = client.session[SESSION_TOKEN_KEY]
+    assert client.get("/api-auth/logout/").status_code == 405  # an <img> of another site
+    assert client.post("/api-auth/logout/").status_code == 403  # a form of another site
+    assert client.get(f"{API}/version/", HTTP_ACCEPT="application/json").status_code == 200
+    check = admin_session.get(
+        devcloud.KEYSTONE_URL + "/auth/tokens", headers={"X-Subject-Token": token}, raise_exc=False
+    )
+    assert check.status_code == 200  # not revoked

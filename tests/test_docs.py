@@ -67,7 +67,7 @@ def test_the_layout_names_every_module_of_the_app():
     app = DOCS.parent / "glance_api"
     lines = _layout_block()
     sections: dict[str, str] = {"": "\n".join(lines)}
-    for package in ("services", "serializers", "views", "horizon"):
+    for package in ("dataplane", "services", "serializers", "views", "horizon"):
         start = next(i for i, line in enumerate(lines) if line.startswith(f"  {package}/"))
         end = next(
             (i for i in range(start + 1, len(lines)) if re.match(r"  \S", lines[i])), len(lines)
@@ -82,3 +82,18 @@ def test_the_layout_names_every_module_of_the_app():
         if not re.search(rf"\b{re.escape(relative.stem)}\b", sections[package]):
             missing.append(str(relative))
     assert missing == []
+
+
+def test_each_test_the_security_page_names_is_in_the_file_it_names():
+    """docs/security.md's table of findings: ``tests/<file>``: `test_...`, ... ."""
+    import re
+
+    text = (DOCS / "security.md").read_text()
+    table = text[text.index("## The three reviews") :]
+    named = 0
+    for path, names in re.findall(r"`(tests/test_\w+\.py)`: ((?:`test_\w+`(?:, )?)+)", table):
+        source = (DOCS.parent / path).read_text()
+        for name in re.findall(r"`(test_\w+)`", names):
+            assert re.search(rf"^(async )?def {name}\(", source, re.M), (path, name)
+            named += 1
+    assert named > 40  # the table was read

@@ -78,3 +78,30 @@ def test_a_refusal_reads_the_body_it_did_not_need(path):
     )
     assert answer.status_code in (401, 404)
     assert stream.tell() == len(body)
+
+
+# --- no drain that could wait on a socket it cannot time ---------------------------------
+# (security review three, finding 7)
+
+
+def test_without_the_servers_socket_a_trickled_body_is_left_to_the_server():
+    """mod_wsgi or uWSGI: the input is a stream off the connection, and no socket is
+    given; a client that sends nothing more does not hold the thread."""
+    import socket
+    import time
+
+    from django.core.handlers.wsgi import WSGIRequest
+    from django.test.client import RequestFactory
+
+    from glance_api import draining
+
+    server_side, client_side = socket.socketpair()
+    server_side.settimeout(3)  # (without the fix, the read waits this long)
+    client_side.sendall(b"x" * 10)  # of 1,000,000: the client trickles, then stops
+    with server_side, client_side, server_side.makefile("rb") as stream:
+        environ = RequestFactory()._base_environ(
+            REQUEST_METHOD="PUT", CONTENT_LENGTH="1000000", **{"wsgi.input": stream}
+        )
+        started = time.monotonic()
+        assert draining.drain(WSGIRequest(environ)) == 0
+        assert time.monotonic() - started < 1

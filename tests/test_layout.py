@@ -3,6 +3,9 @@ readable size,
 and the private names of glanceclient and keystoneauth that the app relies on."""
 
 import ast
+import io
+import re
+import tokenize
 from pathlib import Path
 
 import glanceclient
@@ -160,3 +163,50 @@ def test_the_parsers_neither_import_the_services_nor_look_up_the_view():
         or (isinstance(node, ast.Constant) and node.value == "view")
         or (isinstance(node, ast.Attribute) and node.attr == "view")
     ]
+
+
+@pytest.mark.parametrize(
+    "marker, home",
+    [
+        # the format inspector: whether and how an upload is checked, and its fallback
+        ("format_inspector", "services/inspection.py"),
+        # where a chunked body's bytes are: the server's own input
+        ("wsgi.input_terminated", "draining.py"),
+        # a Glance answer told by its words
+        ("not supported at this site", "exceptions.py"),
+        ("only store", "exceptions.py"),
+    ],
+)
+def test_each_decision_has_one_home(marker, home):
+    """docs/development.md, "One home for each decision": where the code (not a comment
+    or docstring) names it."""
+    named = re.compile(rf"(?<!\w){re.escape(marker)}(?!\w)")
+    homes = {str(p.relative_to(APP)) for p in modules() if named.search(code_of(p))}
+    assert homes == {home}
+
+
+def code_of(path: Path) -> str:
+    """The names and strings of ``path``'s code, without its comments and docstrings."""
+    source = path.read_text()
+    docstrings = {
+        node.body[0].value.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+        and isinstance(node.body[0].value.value, str)
+    }
+    kept = [
+        token.string
+        for token in tokenize.generate_tokens(io.StringIO(source).readline)
+        if token.type == tokenize.NAME
+        or (token.type == tokenize.STRING and token.start[0] not in docstrings)
+    ]
+    return " ".join(kept)
+
+
+def test_code_of_leaves_out_comments_and_docstrings(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text('"""the marker"""\n# the marker\nx = "the marker"  # here\n')
+    assert code_of(module).count("marker") == 1

@@ -7,8 +7,10 @@ import time
 import uuid
 
 import pytest
+from django.core.cache import caches
 
 from devcloud.cloud import GLANCE_ACCESS_LOG
+from glance_api.conf import settings as app_settings
 
 NAMESPACES = "/api/glance/metadefs/namespaces/"
 RESOURCE_TYPES = "/api/glance/metadefs/resourcetypes/"
@@ -250,3 +252,98 @@ def test_an_entry_nobody_asks_for_in_its_second_half_expires(admin_client, app_s
     time.sleep(2.2)
     admin_client.get(NAMESPACES, query)
     assert all(calls > 10 for calls in _glance_calls(caplog))
+
+
+# --- free text in a namespace query makes no cache entry and no Glance call --------------
+# (security review three, finding 1)
+
+
+def _cache_keys() -> set[str]:
+    return set(caches[app_settings.CACHE_ALIAS]._cache)  # LocMemCache, the tests' cache
+
+
+def test_free_text_in_a_namespace_query_makes_no_cache_entry_and_no_glance_call(
+    demo_client, caplog
+):
+    caplog.set_level(logging.INFO, logger="glance_api.requests")
+    first = demo_client.get(NAMESPACES, {"resource_types": "OS::Glance::Image"})
+    assert first.status_code == 200 and first.json()["items"]
+    keys = _cache_keys()
+    queries = []
+    for n in range(8):
+        made_up = f"Made::Up::{uuid.uuid4().hex}"
+        queries += [
+            {"resource_types": f"OS::Glance::Image,{made_up}"},
+            {"resource_type": made_up},
+            {"resource_type": "OS::Glance::Image", "properties_target": made_up},
+            {"resource_types": made_up, "paginate": "true", "limit": str(n + 1)},
+        ]
+    for query in queries:
+        response = demo_client.get(NAMESPACES, query)
+        assert response.status_code == 200, response.content
+    assert _cache_keys() == keys
+    assert _glance_calls(caplog)[0] > 10 and set(_glance_calls(caplog)[1:]) == {0}
+
+
+def test_an_unknown_resource_type_matches_nothing_and_a_known_one_as_before(demo_client):
+    image = demo_client.get(NAMESPACES, {"resource_types": "OS::Glance::Image"}).json()["items"]
+    both = demo_client.get(
+        NAMESPACES, {"resource_types": f"OS::Glance::Image,Made::Up::{uuid.uuid4().hex}"}
+    )
+    assert both.json()["items"] == image
+    none = demo_client.get(NAMESPACES, {"resource_type": f"Made::Up::{uuid.uuid4().hex}"})
+    assert none.status_code == 200 and none.json()["items"] == []
+
+
+def test_an_unknown_marker_is_a_400_and_stores_nothing(demo_client):
+    assert demo_client.get(NAMESPACES).status_code == 200
+    keys = _cache_keys()
+    for _ in range(5):
+        response = demo_client.get(NAMESPACES, {"marker": f"No::Such::{uuid.uuid4().hex}"})
+        assert response.status_code == 400 and list(response.json()) == ["marker"]
+    assert _cache_keys() == keys
+
+
+def test_the_prefixes_are_glances_own(demo_client, glance_demo):
+    """The in-process prefixing gives what Glance gives for the resource type."""
+    for resource_type in ("OS::Nova::Flavor", "OS::Glance::Image", "OS::Cinder::Volume"):
+        listed = demo_client.get(NAMESPACES, {"resource_type": resource_type}).json()["items"]
+        assert listed
+        for namespace in listed:
+            theirs = glance_demo.http_client.get(
+                f"/v2/metadefs/namespaces/{namespace['namespace']}?resource_type={resource_type}"
+            )[1]
+            theirs.pop("self", None)
+            assert namespace == theirs
+
+
+def test_a_filtered_list_is_glances_filtered_list(demo_client, glance_demo):
+    for query in (
+        {"resource_types": "OS::Nova::Flavor,OS::Cinder::Volume", "sort_dir": "desc"},
+        {"visibility": "public", "sort_key": "created_at"},
+    ):
+        ours = [n["namespace"] for n in demo_client.get(NAMESPACES, query).json()["items"]]
+        filters = {k: v for k, v in query.items() if k not in ("sort_dir", "sort_key")}
+        theirs = [
+            n["namespace"]
+            for n in glance_demo.metadefs_namespace.list(
+                filters=filters,
+                sort_dir=query.get("sort_dir", "asc"),
+                sort_key=query.get("sort_key", "namespace"),
+            )
+        ]
+        assert sorted(ours) == sorted(theirs) and ours
+        if query.get("sort_key", "namespace") == "namespace":
+            assert ours == theirs
+
+
+# --- resource types are cached per caller scope ------------------------------------------
+# (security review three, finding 11)
+
+
+def test_resource_types_are_cached_per_caller_scope(admin_client, demo_client, caplog):
+    caplog.set_level(logging.INFO, logger="glance_api.requests")
+    assert admin_client.get(RESOURCE_TYPES).status_code == 200
+    assert demo_client.get(RESOURCE_TYPES).status_code == 200  # not the admin's answer
+    assert admin_client.get(RESOURCE_TYPES).status_code == 200
+    assert _glance_calls(caplog) == [1, 1, 0]

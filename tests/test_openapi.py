@@ -8,6 +8,7 @@ from django.core.management import call_command
 from openapi_spec_validator import validate
 
 from glance_api import urls
+from glance_api.schema import SchemaView
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -153,3 +154,17 @@ def test_query_parameters_with_types_enums_and_defaults(schema):
     assert {"application/json", "multipart/form-data"} <= set(create)
     upload = schema["paths"]["/api/glance/images/{id}/file/"]["put"]["requestBody"]["content"]
     assert set(upload) == {"application/octet-stream"}
+
+
+# --- the schema: no copy kept per made-up version ----------------------------------------
+# (security review two, finding 1)
+
+
+def test_schema_of_a_version_that_does_not_exist_is_404_and_kept_nowhere(anon_client):
+    assert anon_client.get("/api/schema/").status_code == 200
+    kept = len(SchemaView._schemas)
+    for n in range(5):
+        response = anon_client.get(f"/api/schema/?version=made-up-{n}")
+        assert response.status_code == 404
+        assert b"made-up-" in response.content and b"no versions" in response.content
+    assert len(SchemaView._schemas) == kept

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from devcloud.cloud import GLANCE_ACCESS_LOG
-from glance_api import ranges
+from glance_api.dataplane import ranges
 from tests.helpers import IMAGES
 
 DATA = os.urandom(300_000)
@@ -158,3 +158,36 @@ def test_a_store_that_reads_no_ranges_gives_the_whole_image(
     assert response["Content-Length"] == str(len(DATA))
     assert "Content-Range" not in response
     assert response["Accept-Ranges"] == "none"
+
+
+# --- a Range of any length is answered, never a 500 --------------------------------------
+# (security review three, finding 3)
+
+OCTETS = "application/octet-stream"
+
+LONG = "9" * 5000
+
+
+@pytest.fixture
+def ranged(make_image):
+    return make_image(data=b"0123456789" * 100, name="long-range")
+
+
+@pytest.mark.parametrize(
+    "header, status, content_range",
+    [
+        (f"bytes={LONG}-", 416, "bytes */1000"),
+        (f"bytes=0-{LONG}", 206, "bytes 0-999/1000"),
+        (f"bytes=-{LONG}", 206, "bytes 0-999/1000"),
+        (f"bytes={'0' * 5000}5-9", 206, "bytes 5-9/1000"),
+        (f"bytes={LONG}-{LONG}", 416, "bytes */1000"),
+    ],
+)
+def test_a_range_of_thousands_of_digits_is_answered(
+    admin_client, ranged, header, status, content_range
+):
+    response = admin_client.get(
+        f"{IMAGES}{ranged['id']}/file/", HTTP_RANGE=header, HTTP_ACCEPT=OCTETS
+    )
+    assert response.status_code == status
+    assert response["Content-Range"] == content_range

@@ -4,13 +4,14 @@ import io
 import json
 import logging
 import re
+import secrets
 import time
 import uuid
 
 import pytest
 
 from devcloud.cloud import GLANCE_ACCESS_LOG
-from tests.helpers import IMAGES, direct_create
+from tests.helpers import API, IMAGES, direct_create
 
 REQUEST_ID = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -185,3 +186,108 @@ def test_an_update_costs_glance_one_read_and_one_patch(admin_client, make_image,
         assert (now["name"], now["min_ram"]) == ("two-calls", 64)
         assert response.json()["name"] == "two-calls"
         assert now["properties"]["hw_disk_bus"] == "virtio"
+
+
+# --- logs: no upload secret in request lines; the client's address -----------------------
+# (security review two, findings 11 and 12)
+
+
+def test_the_development_servers_request_log_hides_upload_secrets():
+    """runserver logs each request line through ``django.server``: the project's LOGGING
+    writes <secret> for an upload URL's secret there."""
+    import logging
+
+    secret = secrets.token_urlsafe(32)
+    server_log = logging.getLogger("django.server")
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)  # beside the project's own
+    server_log.addHandler(handler)
+    try:
+        server_log.info('"%s" %s %s', f"PUT /api/glance/uploads/{secret}/ HTTP/1.1", "204", "0")
+    finally:
+        server_log.removeHandler(handler)
+    written = written.getvalue()
+    assert secret not in written and "/api/glance/uploads/<secret>/ HTTP/1.1" in written
+
+
+def test_the_json_request_log_has_the_client_address(anon_client, caplog):
+    import json
+    import logging
+
+    caplog.set_level(logging.INFO, logger="glance_api.requests")
+    anon_client.get(
+        "/api/glance/healthz/", REMOTE_ADDR="192.0.2.7", HTTP_X_FORWARDED_FOR="198.51.100.3"
+    )
+    (line,) = [
+        json.loads(r.getMessage()) for r in caplog.records if r.name == "glance_api.requests"
+    ]
+    assert (line["client"], line["forwarded_for"]) == ("192.0.2.7", "198.51.100.3")
+
+
+# --- no log carries a live upload secret or a token, whatever the status -----------------
+# (security review three, finding 2)
+
+OCTETS = "application/octet-stream"
+
+
+def _everything_logged(records) -> str:
+    """Every record as a handler would write it: its message, and every value it holds."""
+    return "\n".join(
+        f"{record.name} {record.getMessage()} {record.__dict__!r}" for record in records
+    )
+
+
+def test_no_logger_writes_an_upload_secret_or_a_token(
+    demo_client, anon_client, demo_token, glance_demo, settings, caplog
+):
+    """Uploads refused (429 at the user's limit, 415, 404 with a used URL) and accepted,
+    every logger at DEBUG: no record holds the secret or the token."""
+    from glance_api import keystone
+    from glance_api.dataplane import uploadslots
+
+    caplog.set_level(logging.DEBUG)
+    settings.GLANCE_API = {**settings.GLANCE_API, "UPLOADS_PER_USER": 1}
+    created = demo_client.post(IMAGES, direct_create("logged-secret"), format="json").json()
+    secret = created["upload_url"].rstrip("/").rsplit("/", 1)[1]
+    path = f"{API}/uploads/{secret}/"
+    user_id = keystone.validate_token(demo_token).user_id
+    try:
+        with uploadslots.upload_slot(user_id):
+            limited = anon_client.put(path, data=b"x" * 512, content_type=OCTETS)
+        assert limited.status_code == 429, limited.content
+        wrong_type = anon_client.put(path, data=b"x" * 512, content_type="text/plain")
+        assert wrong_type.status_code == 415, wrong_type.content
+        accepted = anon_client.put(path, data=b"x" * 512, content_type=OCTETS)
+        assert accepted.status_code == 200, accepted.content
+        used = anon_client.put(path, data=b"x" * 512, content_type=OCTETS)
+        assert used.status_code == 404, used.content
+    finally:
+        glance_demo.images.delete(created["id"])
+    logged = _everything_logged(caplog.records)
+    assert "Too Many Requests" in logged and "/uploads/<secret>/" in logged  # it did log
+    assert secret not in logged, [
+        (r.name, {k: v for k, v in r.__dict__.items() if secret in repr(v)})
+        for r in caplog.records
+        if secret in repr(r.__dict__)
+    ]
+    assert demo_token not in logged
+
+
+def test_djangos_path_loggers_hide_the_secret_in_any_project():
+    """The app puts the filter on Django's own loggers, so a project's handlers (without
+    the project's filter) never get the secret."""
+    from glance_api.requestlog import PATH_LOGGERS, HideUploadSecrets
+
+    for name in PATH_LOGGERS:
+        assert any(isinstance(f, HideUploadSecrets) for f in logging.getLogger(name).filters)
+    record = logging.LogRecord(
+        "django.request",
+        logging.WARNING,
+        __file__,
+        1,
+        "%s: %s",
+        ("Too Many Requests", "/api/glance/uploads/s3cr3t-value/"),
+        None,
+    )
+    assert logging.getLogger("django.request").filter(record)
+    assert "s3cr3t" not in record.getMessage()

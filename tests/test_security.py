@@ -1,8 +1,11 @@
 """Hostile input, tokens and caching: a careless or hostile client gets a clear 4xx and
 changes nothing; a token stops working when Keystone or Glance says so."""
 
+import ast
 import hashlib
+import io
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -13,10 +16,13 @@ from pathlib import Path
 import pytest
 import requests
 from django.urls import reverse
+from django.views.debug import ExceptionReporter
 
 from devcloud import config as devcloud
+from devcloud.cloud import GLANCE_ACCESS_LOG
 from glance_api.auth import SESSION_TOKEN_KEY
-from tests.helpers import IMAGES
+from glance_api.parsers import MultiPartParser
+from tests.helpers import IMAGES, multipart_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -352,3 +358,137 @@ def test_without_debug_the_project_needs_a_secret_key():
     assert result.returncode != 0
     assert "Set DJANGO_SECRET_KEY" in result.stderr
     assert manage("check", DJANGO_DEBUG="1").returncode == 0
+
+
+# --- "." and ".." are no path segment ----------------------------------------------------
+# (security review two, finding 6)
+
+NAMESPACES = "/api/glance/metadefs/namespaces/"
+
+
+def _glance_saw(fragment: str) -> bool:
+    return fragment in GLANCE_ACCESS_LOG.read_text(errors="replace")
+
+
+@pytest.mark.parametrize("dots", ["%2E", "%2E%2E", ".%2E"])
+def test_a_tag_of_dots_is_400_and_reaches_glance_as_nothing(
+    admin_client, glance_admin, make_image, dots
+):
+    image = make_image(name="dotted", tags=["keep"])
+    for method in ("put", "delete"):
+        response = getattr(admin_client, method)(f"{IMAGES}{image['id']}/tags/{dots}/")
+        assert response.status_code == 400, response.content
+        assert "tag" in response.json()
+    assert not _glance_saw(f"PUT /v2/images/{image['id']}/ ")
+    assert not _glance_saw(f"DELETE /v2/images/{image['id']}/ ")
+    assert glance_admin.images.get(image["id"])["tags"] == ["keep"]
+
+
+@pytest.mark.parametrize("dots", ["%2E", "%2E%2E"])
+def test_a_member_or_namespace_of_dots_is_400(admin_client, make_image, dots):
+    image = make_image(name="dotted")
+    response = admin_client.get(f"{IMAGES}{image['id']}/members/{dots}/")
+    assert response.status_code == 400 and "member_id" in response.json()
+    response = admin_client.get(f"{NAMESPACES}{dots}/")
+    assert response.status_code == 400 and "namespace" in response.json()
+
+
+# --- every parse error a JSON 4xx; the token no local of a debug report ------------------
+# (security review two, finding 7)
+
+
+@pytest.mark.parametrize(
+    "content_type, body",
+    [
+        ("multipart/form-data; boundary=XB; charset=bz2_codec", multipart_fields({"name": "x"})),
+        (
+            "multipart/form-data; boundary=XB; charset=no-such-charset",
+            multipart_fields({"name": "x"}),
+        ),
+        ("multipart/form-data", multipart_fields({"name": "x"})),
+        ("multipart/form-data; boundary=", multipart_fields({"name": "x"})),
+        (
+            "multipart/form-data; boundary=XB",
+            multipart_fields({"name": "x", "$$originalJSON": "[" * 100_000}),
+        ),
+        ("application/json; charset=bz2_codec", b'{"name": "x"}'),
+        ("application/x-www-form-urlencoded; charset=bz2_codec", b"name=x"),
+    ],
+)
+def test_a_body_that_cannot_be_parsed_is_a_json_400(
+    admin_client, glance_admin, content_type, body, caplog
+):
+    name = f"unparsed-{secrets.token_hex(4)}"
+    body = (
+        body.replace(b"name=x", f"name={name}".encode())
+        .replace(b'"name": "x"', f'"name": "{name}"'.encode())
+        .replace(b"\r\n\r\nx\r\n", f"\r\n\r\n{name}\r\n".encode())
+    )
+    response = admin_client.generic("POST", IMAGES, body, content_type=content_type)
+    assert response.status_code in (400, 415), response.content[:300]
+    assert response["Content-Type"].startswith("application/json"), response.content[:300]
+    assert response.json()
+    assert "Traceback" not in caplog.text
+    assert list(glance_admin.images.list(filters={"name": name})) == []
+
+
+def _binds_a_secret(function) -> list[str]:
+    names = {a.arg for a in function.args.args + function.args.kwonlyargs}
+    names |= {
+        node.id
+        for node in ast.walk(function)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+    }
+    return sorted(
+        n for n in names if n in ("token", "secret", "meta", "headers") or n.endswith("_token")
+    )
+
+
+def test_every_function_with_a_token_or_secret_in_its_locals_hides_them_from_reports():
+    """Django's error pages, e-mails and trackers show each frame's locals, but not those
+    of a function marked ``sensitive_variables``: every function of the app that binds a
+    token, an upload secret, request headers or META is marked."""
+    unmarked = []
+    for path in sorted((ROOT / "glance_api").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and _binds_a_secret(node)
+                and not any(
+                    "sensitive_variables" in ast.unparse(decorator)
+                    for decorator in node.decorator_list
+                )
+            ):
+                unmarked.append(
+                    f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {_binds_a_secret(node)}"
+                )
+    assert unmarked == []
+
+
+def test_a_debug_report_of_a_failing_multipart_parse_shows_no_token(rf):
+    """The report Django would mail (or show with DEBUG) for an error inside the multipart
+    parser: the caller's token, in the request's META and the parser's copy of it, is
+    hidden."""
+    token = "gAAAA-secret-token-" + secrets.token_hex(8)
+    body = multipart_fields({"name": "x"})
+    request = rf.post(
+        IMAGES, data=body, content_type="multipart/form-data; boundary=XB", HTTP_X_AUTH_TOKEN=token
+    )
+
+    class Broken(io.BytesIO):
+        def read(self, *args):
+            raise OSError("the connection broke")
+
+    try:
+        MultiPartParser().parse(
+            Broken(body),
+            "multipart/form-data; boundary=XB",
+            {"request": request, "view": None, "encoding": "utf-8"},
+        )
+    except OSError:
+        kind, error, trace = sys.exc_info()  # the test's own frame left out
+        report = ExceptionReporter(request, kind, error, trace.tb_next).get_traceback_html()
+    else:
+        raise AssertionError("the parse did not fail")
+    assert "the connection broke" in report and "Local vars" in report
+    assert token not in report

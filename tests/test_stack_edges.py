@@ -1,6 +1,7 @@
-"""The third security review (issue 32), nginx's part: the data plane's edges through the
-stack's own nginx, two instances and Redis (``deploy/``). The app's part is in
-``test_security_review_three.py``."""
+"""The data plane's edges through the stack's own nginx, two instances and Redis
+(``deploy/``): upload URLs in nginx's logs and limits, nginx's own routes, malformed
+headers (the third security review, issue 32; the app's part of each finding is with its
+resource's tests, as docs/security.md lists them)."""
 
 import itertools
 import uuid

@@ -1,18 +1,15 @@
-"""nginx's ``auth_request`` for an upload it carries to Glance (``glance_api.accel``).
+"""nginx's ``auth_request`` for an upload it carries to Glance (``glance_api.dataplane.accel``).
 
-nginx asks with a GET that has the client's headers but not its body, naming the upload
-in ``X-Original-URI`` and ``X-Original-Method``. The answer is a 204 whose headers say
-where nginx sends the body (Glance's path, the caller's token, the store), or a refusal:
-``auth_request`` understands only 401 and 403, so every refusal is one of those, with
-the status and JSON body the client must get in ``X-Refusal-Status`` and
-``X-Refusal-Body`` (nginx's ``@upload_refused`` answers with them). ``X-Refusal-Status:
-via-app`` sends the upload through the app instead (its own check of the bytes' format
-is needed: :func:`glance_api.services.app_must_inspect`).
+nginx asks with a PUT that has the client's headers but not its body (nginx carries only
+PUTs), naming the upload in ``X-Original-URI``. The answer is a 204 whose headers say
+where nginx sends the body (Glance's path, the caller's token, the store), or a refusal
+(:func:`glance_api.dataplane.accel.refusal`). ``X-Refusal-Status: via-app`` sends the upload
+through the app instead (its own check of the bytes' format is needed:
+:func:`glance_api.services.app_must_inspect`).
 
 Without nginx's secret (``ACCEL_SECRET``) this is a 404, as for any unknown URL.
 """
 
-import json
 import urllib.parse
 
 from django.urls import Resolver404, resolve
@@ -22,7 +19,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import accel, capabilities, services
+from .. import services
+from ..dataplane import accel, capabilities
 from ..identifiers import is_uuid
 from ..parsers import require_octet_stream
 from ..serializers import UploadQuerySerializer
@@ -39,12 +37,6 @@ class UploadAuthorizationView(KeystoneAPIMixin, APIView):
     renderer_classes = [JSONRenderer]
     schema = None  # nginx's, not the API's
 
-    def initialize_request(self, request, *args, **kwargs):
-        # what is authorized is the client's PUT: its CSRF check (a session's) too
-        if request.headers.get("X-Original-Method") == "PUT":
-            request.method = "PUT"
-        return super().initialize_request(request, *args, **kwargs)
-
     through_nginx = False
 
     def initial(self, request, *args, **kwargs):
@@ -54,10 +46,8 @@ class UploadAuthorizationView(KeystoneAPIMixin, APIView):
         super().initial(request, *args, **kwargs)
 
     def perform_authentication(self, request):
-        """Not here: an upload URL needs none (the dashboard sends a token that is none)."""
-
-    def get(self, request):
-        raise exceptions.MethodNotAllowed(request.headers.get("X-Original-Method", "GET"))
+        """Lazily, as :meth:`put` asks ``request.user``: an upload URL needs no identity
+        (the dashboard sends a token that is none), an image's data does."""
 
     @sensitive_variables()
     def put(self, request):
@@ -108,18 +98,7 @@ class UploadAuthorizationView(KeystoneAPIMixin, APIView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        if (
-            self.through_nginx
-            and response.status_code >= 400
-            and "X-Refusal-Status" not in response
-        ):
-            # ASCII, one line: a header's value
-            body = json.dumps(response.data, ensure_ascii=True)
-            response["X-Refusal-Status"] = str(response.status_code)
-            response["X-Refusal-Body"] = body[:2000]
-            if response.status_code not in (401, 403):
-                response.status_code = status.HTTP_403_FORBIDDEN
-        return response
+        return accel.refusal(response) if self.through_nginx else response
 
 
 @sensitive_variables()

@@ -10,12 +10,13 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from .. import accel, ranges, services
+from .. import services
+from ..dataplane import accel, ranges
+from ..dataplane.uploadslots import upload_slot
 from ..parsers import OctetStreamParser, upload_body
 from ..renderers import RENDERERS, OctetStreamRenderer
 from ..schema import CARRIED_TO_GLANCE, IMAGE_NOT_FOUND
 from ..serializers import ImageDetailSerializer, ImageImportSerializer, UploadQuerySerializer
-from ..uploadslots import upload_slot
 
 BYTES_RENDERERS = [*RENDERERS, OctetStreamRenderer]
 
@@ -126,17 +127,21 @@ class ImageDataActions:
         os_hash headers (also as ``Repr-Digest``, RFC 9530).
         """
         if request.method == "PUT":
-            store = self.query(UploadQuerySerializer).validated_data.get("store")
-            if store is not None:
-                services.require_store(self.glance, store)
-            with upload_slot(request.auth.user_id):
-                image = services.upload_image(
-                    self.glance,
-                    pk,
-                    *upload_body(request),
-                    store=store,
-                )
-            return Response(ImageDetailSerializer(image).data)
+            return self._upload_file(request, pk)
+        return self._download_file(request, pk)
+
+    def _upload_file(self, request, pk):
+        store = self.query(UploadQuerySerializer).validated_data.get("store")
+        if store is not None:
+            services.require_store(self.glance, store)
+        with upload_slot(request.auth.user_id):
+            image = services.upload_image(self.glance, pk, *upload_body(request), store=store)
+        return Response(ImageDetailSerializer(image).data)
+
+    def _download_file(self, request, pk):
+        """GET and HEAD: a 304 for the file's ETag, the headers alone, the bytes (or a
+        range of them, :mod:`glance_api.dataplane.ranges`), or nginx's hand-off
+        (:mod:`glance_api.dataplane.accel`)."""
         image = services.get_image(self.glance, pk)
         etag = ranges.file_etag(image)
         if ranges.matches(request.headers.get("If-None-Match"), etag):
@@ -145,22 +150,10 @@ class ImageDataActions:
             if image.get("size") is None:
                 return Response(status=status.HTTP_204_NO_CONTENT)
             return image_file_response(image, None, head=True)
-        try:
-            wanted = ranges.requested(
-                request.headers.get("Range"),
-                request.headers.get("If-Range"),
-                etag,
-                image.get("size"),
-            )
-        except ranges.Unsatisfiable:
-            return Response(
-                {
-                    "detail": f"The range is outside the image's {image['size']} bytes.",
-                    "code": "range_not_satisfiable",
-                },
-                status=status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE,
-                headers={"Content-Range": f"bytes */{image['size']}"},
-            )
+        headers = request.headers
+        wanted = ranges.requested(
+            headers.get("Range"), headers.get("If-Range"), etag, image.get("size")
+        )
         if image.get("size") is not None and accel.through_nginx(request):
             return accel.download(
                 image_file_response(image, None, head=True), pk, request.auth.auth_token, wanted

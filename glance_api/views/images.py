@@ -13,7 +13,9 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.response import Response
 
-from .. import capabilities, conditional, services
+from .. import services
+from ..dataplane import capabilities, conditional
+from ..dataplane.uploadslots import upload_slot
 from ..parsers import FILE_FIELD
 from ..schema import IF_MATCH, IF_NONE_MATCH, IMAGE_NOT_FOUND, NOT_MODIFIED, PRECONDITION_FAILED
 from ..serializers import (
@@ -30,7 +32,6 @@ from ..serializers import (
     MemberStatusSerializer,
     custom_properties,
 )
-from ..uploadslots import upload_slot
 from .base import GlanceViewSet
 from .image_data import ImageDataActions
 from .sharing import ImageSharingActions

@@ -2,7 +2,7 @@
 
 A PUT of the image's bytes, with no Keystone token and no CSRF header (the dashboard's
 direct upload sends neither): the secret in the URL is the capability (see
-``glance_api.capabilities``). The bytes are streamed to Glance with the token of the
+``glance_api.dataplane.capabilities``). The bytes are streamed to Glance with the token of the
 caller who created the image.
 """
 
@@ -13,13 +13,14 @@ from rest_framework import exceptions, permissions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import capabilities, keystone, services
+from .. import keystone, services
+from ..dataplane import capabilities
+from ..dataplane.uploadslots import upload_slot
 from ..handlers import exception_handler
 from ..parsers import OctetStreamParser, upload_body
 from ..renderers import RENDERERS
 from ..schema import CARRIED_TO_GLANCE, GlanceAutoSchema
 from ..serializers import ImageDetailSerializer
-from ..uploadslots import upload_slot
 from .base import PrivateAnswersMixin
 
 

@@ -11,17 +11,18 @@ its state, the range, the answer's headers), then hands the bytes to nginx:
   and never passes on to the client.
 - An upload (``PUT`` an image's ``file/`` or ``stage/``, an upload URL) is authorized by
   :class:`glance_api.views.accel.UploadAuthorizationView` (nginx's ``auth_request``),
-  then streamed by nginx to Glance.
+  then streamed by nginx to Glance; a refusal goes back as :func:`refusal` says.
 
 Without the secret (``make run``, gunicorn alone, a request that did not come through
 that nginx) the app streams the bytes itself, as it always has.
 """
 
 import hmac
+import json
 
 from django.views.decorators.debug import sensitive_variables
 
-from .conf import settings
+from ..conf import settings
 
 HEADER = "X-Glance-Api-Accel"
 GLANCE_LOCATION = "/_glance_data"
@@ -51,4 +52,21 @@ def download(response, image_id: str, token: str, byte_range: tuple[int, int] | 
     for name in ("Content-Length", "Content-Range"):  # Glance's own, through nginx
         if name in response:
             del response[name]
+    return response
+
+
+def refusal(response):
+    """An authorization's answer as nginx's ``auth_request`` takes it: it understands only
+    401 and 403, so an error of any other status is a 403, and every error carries the
+    status and JSON body the client must get in ``X-Refusal-Status`` and
+    ``X-Refusal-Body``. nginx's ``@upload_refused`` answers with them: one branch per
+    status of ``exceptions.ERROR_STATUSES``, which deploy/stack.py writes (any other
+    status is nginx's own 403, so none is passed on)."""
+    if response.status_code < 400 or "X-Refusal-Status" in response:
+        return response
+    response["X-Refusal-Status"] = str(response.status_code)
+    # ASCII, one line: a header's value
+    response["X-Refusal-Body"] = json.dumps(response.data, ensure_ascii=True)[:2000]
+    if response.status_code not in (401, 403):
+        response.status_code = 403
     return response

@@ -8,6 +8,8 @@ allows; an ``If-Range`` that is not the file's current ETag gets the whole image
 
 import re
 
+from rest_framework import exceptions, status
+
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 # Past any image's size: a position of more digits is read as this (Python's int() takes
 # at most 4,300 digits, and a position that long means "past the end" anyway).
@@ -19,8 +21,16 @@ def _position(digits: str) -> int:
     return int(digits) if len(digits) < 19 else _FAR
 
 
-class Unsatisfiable(Exception):
-    """The range starts past the image's end: a 416."""
+class Unsatisfiable(exceptions.APIException):
+    """The range starts past the image's end: a 416 with ``Content-Range: bytes */<size>``
+    (``headers``: glance_api.handlers sends them)."""
+
+    status_code = status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE
+    default_code = "range_not_satisfiable"
+
+    def __init__(self, size: int):
+        super().__init__(f"The range is outside the image's {size} bytes.")
+        self.headers = {"Content-Range": f"bytes */{size}"}
 
 
 def file_etag(image: dict) -> str | None:
@@ -56,11 +66,11 @@ def requested(
     if not first:  # the last n bytes
         suffix = _position(last)
         if suffix == 0:
-            raise Unsatisfiable
+            raise Unsatisfiable(size)
         return max(0, size - suffix), size - 1
     first_byte = _position(first)
     if first_byte >= size:
-        raise Unsatisfiable
+        raise Unsatisfiable(size)
     last_byte = min(_position(last), size - 1) if last else size - 1
     if last_byte < first_byte:
         return None  # invalid: ignored, as RFC 9110 says

@@ -18,8 +18,8 @@ import secrets
 from cryptography.fernet import Fernet, InvalidToken
 from django.views.decorators.debug import sensitive_variables
 
-from .cache import app_cache
-from .conf import settings
+from ..cache import app_cache
+from ..conf import settings
 
 PREFIX = "glance_api:upload:"
 

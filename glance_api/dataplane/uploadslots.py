@@ -22,8 +22,8 @@ import uuid
 
 from rest_framework import exceptions
 
-from .cache import app_cache
-from .conf import settings
+from ..cache import app_cache
+from ..conf import settings
 
 SLOT_SECONDS = 3600
 EPOCH_GRACE_SECONDS = 60
