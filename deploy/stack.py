@@ -106,16 +106,7 @@ def ensure_installed() -> None:
     missing = [package for command, package in PACKAGES.items() if not _which(command)]
     if not missing:
         return
-    log(f"installing Debian's {', '.join(missing)} (apt)")
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(
-        [*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
-        check=True,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
+    process.apt_install(missing, log)
 
 
 def _which(command: str) -> str | None:

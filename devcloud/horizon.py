@@ -1,8 +1,9 @@
 """Horizon 27 from PyPI with glance_api in place of its own ``/api/glance/``.
 
 Set up exactly as the docs tell an operator (usage: "Inside Horizon"): the app installed
-into Horizon's venv (``.devcloud/horizon/venv``, editable, so it serves this checkout), the
-app's enabled file
+into Horizon's venv (``.devcloud/horizon/venv``, editable, so it serves this checkout) by
+the docs' commands (:data:`APP_INSTALL`: pip, with the venv's packages held), the app's
+enabled file
 copied into ``openstack_dashboard/local/enabled/``, and ``ROOT_URLCONF =
 "glance_api.horizon.urls"`` in ``local_settings.py``, plus ordinary settings: its cache
 and sessions in memcached (Debian's, pymemcache), as Kolla-Ansible, OpenStack-Ansible and
@@ -113,23 +114,55 @@ def dashboard_dir() -> Path:
     return Path(out.stdout.strip())
 
 
+# The docs' step 1 (usage: "Inside Horizon"), word for word but for where the app comes
+# from and the servers an operator's Horizon already has: the venv's own packages held
+# as they are (a constraints file made from the venv), then pip's own check.
+# tests/test_docs.py checks that the docs give these very commands.
+APP_INSTALL = [
+    "python -m pip freeze --exclude-editable > horizon-constraints.txt",
+    "python -m pip install -c horizon-constraints.txt glance-api",
+    "python -m pip check",
+]
+
+
+def install_app() -> None:
+    """:data:`APP_INSTALL` in Horizon's venv: this checkout (editable) for ``glance-api``,
+    with the servers Horizon runs under here."""
+    constraints = HOME / "horizon-constraints.txt"
+    for command in APP_INSTALL:
+        words = command.split()
+        args = [_python(), *words[1:]]
+        if ">" in args:
+            args = args[: args.index(">")]
+            constraints.write_text(
+                subprocess.run(args, capture_output=True, text=True, check=True).stdout
+            )
+            continue
+        args = [str(constraints) if a == "horizon-constraints.txt" else a for a in args]
+        if "glance-api" in args:
+            at = args.index("glance-api")
+            args[at : at + 1] = ["--quiet", *SERVERS, "-e", str(c.ROOT)]
+        _run(args)
+
+
 def ensure_installed() -> None:
     """Horizon in a venv of its own, as of its day; then, as an operator would add them, the
     servers and this checkout's app (editable). What Horizon had before the app came is kept
     in ``horizon-packages.txt`` beside the venv, for the test that nothing changed."""
     marker = VENV / ".installed.sha256"
     date, pins = HORIZONS[VERSION]
-    wanted = hashlib.sha256(" ".join([str(date), *REQUIREMENTS]).encode()).hexdigest()
+    wanted = hashlib.sha256(" ".join([str(date), *REQUIREMENTS, *APP_INSTALL]).encode()).hexdigest()
     if not (marker.exists() and marker.read_text() == wanted):
         log(f"installing Horizon {VERSION} into {VENV} (about a minute)")
         shutil.rmtree(VENV, ignore_errors=True)  # a changed recipe starts anew
         uv = str(Path(sys.executable).with_name("uv"))
-        _run([uv, "venv", "--quiet", "--python", sys.executable, str(VENV)])
+        # with pip in it (--seed), as an operator's venv has
+        _run([uv, "venv", "--quiet", "--seed", "--python", sys.executable, str(VENV)])
         python = ["--python", _python()]
         newer = ["--exclude-newer", date] if date else []
         _run([uv, "pip", "install", "--quiet", *python, *newer, f"horizon=={VERSION}", *pins])
         PACKAGES.write_text(_freeze())
-        _run([uv, "pip", "install", "--quiet", *python, *SERVERS, "-e", str(c.ROOT)])
+        install_app()
         marker.write_text(wanted)
     local = dashboard_dir() / "local"
     shutil.copy(ENABLED, local / "enabled" / ENABLED.name)  # the docs' second step

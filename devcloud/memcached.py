@@ -13,6 +13,7 @@ import subprocess
 import time
 
 from . import config as c
+from .process import apt_install
 
 LOCATION = f"{c.HOST}:{c.MEMCACHED_PORT}"
 
@@ -25,16 +26,7 @@ def ensure_installed(log) -> str:
     found = shutil.which("memcached") or shutil.which("memcached", path="/usr/sbin:/usr/bin")
     if found:
         return found
-    log("installing Debian's memcached (apt)")
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(
-        [*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "memcached"],
-        check=True,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
+    apt_install(["memcached"], log)
     return shutil.which("memcached", path="/usr/sbin:/usr/bin")
 
 

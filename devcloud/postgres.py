@@ -28,6 +28,7 @@ from pathlib import Path
 
 from . import config as c
 from . import ports
+from .process import apt_install
 
 DATABASES = ("keystone", "glance")
 
@@ -118,22 +119,14 @@ def ensure_installed(log) -> Path:
     bindir = _bindir()
     if bindir is not None:
         return bindir
-    log("installing Debian's PostgreSQL server (apt)")
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
     conf = Path("/etc/postgresql-common/createcluster.conf")
     if not conf.exists():  # no cluster of the package's own, started outside our control
+        sudo = [] if os.geteuid() == 0 else ["sudo"]
         subprocess.run([*sudo, "mkdir", "-p", str(conf.parent)], check=True)
         subprocess.run(
             [*sudo, "sh", "-c", f"echo 'create_main_cluster = false' > {conf}"], check=True
         )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(
-        [*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"],
-        check=True,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
+    apt_install(["postgresql"], log)
     bindir = _bindir()
     if bindir is None:
         raise PostgresError("apt installed postgresql, but no initdb was found")

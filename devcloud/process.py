@@ -204,3 +204,17 @@ class Server:
             if int(fields[2]) == group and fields[0] != "Z":
                 return True
         return False
+
+
+def apt_install(packages: list[str], log) -> None:
+    """Debian's ``packages``, installed with apt (as root, or through sudo), quietly."""
+    log(f"installing Debian's {', '.join(packages)} (apt)")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(
+        [*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )

@@ -97,3 +97,14 @@ def test_each_test_the_security_page_names_is_in_the_file_it_names():
             assert re.search(rf"^(async )?def {name}\(", source, re.M), (path, name)
             named += 1
     assert named > 40  # the table was read
+
+
+def test_the_docs_install_into_horizon_with_the_commands_the_dev_cloud_runs():
+    """docs/usage.md, "Inside Horizon", step 1: the commands devcloud/horizon.py runs in
+    every Horizon venv the tests and make compat use (issue 33)."""
+    from devcloud import horizon
+
+    text = (DOCS / "usage.md").read_text()
+    step = text[text.index("## Inside Horizon") :]
+    block = step[step.index("```sh") + len("```sh") : step.index("```", step.index("```sh") + 5)]
+    assert [line.strip() for line in block.strip().splitlines()] == horizon.APP_INSTALL

@@ -56,13 +56,8 @@ def generated(tmp_path_factory):
             del sys.modules[name]
 
 
-def operation(package, tag: str, name: str):
-    return importlib.import_module(f"{package.__name__}.api.{tag}.{name}")
-
-
-def test_generated_client_covers_every_operation(
-    generated, live_server, admin_token, cleanup_images
-):
+def admin_of(generated, live_server, admin_token):
+    """The generated package's models, and its client as admin against the live server."""
     models = importlib.import_module(f"{generated.__name__}.models")
     client = generated.AuthenticatedClient(
         base_url=live_server.url,
@@ -71,6 +66,17 @@ def test_generated_client_covers_every_operation(
         auth_header_name="X-Auth-Token",
         raise_on_unexpected_status=True,
     )
+    return models, client
+
+
+def operation(package, tag: str, name: str):
+    return importlib.import_module(f"{package.__name__}.api.{tag}.{name}")
+
+
+def test_generated_client_covers_every_operation(
+    generated, live_server, admin_token, cleanup_images
+):
+    models, client = admin_of(generated, live_server, admin_token)
     name = f"generated-{uuid.uuid4().hex[:8]}"
 
     created = operation(generated, "images", "glance_images_create").sync_detailed(
@@ -149,14 +155,7 @@ def test_generated_client_writes_metadefs_and_reads_tasks_and_the_cache(
     generated, live_server, admin_token, glance_admin, make_image
 ):
     """The routes of the rest of Glance v2 through the generated client's models."""
-    models = importlib.import_module(f"{generated.__name__}.models")
-    client = generated.AuthenticatedClient(
-        base_url=live_server.url,
-        token=admin_token,
-        prefix="",
-        auth_header_name="X-Auth-Token",
-        raise_on_unexpected_status=True,
-    )
+    models, client = admin_of(generated, live_server, admin_token)
     name = f"TEST::Generated::{uuid.uuid4().hex[:8]}"
     created = operation(generated, "metadefs", "glance_metadefs_namespaces_create").sync(
         client=client,

@@ -64,3 +64,44 @@ def test_importing_the_settings_creates_nothing(tmp_path):
 def test_the_schema_names_the_package_version(settings):
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert settings.SPECTACULAR_SETTINGS["VERSION"] == project["version"]
+
+
+# --- the app's system checks ----------------------------------------------------------
+
+
+def _installed(tmp_path, monkeypatch, name: str, *requires: str) -> None:
+    """A package installed beside the app (its metadata, where importlib.metadata reads
+    an installed package's), needing ``requires``."""
+    info = tmp_path / f"{name}-24.0.0.dist-info"
+    info.mkdir()
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", "Version: 24.0.0"]
+    (info / "METADATA").write_text(
+        "\n".join([*lines, *(f"Requires-Dist: {r}" for r in requires)]) + "\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+
+def test_a_django_an_installed_package_does_not_accept_is_an_error(tmp_path, monkeypatch):
+    """As a plain pip install of the app leaves Horizon 24's venv: Django moved from under
+    it (issue 33). Horizon's own requirement, as its metadata states it, but for a
+    Django no LTS the app supports is."""
+    from glance_api.checks import check_django_fits_the_installed_packages
+
+    _installed(tmp_path, monkeypatch, "dashboard-of-old", "Django<4.0,>=3.2", "pbr")
+    errors = check_django_fits_the_installed_packages(None)
+    assert [error.id for error in errors] == ["glance_api.E002"]
+    assert "dashboard-of-old 24.0.0 needs Django<4.0,>=3.2" in errors[0].msg
+    assert "pip install -c constraints.txt" in errors[0].hint
+
+
+def test_a_django_every_installed_package_accepts_is_no_error(tmp_path, monkeypatch):
+    from glance_api.checks import check_django_fits_the_installed_packages
+
+    _installed(
+        tmp_path,
+        monkeypatch,
+        "dashboard-of-now",
+        "Django>=4.2",
+        'Django<3; extra == "old"',  # only with an extra: not what is installed
+    )
+    assert check_django_fits_the_installed_packages(None) == []
