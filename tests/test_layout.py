@@ -155,14 +155,36 @@ def test_the_parsers_neither_import_the_services_nor_look_up_the_view():
         node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level
     }
     assert "services" not in relative
-    # the view is in DRF's parser context as "view": no name, key or attribute of it
-    assert not [
+    assert uses_of_the_view(tree) == []
+
+
+def uses_of_the_view(tree: ast.AST) -> list[str]:
+    """Where code reaches the view, which is in DRF's parser context as "view": any name,
+    key or attribute of that name."""
+    return [
         ast.unparse(node)
         for node in ast.walk(tree)
         if (isinstance(node, ast.Name) and node.id == "view")
         or (isinstance(node, ast.Constant) and node.value == "view")
         or (isinstance(node, ast.Attribute) and node.attr == "view")
     ]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def parse(self, stream, media_type, parser_context):\n"
+        "    return parser_context['view'].start_multipart_upload\n",
+        "def parse(self, stream, media_type, parser_context):\n"
+        "    view = parser_context.get('view')\n",
+        "def parse(self, stream, media_type, parser_context):\n"
+        "    return getattr(parser_context['request'].parser_context, 'view', None)\n",
+        "def parse(self, stream, media_type, parser_context):\n    return self.request.view\n",
+    ],
+)
+def test_the_parser_rule_sees_each_way_to_the_view(source):
+    """The rule once looked for getattr(view, ...) only (issue 33)."""
+    assert uses_of_the_view(ast.parse(source))
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,7 @@
 """GET version/: the dashboard's answer, plus what Glance's version discovery reports."""
 
+import pytest
+
 
 def test_version_matches_glance_discovery(demo_client, glance_demo):
     body = demo_client.get("/api/glance/version/").json()
@@ -13,8 +15,20 @@ def test_version_matches_glance_discovery(demo_client, glance_demo):
     assert as_numbers == sorted(as_numbers, reverse=True)
 
 
+def answered_in_place(client, path: str) -> None:
+    """``path`` without its final slash answers as with it: no redirect (the test client
+    follows none; a redirect would not carry a PUT's or POST's body)."""
+    response = client.get(path.rstrip("/"))
+    assert response.status_code == 200, response.status_code
+    assert response.json() == client.get(path).json()
+
+
 def test_version_without_trailing_slash(demo_client):
-    """Answered in place: no redirect (a redirect would not carry a PUT's or POST's body)."""
-    response = demo_client.get("/api/glance/version")
-    assert response.status_code == 200
-    assert response.json() == demo_client.get("/api/glance/version/").json()
+    answered_in_place(demo_client, "/api/glance/version/")
+
+
+def test_a_redirect_to_the_slash_fails_that_check(demo_client, settings):
+    """Issue 33: the check once followed redirects, so a redirect passed it."""
+    settings.ROOT_URLCONF = "tests.redirecting_urls"
+    with pytest.raises(AssertionError, match="301"):
+        answered_in_place(demo_client, "/api/glance/version/")
