@@ -151,7 +151,9 @@ def ensure_installed() -> None:
     in ``horizon-packages.txt`` beside the venv, for the test that nothing changed."""
     marker = VENV / ".installed.sha256"
     date, pins = HORIZONS[VERSION]
-    wanted = hashlib.sha256(" ".join([str(date), *REQUIREMENTS, *APP_INSTALL]).encode()).hexdigest()
+    # this checkout too: the app is installed from it (editable)
+    recipe = [str(date), *REQUIREMENTS, *APP_INSTALL, str(c.ROOT)]
+    wanted = hashlib.sha256(" ".join(recipe).encode()).hexdigest()
     if not (marker.exists() and marker.read_text() == wanted):
         log(f"installing Horizon {VERSION} into {VENV} (about a minute)")
         shutil.rmtree(VENV, ignore_errors=True)  # a changed recipe starts anew

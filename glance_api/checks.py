@@ -73,7 +73,7 @@ def check_django_fits_the_installed_packages(app_configs, **kwargs):
                         hint="Put back the Django it needs, then install glance_api with "
                         "the environment's packages held: pip freeze --exclude-editable > "
                         "constraints.txt; pip install -c constraints.txt glance-api "
-                        "(docs: usage, \"Inside Horizon\").",
+                        '(docs: usage, "Inside Horizon").',
                         id="glance_api.E002",
                     )
                 )

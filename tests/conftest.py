@@ -24,9 +24,11 @@ from glance_api import keystone
 from tests.helpers import GlanceProxy
 
 # The tests that start servers of their own (nginx and two instances, the benchmarks'
-# servers, a fresh clone's dev cloud, the wheel's venv) or hammer the API (schemathesis,
-# the browser against the stack). Marked ``servers``: make test runs them on their own,
-# after the others (some measure time); nox's ``oldest`` leaves them out.
+# servers, a fresh clone's dev cloud, the wheel's venv) or drive the API hard
+# (schemathesis, chromium): marked ``servers``; nox's ``oldest`` leaves them out. Of
+# those, the ones that measure time are marked ``alone`` too (make test runs them with
+# nothing else running), and the fresh clone, which starts a dev cloud of its own,
+# ``own_cloud`` (make test runs it beside the oldest combination). scripts/test-suite.
 SERVER_TESTS = {
     "test_stack.py",
     "test_stack_edges.py",
@@ -38,12 +40,18 @@ SERVER_TESTS = {
     # Django the session has
     "test_release.py",
 }
+ALONE = {"test_stack.py", "test_benchmarks.py"}
+OWN_CLOUD = {"test_fresh_clone.py"}
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
         if item.path.name in SERVER_TESTS:
             item.add_marker(pytest.mark.servers)
+        if item.path.name in ALONE:
+            item.add_marker(pytest.mark.alone)
+        if item.path.name in OWN_CLOUD:
+            item.add_marker(pytest.mark.own_cloud)
 
 
 @pytest.hookimpl(hookwrapper=True)
