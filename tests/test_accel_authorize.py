@@ -11,7 +11,7 @@ AUTHORIZE = "/api/glance/_accel/upload/"
 
 @pytest.fixture
 def accel(app_settings):
-    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "SECRET": SECRET}
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "ACCEL_SECRET": SECRET}
 
 
 def ask(client, uri: str, secret: str = SECRET, **headers):
@@ -107,7 +107,7 @@ OCTETS = "application/octet-stream"
 def test_nginx_authorizes_an_image_upload_without_the_final_slash(
     admin_client, admin_token, app_settings, make_image, suffix
 ):
-    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "SECRET": SECRET}
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "ACCEL_SECRET": SECRET}
     image = make_image()
     answer = admin_client.put(
         f"{API}/_accel/upload/",

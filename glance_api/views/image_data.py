@@ -150,9 +150,11 @@ class ImageDataActions:
             if image.get("size") is None:
                 return Response(status=status.HTTP_204_NO_CONTENT)
             return image_file_response(image, None, head=True)
-        headers = request.headers
         wanted = ranges.requested(
-            headers.get("Range"), headers.get("If-Range"), etag, image.get("size")
+            request.headers.get("Range"),
+            request.headers.get("If-Range"),
+            etag,
+            image.get("size"),
         )
         if image.get("size") is not None and accel.through_nginx(request):
             return accel.download(
