@@ -142,9 +142,9 @@ ERROR_STATUSES = (400, 401, 403, 404, 405, 406, 409, 411, 413, 415, 429, 501, 50
 # since Glance gives nothing else to tell them by (no code, no header):
 _BY_WORDS = {
     # DELETE /v2/stores/{store}/{id} on the image's last copy, after its policy passed
-    (403, "only store"): GlanceOnlyCopy,
+    (403, "from the only store containing"): GlanceOnlyCopy,
     # /v2/cache where no image_cache_dir is set: not a missing image
-    (404, "not supported at this site"): GlanceHasNoCache,
+    (404, "Caching via API is not supported"): GlanceHasNoCache,
 }
 
 

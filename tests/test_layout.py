@@ -195,8 +195,8 @@ def test_the_parser_rule_sees_each_way_to_the_view(source):
         # where a chunked body's bytes are: the server's own input
         ("wsgi.input_terminated", "draining.py"),
         # a Glance answer told by its words
-        ("not supported at this site", "exceptions.py"),
-        ("only store", "exceptions.py"),
+        ("Caching via API is not supported", "exceptions.py"),
+        ("from the only store containing", "exceptions.py"),
     ],
 )
 def test_each_decision_has_one_home(marker, home):
