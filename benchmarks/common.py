@@ -51,6 +51,18 @@ SERVERS = ("gunicorn", "granian")
 DEFAULT_SERVER = "gunicorn"
 
 
+# The settings of make bench's servers, for a measurement in this process (Django's test
+# client): no debug, no request log, no proxy lookup, the dev cloud's Keystone.
+IN_PROCESS_SETTINGS = {
+    "DJANGO_SETTINGS_MODULE": "project.settings",
+    "DJANGO_DEBUG": "0",
+    "DJANGO_ALLOWED_HOSTS": "testserver",
+    "GLANCE_API_TRUST_ENV": "false",
+    "GLANCE_API_LOG_LEVEL": "WARNING",
+    "GLANCE_API_KEYSTONE_URL": devcloud.KEYSTONE_URL,
+}
+
+
 def keystone_session(account: devcloud.Account = devcloud.DEMO):
     """A reused keystoneauth session, as a well-written direct client would keep."""
     auth = yaml.safe_load(devcloud.CLOUDS_YAML.read_text())["clouds"][account.cloud]["auth"]

@@ -31,7 +31,7 @@ from collections import Counter
 from devcloud import accounts, cloud
 from devcloud import config as devcloud
 
-from .common import direct_glance, keystone_session
+from .common import IN_PROCESS_SETTINGS, direct_glance, keystone_session
 
 PATHS = {
     "image get": "/api/glance/images/{id}/",
@@ -41,15 +41,7 @@ PATHS = {
 
 
 def _settings(cache: str) -> dict:
-    env = {
-        "DJANGO_SETTINGS_MODULE": "project.settings",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_ALLOWED_HOSTS": "testserver",
-        "GLANCE_API_TRUST_ENV": "false",
-        "GLANCE_API_LOG_LEVEL": "WARNING",
-        "GLANCE_API_KEYSTONE_URL": devcloud.KEYSTONE_URL,
-        "DJANGO_SECRET_KEY": "machinery-only-not-a-secret",
-    }
+    env = {**IN_PROCESS_SETTINGS, "DJANGO_SECRET_KEY": "machinery-only-not-a-secret"}
     if cache == "file":
         env["DJANGO_CACHE_BACKEND"] = "django.core.cache.backends.filebased.FileBasedCache"
         env["DJANGO_CACHE_LOCATION"] = str(devcloud.HOME / "machinery-cache")

@@ -26,7 +26,14 @@ import requests
 from devcloud import accounts, cloud
 from devcloud import config as devcloud
 
-from .common import DEFAULT_SERVER, RESULTS, SERVERS, ApiServer, keystone_session
+from .common import (
+    DEFAULT_SERVER,
+    IN_PROCESS_SETTINGS,
+    RESULTS,
+    SERVERS,
+    ApiServer,
+    keystone_session,
+)
 from .run import run_clients
 from .transfer import workers_of
 
@@ -35,16 +42,7 @@ def in_process(path: str, token: str, count: int) -> None:
     """The project's settings come from the environment: set for the profile, then put
     back, so that a process this one starts afterwards (a test's servers) gets its own."""
     saved = dict(os.environ)
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "project.settings",
-            "DJANGO_DEBUG": "0",
-            "DJANGO_ALLOWED_HOSTS": "testserver",
-            "GLANCE_API_TRUST_ENV": "false",
-            "GLANCE_API_LOG_LEVEL": "WARNING",
-            "GLANCE_API_KEYSTONE_URL": devcloud.KEYSTONE_URL,
-        }
-    )
+    os.environ.update(IN_PROCESS_SETTINGS)
     os.environ.setdefault("DJANGO_SECRET_KEY", "profile-only")
     try:
         _profile(path, token, count)
