@@ -14,7 +14,6 @@ from django.dispatch import receiver
 from django.http import QueryDict
 from django.middleware.csrf import rotate_token
 from django.utils.datastructures import MultiValueDict
-from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_variables
 from keystoneauth1 import access
 from rest_framework import authentication, exceptions
@@ -54,7 +53,7 @@ class KeystoneUser:
 class KeystoneTokenAuthentication(authentication.BaseAuthentication):
     """``X-Auth-Token: <token>``, validated by Keystone."""
 
-    @method_decorator(sensitive_variables())
+    @sensitive_variables()  # on the method itself: method_decorator rebuilds it per call
     def authenticate(self, request):
         token = request.META.get(TOKEN_HEADER)
         if not token:
@@ -82,7 +81,7 @@ class KeystoneSessionAuthentication(authentication.SessionAuthentication):
     the token first).
     """
 
-    @method_decorator(sensitive_variables())
+    @sensitive_variables()
     def authenticate(self, request):
         django_request = request._request
         session = getattr(django_request, "session", None)
@@ -130,7 +129,7 @@ class KeystoneBackend(BaseBackend):
     instances that share their sessions (a cache session engine on Redis) share sign-ins.
     """
 
-    @method_decorator(sensitive_variables())
+    @sensitive_variables()
     def authenticate(
         self,
         request,

@@ -4,6 +4,7 @@ against the dev cloud's two file stores (fs, fs2); effects checked in Glance its
 import time
 
 import pytest
+from django.test.utils import override_script_prefix
 
 from tests.helpers import IMAGES, put_bytes, wait_until
 
@@ -63,6 +64,19 @@ def test_the_image_detail_links_to_its_tasks(admin_client, make_image):
     assert response["Link"] == (f'<http://testserver{IMAGES}{image["id"]}/tasks/>; rel="tasks"')
     page = admin_client.get(f"{IMAGES}{image['id']}/", HTTP_ACCEPT="text/html")
     assert f"{IMAGES}{image['id']}/tasks/" in page.content.decode()
+
+
+def test_the_tasks_link_follows_the_script_prefix_and_the_format_asked(admin_client, make_image):
+    """The link's path is reversed once per process (views.base.reverse_action): it is
+    still the one of this request's mount point, and keeps ``?format=`` as DRF's does."""
+    image = make_image()
+    for prefix, query in [("", ""), ("/dashboard", "?format=json"), ("", "?format=json"), ("", "")]:
+        with override_script_prefix(f"{prefix}/"):
+            response = admin_client.get(f"{IMAGES}{image['id']}/{query}")
+        assert response.status_code == 200, response.content
+        assert response["Link"] == (
+            f'<http://testserver{prefix}{IMAGES}{image["id"]}/tasks/{query}>; rel="tasks"'
+        )
 
 
 def test_a_copy_to_another_store_is_a_task_newest_first(

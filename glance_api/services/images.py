@@ -3,11 +3,12 @@
 import itertools
 import logging
 import time
+import urllib.parse
 from typing import IO
 
 from rest_framework import exceptions
 
-from ..clients import GlanceClient, patch_image, post_image_location
+from ..clients import GlanceClient, get_json, patch_image, post_image_location
 from ..conf import settings
 from ..exceptions import UPSTREAM_EXCEPTIONS, GatewayTimeout, UpstreamError, glance_errors
 from ..identifiers import is_uuid
@@ -54,9 +55,11 @@ def _is_image(glance: GlanceClient, image_id: str) -> bool:
 
 
 def get_image(glance: GlanceClient, image_id: str) -> dict:
-    """One image. Raises NotFound (also for a malformed id) or PermissionDenied."""
-    with glance_errors():
-        return dict(glance.images.get(image_id))
+    """One image. Raises NotFound (also for a malformed id) or PermissionDenied.
+
+    Glance's JSON as it is: ``glance.images.get`` gives the same, less ``self``, after
+    building a schema model of it (a tenth of a millisecond of every image read)."""
+    return get_json(glance, f"/v2/images/{urllib.parse.quote(image_id, safe='')}")
 
 
 class StepFailed(exceptions.APIException):

@@ -2,9 +2,12 @@
 
 from functools import cached_property
 
+from django.urls import get_script_prefix, get_urlconf
+from django.urls import reverse as django_reverse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.views.decorators.debug import sensitive_variables
 from rest_framework import exceptions, permissions, routers, viewsets
+from rest_framework.reverse import preserve_builtin_query_params
 
 from .. import draining, keystone, services
 from ..auth import KeystoneSessionAuthentication, KeystoneTokenAuthentication
@@ -19,6 +22,11 @@ from ..schema import GlanceAutoSchema
 
 # The longest id, name, tag or member id a path may carry (Glance's own limit).
 MAX_PATH_VALUE = 255
+
+# Routes' paths, reversed once per process with a stand-in id per argument (see
+# GlanceViewSet.reverse_action): {(view name, script prefix, urlconf, arguments): path}.
+_ROUTE_PATHS: dict[tuple, str] = {}
+_STAND_INS = tuple(f"00000000-0000-4000-8000-{index:012d}" for index in range(4))
 
 
 class PrivateAnswersMixin:
@@ -107,6 +115,32 @@ class GlanceViewSet(KeystoneAPIMixin, viewsets.GenericViewSet):
             raise exceptions.ValidationError(errors)
         if self.image_id_kwarg in kwargs and not is_uuid(kwargs[self.image_id_kwarg]):
             raise exceptions.NotFound("No such image.")
+
+    def reverse_action(self, url_name, *args, **kwargs):
+        """DRF's, made cheap where the arguments are ids (UUIDs, which a URL takes as they
+        are): the route's path is reversed once per process, with stand-ins that the ids
+        replace. (Django's ``reverse()`` took a tenth of the app's own time of an image
+        get, for the ``Link`` header.) Anything else, or a versioning scheme, goes to DRF."""
+        ids = kwargs.get("args") or ()
+        if (
+            args
+            or set(kwargs) != {"args"}
+            or not 0 < len(ids) <= len(_STAND_INS)
+            or not all(is_uuid(value) for value in ids)
+            or getattr(self.request, "versioning_scheme", None) is not None
+        ):
+            return super().reverse_action(url_name, *args, **kwargs)
+        name = f"{self.basename}-{url_name}"
+        namespace = self.request.resolver_match and self.request.resolver_match.namespace
+        if namespace:
+            name = f"{namespace}:{name}"
+        key = (name, get_script_prefix(), get_urlconf(), len(ids))
+        path = _ROUTE_PATHS.get(key)
+        if path is None:
+            path = _ROUTE_PATHS[key] = django_reverse(name, args=_STAND_INS[: len(ids)])
+        for stand_in, value in zip(_STAND_INS, ids, strict=False):
+            path = path.replace(stand_in, value)
+        return preserve_builtin_query_params(self.request.build_absolute_uri(path), self.request)
 
     def get_serializer(self, *args, **kwargs):
         # The browsable API fills its forms from the resource it just showed (PUT on the
