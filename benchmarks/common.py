@@ -76,10 +76,14 @@ def direct_glance(session):
 class ApiServer:
     """The project under gunicorn (gthread workers, as the docs recommend), on loopback.
 
-    Its cache is a file-based Django cache in a folder of its own, shared by the
-    workers, so :meth:`clear_cache` makes every worker cold. ``app`` serves another
-    WSGI application with the same gunicorn settings (see ``bare_proxy``).
+    Its cache (``cache``) is a file-based Django cache in a folder of its own, shared by
+    the workers, so :meth:`clear_cache` makes every worker cold; or ``"redis"``: the
+    production stack's Redis (``deploy.stack``, started if it is not running), in a
+    database of the bench's own (2), emptied at start. ``app`` serves another WSGI
+    application with the same gunicorn settings (see ``bare_proxy``).
     """
+
+    REDIS_DATABASE = 2
 
     PROJECT = "project.wsgi:application"
 
@@ -88,8 +92,10 @@ class ApiServer:
         app: str = PROJECT,
         gunicorn_args: list[str] | None = None,
         server: str = DEFAULT_SERVER,
+        cache: str = "file",
     ):
         self.app = app
+        self.cache_kind = cache
         self.server = server
         self.gunicorn_args = GUNICORN_ARGS if gunicorn_args is None else gunicorn_args
         self.port = free_port()
@@ -107,8 +113,7 @@ class ApiServer:
             "DJANGO_SECRET_KEY": "benchmark-only",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DJANGO_DB_PATH": str(self.home / "db.sqlite3"),
-            "DJANGO_CACHE_BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "DJANGO_CACHE_LOCATION": str(self.cache),
+            **self.cache_settings(),
             "GLANCE_API_KEYSTONE_URL": devcloud.KEYSTONE_URL,
             "GLANCE_API_LOG_LEVEL": "WARNING",
             "GLANCE_API_TRUST_ENV": "false",  # no proxy here (docs: production)
@@ -116,8 +121,24 @@ class ApiServer:
             "TMPDIR": str(self.tmp),  # where a temporary file of the server's would land
         }
 
+    def cache_settings(self) -> dict:
+        if self.cache_kind == "redis":
+            from deploy import stack
+
+            return {
+                "DJANGO_CACHE_BACKEND": "glance_api.cache.RedisCache",
+                "DJANGO_CACHE_LOCATION": stack.redis_url().rsplit("/", 1)[0]
+                + f"/{self.REDIS_DATABASE}",
+            }
+        return {
+            "DJANGO_CACHE_BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "DJANGO_CACHE_LOCATION": str(self.cache),
+        }
+
     def start(self) -> "ApiServer":
         python = sys.executable
+        if self.cache_kind == "redis":
+            self._start_redis()
         if self.app == self.PROJECT:
             subprocess.run(
                 [python, "manage.py", "migrate", "--noinput", "-v", "0"],
@@ -169,8 +190,19 @@ class ApiServer:
                 time.sleep(0.2)
         raise RuntimeError(f"{self.server} did not start; see {self.home / 'gunicorn.log'}")
 
+    def _start_redis(self) -> None:
+        import redis
+
+        from deploy import stack
+
+        stack.start_redis()
+        redis.Redis.from_url(self.cache_settings()["DJANGO_CACHE_LOCATION"]).flushdb()
+
     def clear_cache(self) -> None:
-        shutil.rmtree(self.cache, ignore_errors=True)
+        if self.cache_kind == "redis":
+            self._start_redis()
+        else:
+            shutil.rmtree(self.cache, ignore_errors=True)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -12,11 +12,23 @@ Image get and the throughput are also measured through ``bare_proxy`` (the same 
 server and glanceclient, no app) served the same way: the floor any such proxy pays
 here, so that the table shows how much of the API's cost is the hop and how much the
 app's. The worker memory a list of 1,000 images needs is its peak above idle.
+
+The API is served twice in each run, alike but for its cache: the file cache (shared by
+the workers through the file system, as ``make run`` can have it) and Redis (the
+production stack's, ``deploy.stack``). Image get, image properties and the throughput are
+measured on both. The app's own cost is each of them over the bare proxy's image get.
+
+The regression guard: each figure is printed next to the last recorded figures
+(``docs/data/bench.json``, written from a full run's ``bench-results/bench.json``), and an
+app / bare-proxy ratio is flagged when its median is more than 5% above the top of its
+recorded range. A flag is a reason to profile, not a failure: nothing here fails on a
+noisy machine.
 """
 
 import argparse
 import io
 import itertools
+import json
 import statistics
 import threading
 import time
@@ -31,6 +43,7 @@ from devcloud import config as devcloud
 from .common import (
     BARE_PROXY,
     DEFAULT_SERVER,
+    ROOT,
     SERVERS,
     ApiServer,
     direct_glance,
@@ -55,6 +68,13 @@ TARGETS = {
 }
 THROUGHPUT_TARGET = 0.85
 BARE = "image get, bare proxy (floor)"
+REDIS = ", Redis cache"
+# The app's own cost: these figures over the bare proxy's image get (the same Glance call).
+OWN_COST = ("image get", "image properties")
+OWN_COST_TARGET = 1.10
+# Growth of an app / bare-proxy ratio past the top of its recorded range that is flagged.
+GUARD_MARGIN = 0.05
+RECORDED = ROOT / "docs" / "data" / "bench.json"
 SLICE = 200  # the first 200 seeded images carry bench_slice=200: the "list of 200"
 
 
@@ -138,6 +158,11 @@ def main(argv=None) -> dict:
     )
     parser.add_argument("--runs", type=int, help="fresh servers this many times (3; quick 1)")
     parser.add_argument(
+        "--record",
+        action="store_true",
+        help="write this run's figures to docs/data/bench.json (the next runs' reference)",
+    )
+    parser.add_argument(
         "--server",
         choices=SERVERS,
         default=DEFAULT_SERVER,
@@ -176,9 +201,13 @@ def main(argv=None) -> dict:
         server=args.server,
         each_run=measured,
     )
-    print_results(results, size, runs, args.server)
+    recorded = recorded_figures()
+    print_results(results, size, runs, args.server, recorded)
     path = write_results("bench-quick" if args.quick else "bench", results)
     print(f"\nwritten to {path}")
+    if args.record:
+        record(results)
+        print(f"recorded as the docs' figures: {RECORDED}")
     return results
 
 
@@ -197,9 +226,11 @@ def one_run(
     """Every figure once, on servers started for this run."""
     with (
         ApiServer(server=server_name) as server,
+        ApiServer(server=server_name, cache="redis") as redis_server,
         ApiServer(app=BARE_PROXY, server=server_name) as bare_server,
     ):
         api = f"{server.url}/api/glance"
+        redis_api = f"{redis_server.url}/api/glance"
         http = requests.Session()
         http.headers["X-Auth-Token"] = token
 
@@ -266,8 +297,13 @@ def one_run(
         for figure, (api_call, direct_call) in pairs.items():
             calls[f"{figure}|api"], calls[f"{figure}|direct"] = api_call, direct_call
         calls[f"{BARE}|api"] = get(f"images/{image_id}", base=bare_server.url)
+        calls[f"image get{REDIS}|api"] = get(f"images/{image_id}/", base=redis_api)
+        calls[f"image properties{REDIS}|api"] = get(
+            f"images/{image_id}/properties/", base=redis_api
+        )
         timed = interleaved(calls, samples)
-        timed[f"{BARE}|direct"] = timed["image get|direct"]
+        for figure in (BARE, f"image get{REDIS}", f"image properties{REDIS}"):
+            timed[f"{figure}|direct"] = timed["image get|direct"]
 
         # The long ones, fewer samples: 1,000 images, and the namespaces of a resource type
         # (cold: the server's cache emptied before each call; warm: from the cache).
@@ -292,6 +328,8 @@ def one_run(
             *pairs,
             "list of 1,000 images",
             BARE,
+            f"image get{REDIS}",
+            f"image properties{REDIS}",
             "namespaces Flavor cold",
             "namespaces Flavor warm",
         ]:
@@ -315,26 +353,42 @@ def one_run(
         def bare_get(index):
             sessions[index].get(f"{bare_server.url}/images/{image_id}").raise_for_status()
 
+        def redis_get(index):
+            sessions[index].get(f"{redis_api}/images/{image_id}/").raise_for_status()
+
         def direct_get(index):
             direct_clients[index].images.get(image_id)
 
         loads = throughput(
-            {"api": api_get, "bare": bare_get, "direct": direct_get}, clients, seconds
+            {"api": api_get, "api_redis": redis_get, "bare": bare_get, "direct": direct_get},
+            clients,
+            seconds,
         )
     direct_rate = loads["direct"]["requests_per_s"]
+    bare_ms = figures[BARE]["api"]["median"]
     return {
         "figures": figures,
+        "own_cost": {
+            f"{figure}{cache}": figures[f"{figure}{cache}"]["api"]["median"] / bare_ms
+            for figure in OWN_COST
+            for cache in ("", REDIS)
+        },
         "list_memory_mib": list_memory.above_idle_mib,
         "throughput": {
             "clients": clients,
             "seconds": seconds,
             "api": loads["api"],
+            "api_redis": loads["api_redis"],
             "bare_proxy": loads["bare"],
             "direct": loads["direct"],
             "ratio": loads["api"]["requests_per_s"] / direct_rate,
+            "redis_ratio": loads["api_redis"]["requests_per_s"] / direct_rate,
             "bare_proxy_ratio": loads["bare"]["requests_per_s"] / direct_rate,
         },
     }
+
+
+LOADS = ("api", "api_redis", "bare_proxy", "direct")
 
 
 def combine(runs: list[dict]) -> dict:
@@ -363,46 +417,57 @@ def combine(runs: list[dict]) -> dict:
         "clients": loads[0]["clients"],
         "seconds": loads[0]["seconds"],
         **spread([load["ratio"] for load in loads]),
+        "redis": spread([load["redis_ratio"] for load in loads]),
         "bare_proxy": spread([load["bare_proxy_ratio"] for load in loads]),
-        "errors": sum(
-            load[who]["errors"] for load in loads for who in ("api", "bare_proxy", "direct")
-        ),
+        "errors": sum(load[who]["errors"] for load in loads for who in LOADS),
         "requests_per_s": {
-            who: statistics.median(load[who]["requests_per_s"] for load in loads)
-            for who in ("api", "bare_proxy", "direct")
+            who: statistics.median(load[who]["requests_per_s"] for load in loads) for who in LOADS
         },
-        "first_errors": [
-            e
-            for load in loads
-            for who in ("api", "bare_proxy", "direct")
-            for e in load[who]["first_errors"]
-        ][:3],
+        "first_errors": [e for load in loads for who in LOADS for e in load[who]["first_errors"]][
+            :3
+        ],
         "target": f">= {THROUGHPUT_TARGET}",
     }
     throughput["met"] = throughput["ratio"] >= THROUGHPUT_TARGET and throughput["errors"] == 0
+    own_cost = {
+        figure: {**spread([run["own_cost"][figure] for run in runs]), "target": OWN_COST_TARGET}
+        for figure in runs[0]["own_cost"]
+    }
+    for row in own_cost.values():
+        row["met"] = row["ratio"] <= OWN_COST_TARGET
     return {
         "figures": rows,
+        "own_cost": own_cost,
         "throughput": throughput,
         "list_memory_mib": max(run["list_memory_mib"] for run in runs),
     }
 
 
-def print_results(results: dict, size: dict, runs: int, server: str) -> None:
+def _change(now: float, before: float | None) -> str:
+    return f"{now / before - 1:+.0%}" if before else "new"
+
+
+def print_results(results: dict, size: dict, runs: int, server: str, recorded: dict) -> None:
+    """The table, with each figure's change against ``recorded`` (the docs' last figures)."""
     print(
         f"\n{size['count']} images, {server}, {runs} run(s) of fresh servers; per figure the "
         "median over the runs of its median (ms), and the ratio API/direct: median "
-        "[min-max]; direct = python-glanceclient on a reused session"
+        "[min-max]; direct = python-glanceclient on a reused session; 'change': the API's "
+        f"ms against the last recorded figures ({recorded.get('source', 'none')})"
     )
     print(
-        f"{'figure':<32} {'API ms':>8} {'direct ms':>10} {'ratio':>6} {'range':>13} {'target':>8}"
+        f"{'figure':<38} {'API ms':>8} {'direct ms':>10} {'ratio':>6} {'range':>13} "
+        f"{'target':>8} {'change':>7}"
     )
+    before = {row["figure"]: row for row in recorded.get("figures", [])}
     for row in results["figures"]:
         spread = f"[{row['min']:.2f}-{row['max']:.2f}]"
+        was = before.get(row["figure"], {}).get("api_ms")
         print(
-            f"{row['figure']:<32} {row['api_ms']:>8.1f} {row['direct_ms']:>10.1f} "
-            f"{row['ratio']:>6.2f} {spread:>13} "
-            f"{row['target']:>8}"
+            f"{row['figure']:<38} {row['api_ms']:>8.1f} {row['direct_ms']:>10.1f} "
+            f"{row['ratio']:>6.2f} {spread:>13} {row['target']:>8} {_change(row['api_ms'], was):>7}"
         )
+    print_own_cost(results, recorded)
     load = results["throughput"]
     rates = load["requests_per_s"]
     print(
@@ -410,20 +475,88 @@ def print_results(results: dict, size: dict, runs: int, server: str) -> None:
         "taking turns in blocks of about 2 s (requests/s, median over the runs):"
     )
     print(
-        f"  API {rates['api']:.1f}, bare proxy {rates['bare_proxy']:.1f}, direct "
-        f"{rates['direct']:.1f}; errors {load['errors']}"
+        f"  API {rates['api']:.1f} (Redis cache {rates['api_redis']:.1f}), bare proxy "
+        f"{rates['bare_proxy']:.1f}, direct {rates['direct']:.1f}; errors {load['errors']}"
     )
     for failure in load["first_errors"]:
         print(f"    error: {failure}")
+    was = recorded.get("throughput", {}).get("ratio")
     print(
         f"  ratio API/direct {load['ratio']:.2f} [{load['min']:.2f}-{load['max']:.2f}] "
-        f"(target >= {THROUGHPUT_TARGET}, 0 errors); bare proxy/direct "
-        f"{load['bare_proxy']['ratio']:.2f}"
+        f"(target >= {THROUGHPUT_TARGET}, 0 errors; change {_change(load['ratio'], was)}); "
+        f"Redis cache {load['redis']['ratio']:.2f} "
+        f"[{load['redis']['min']:.2f}-{load['redis']['max']:.2f}]; bare proxy/direct "
+        f"{load['bare_proxy']['ratio']:.2f} "
+        f"[{load['bare_proxy']['min']:.2f}-{load['bare_proxy']['max']:.2f}]"
     )
     print(
         f"\nworker memory for the list of {size['count']} images: "
         f"{results['list_memory_mib']:.1f} MiB above idle (the most over the runs)"
     )
+
+
+def guard(own_cost: dict, recorded: dict) -> dict[str, str]:
+    """Per app / bare-proxy ratio: ``"flag"`` where its median is more than GUARD_MARGIN
+    above the top of its recorded range (growth beyond that record's noise), ``"ok"``
+    where it is not, ``"no record"`` where nothing was recorded."""
+    before = recorded.get("own_cost", {})
+    verdicts = {}
+    for figure, row in own_cost.items():
+        was = before.get(figure)
+        if was is None:
+            verdicts[figure] = "no record"
+        else:
+            grew = row["ratio"] > was["max"] * (1 + GUARD_MARGIN)
+            verdicts[figure] = "flag" if grew else "ok"
+    return verdicts
+
+
+def print_own_cost(results: dict, recorded: dict) -> None:
+    print(
+        "\nthe app's own cost: API / bare proxy (the same Glance call), median [min-max] over "
+        f"the runs (target <= {OWN_COST_TARGET}); against the recorded range, flagged where "
+        f"more than {GUARD_MARGIN:.0%} above its top"
+    )
+    verdicts = guard(results["own_cost"], recorded)
+    for figure, row in results["own_cost"].items():
+        was = recorded.get("own_cost", {}).get(figure)
+        record = f"recorded {was['ratio']:.2f} [{was['min']:.2f}-{was['max']:.2f}]" if was else ""
+        flag = "  <-- GREW: profile it (docs: benchmarks)" if verdicts[figure] == "flag" else ""
+        print(
+            f"  {figure:<36} {row['ratio']:.2f} [{row['min']:.2f}-{row['max']:.2f}]  {record}{flag}"
+        )
+
+
+def recorded_figures(path=RECORDED) -> dict:
+    """The figures the docs give (``docs/data/bench.json``), or nothing."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def record(results: dict, path=RECORDED) -> None:
+    """Write this run's figures as the docs' (``--record``): what the next runs compare to."""
+    import datetime
+
+    data = {
+        "source": f"make bench, {datetime.date.today()} ({results['runs']} runs, "
+        f"{results['server']}, {results['images']} images)",
+        "figures": [
+            {key: row[key] for key in ("figure", "api_ms", "direct_ms", "ratio", "min", "max")}
+            for row in results["figures"]
+        ],
+        "own_cost": {
+            figure: {key: row[key] for key in ("ratio", "min", "max")}
+            for figure, row in results["own_cost"].items()
+        },
+        "throughput": {
+            key: results["throughput"][key]
+            for key in ("clients", "ratio", "min", "max", "redis", "bare_proxy", "requests_per_s")
+        },
+        "list_memory_mib": results["list_memory_mib"],
+    }
+    path.write_text(json.dumps(data, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,15 @@ import time
 from benchmarks import profile, run, transfer
 
 
-def test_bench_quick_reports_every_figure_without_errors(clouds):
+def test_bench_quick_reports_every_figure_without_errors(clouds, capsys):
     results = run.main(["--quick"])
+    own = results["own_cost"]["image get"]
+    with capsys.disabled():  # in every CI log: where a regression of the app's own cost shows
+        print(
+            f"\nquick bench: the app's own cost, image get API / bare proxy {own['ratio']:.2f} "
+            f"(Redis cache {results['own_cost']['image get' + run.REDIS]['ratio']:.2f}; "
+            f"make bench's recorded {run.recorded_figures().get('own_cost', {}).get('image get')})"
+        )
     figures = {row["figure"]: row for row in results["figures"]}
     assert set(figures) == {
         "image get",
@@ -21,6 +28,11 @@ def test_bench_quick_reports_every_figure_without_errors(clouds):
         "version",
         "image update",
         run.BARE,
+        "image get" + run.REDIS,
+        "image properties" + run.REDIS,
+    }
+    assert set(results["own_cost"]) == {
+        figure + cache for figure in run.OWN_COST for cache in ("", run.REDIS)
     }
     assert set(run.TARGETS) <= set(figures)
     for row in figures.values():
@@ -31,7 +43,19 @@ def test_bench_quick_reports_every_figure_without_errors(clouds):
         assert row["api"]["n"] >= 3 and row["direct"]["n"] >= 3
     load = results["throughput"]
     assert load["errors"] == 0 and all(rate > 0 for rate in load["requests_per_s"].values())
+    assert set(load["requests_per_s"]) == {"api", "api_redis", "bare_proxy", "direct"}
     assert results["list_memory_mib"] >= 0
+
+
+def test_the_guard_flags_an_own_cost_only_past_its_recorded_range_and_margin():
+    recorded = {"own_cost": {"image get": {"ratio": 1.06, "min": 1.03, "max": 1.08}}}
+
+    def verdict(ratio):
+        return run.guard({"image get": {"ratio": ratio}, "version": {"ratio": 9}}, recorded)
+
+    assert verdict(1.13) == {"image get": "ok", "version": "no record"}  # 1.08 x 1.05 = 1.134
+    assert verdict(1.14)["image get"] == "flag"
+    assert verdict(0.9)["image get"] == "ok"
 
 
 def test_transfer_script_moves_the_bytes_both_ways(clouds):
