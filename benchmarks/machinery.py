@@ -111,7 +111,7 @@ def _variants():
         "no ETag": lambda: replaced(conditional, "image_etag", lambda image: '"x"'),
         "no revocation-mark read": lambda: replaced(keystone, "_shared_cache", local_only),
         "no never-cache headers": lambda: replaced(
-            base, "add_never_cache_headers", lambda response: None
+            base, "add_private_headers", lambda response: None
         ),
         "no Vary": lambda: replaced(base, "patch_vary_headers", lambda response, names: None),
         # what production adds to make bench's settings: the JSON request log, written

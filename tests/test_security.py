@@ -321,6 +321,27 @@ def test_answers_are_never_cached(demo_client, anon_client):
         }
 
 
+def test_the_private_headers_are_djangos_never_cache_headers():
+    """views.base writes them at once where an answer has neither (a fast path): the
+    same headers as Django's add_never_cache_headers, and Django's merge otherwise."""
+    from django.http import HttpResponse
+    from django.utils.cache import add_never_cache_headers
+    from django.utils.http import parse_http_date
+
+    from glance_api.views.base import add_private_headers
+
+    for preset in ({}, {"Cache-Control": "no-transform"}, {"Expires": "0"}):
+        ours, djangos = HttpResponse(headers=preset), HttpResponse(headers=preset)
+        add_private_headers(ours)
+        add_never_cache_headers(djangos)
+        assert ours["Cache-Control"] == djangos["Cache-Control"], preset
+        if preset.get("Expires"):
+            assert ours["Expires"] == djangos["Expires"] == "0"
+        else:  # now, as an HTTP date (the two made a moment apart)
+            assert abs(parse_http_date(ours["Expires"]) - parse_http_date(djangos["Expires"])) <= 1
+        assert ("no-transform" in ours["Cache-Control"]) == bool(preset.get("Cache-Control"))
+
+
 # --- deployment settings -------------------------------------------------------------
 
 PRODUCTION = {
