@@ -226,8 +226,8 @@ def main(argv=None) -> dict:
             server.masters = [server.process.pid]
         path = make_file(folder, size)
         http.get(f"{server.url}/api/glance/version/").raise_for_status()  # warm the workers
-        for _ in range(args.runs):
-            runs.append(one_run(glance, http, server, path, size))
+        for number in range(args.runs):
+            runs.append(one_run(glance, http, server, path, size, api_first=number % 2 == 1))
     directions = ("upload", "download") if args.stack else ("upload", "download", "multipart")
     results = {direction: summary([run[direction] for run in runs]) for direction in directions}
     through = args.server
@@ -318,9 +318,10 @@ def uncache(image_id: str) -> None:
         pass
 
 
-def one_run(glance, http, server, path: Path, size: int) -> dict:
+def one_run(glance, http, server, path: Path, size: int, api_first: bool = False) -> dict:
     """Each direction once through the API and once directly, from and to the same file
-    (the multipart create only where the app carries the bytes: ``server.tmp``)."""
+    (the multipart create only where the app carries the bytes: ``server.tmp``);
+    ``api_first``: the API's transfer before the direct one."""
     api = f"{server.url}/api/glance/images"
     made = []
 
@@ -332,42 +333,70 @@ def one_run(glance, http, server, path: Path, size: int) -> dict:
         return image["id"]
 
     try:
-        # Upload: direct first, then through the API, each from the same file.
-        direct_id = new_image("direct")
-        with open(path, "rb") as data:
-            start = time.perf_counter()
-            glance.images.upload(direct_id, data, image_size=size)
-            direct_up = time.perf_counter() - start
-        api_id = new_image("api")
+        # Upload, each way from the same file, in the order ``api_first`` says (runs take
+        # turns): Glance's file store writes to this machine's disk, and an upload that
+        # follows another one would wait on its dirty pages, so they are flushed before each.
+        direct_id, api_id = new_image("direct"), new_image("api")
         cpu = {}
-        with PeakMemory(server.masters) as upload_memory, open(path, "rb") as data:
-            before = cpu_seconds(server.masters)
-            start = time.perf_counter()
-            response = http.put(
-                f"{api}/{api_id}/file/",
-                data=BigReads(data, size),
-                headers={"Content-Type": "application/octet-stream"},
-            )
-            api_up = time.perf_counter() - start
-            cpu["upload"] = cpu_seconds(server.masters) - before
-        response.raise_for_status()
+
+        def upload_direct():
+            with open(path, "rb") as data:
+                os.sync()
+                start = time.perf_counter()
+                glance.images.upload(direct_id, data, image_size=size)
+                return time.perf_counter() - start
+
+        def upload_api():
+            with PeakMemory(server.masters) as memory, open(path, "rb") as data:
+                os.sync()
+                before = cpu_seconds(server.masters)
+                start = time.perf_counter()
+                response = http.put(
+                    f"{api}/{api_id}/file/",
+                    data=BigReads(data, size),
+                    headers={"Content-Type": "application/octet-stream"},
+                )
+                seconds = time.perf_counter() - start
+                cpu["upload"] = cpu_seconds(server.masters) - before
+            response.raise_for_status()
+            return seconds, memory
+
+        if api_first:
+            (api_up, upload_memory), direct_up = upload_api(), upload_direct()
+        else:
+            direct_up, (api_up, upload_memory) = upload_direct(), upload_api()
         assert glance.images.get(api_id)["size"] == size
 
         # Download the same image both ways, each from the store: not from Glance's image
         # cache, which the first download fills (its cache middleware).
-        uncache(api_id)
-        start = time.perf_counter()
-        direct_bytes = sum(len(c) for c in glance.images.data(api_id, do_checksum=False))
-        direct_down = time.perf_counter() - start
-        uncache(api_id)
-        with PeakMemory(server.masters) as download_memory:
-            before = cpu_seconds(server.masters)
+        def download_direct():
+            uncache(api_id)
             start = time.perf_counter()
-            with http.get(f"{api}/{api_id}/file/", stream=True) as response:
-                response.raise_for_status()
-                api_bytes = sum(len(c) for c in response.iter_content(MIB))
-            api_down = time.perf_counter() - start
-            cpu["download"] = cpu_seconds(server.masters) - before
+            got = sum(len(c) for c in glance.images.data(api_id, do_checksum=False))
+            return time.perf_counter() - start, got
+
+        def download_api():
+            uncache(api_id)
+            with PeakMemory(server.masters) as memory:
+                before = cpu_seconds(server.masters)
+                start = time.perf_counter()
+                with http.get(f"{api}/{api_id}/file/", stream=True) as response:
+                    response.raise_for_status()
+                    got = sum(len(c) for c in response.iter_content(MIB))
+                seconds = time.perf_counter() - start
+                cpu["download"] = cpu_seconds(server.masters) - before
+            return seconds, got, memory
+
+        if api_first:
+            (api_down, api_bytes, download_memory), (direct_down, direct_bytes) = (
+                download_api(),
+                download_direct(),
+            )
+        else:
+            (direct_down, direct_bytes), (api_down, api_bytes, download_memory) = (
+                download_direct(),
+                download_api(),
+            )
         assert api_bytes == direct_bytes == size
         if server.tmp is None:  # the stack: the multipart create is the app's, as before
             return _rows(
