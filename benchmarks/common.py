@@ -63,6 +63,28 @@ IN_PROCESS_SETTINGS = {
 }
 
 
+# The bench's own database in the stack's Redis (the stack's instances use 0).
+REDIS_DATABASE = 2
+
+
+def cache_settings(kind: str, folder: Path) -> dict:
+    """A measured API's cache: ``"file"``, a file-based cache in ``folder`` (what make
+    bench's workers share), or ``"redis"``, the production stack's Redis
+    (``deploy.stack``, started if it is not running) in the bench's own database."""
+    if kind == "redis":
+        from deploy import stack
+
+        stack.start_redis()
+        return {
+            "DJANGO_CACHE_BACKEND": "glance_api.cache.RedisCache",
+            "DJANGO_CACHE_LOCATION": stack.redis_url().rsplit("/", 1)[0] + f"/{REDIS_DATABASE}",
+        }
+    return {
+        "DJANGO_CACHE_BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "DJANGO_CACHE_LOCATION": str(folder),
+    }
+
+
 def keystone_session(account: devcloud.Account = devcloud.DEMO):
     """A reused keystoneauth session, as a well-written direct client would keep."""
     auth = yaml.safe_load(devcloud.CLOUDS_YAML.read_text())["clouds"][account.cloud]["auth"]
@@ -82,8 +104,6 @@ class ApiServer:
     database of the bench's own (2), emptied at start. ``app`` serves another WSGI
     application with the same gunicorn settings (see ``bare_proxy``).
     """
-
-    REDIS_DATABASE = 2
 
     PROJECT = "project.wsgi:application"
 
@@ -113,26 +133,12 @@ class ApiServer:
             "DJANGO_SECRET_KEY": "benchmark-only",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DJANGO_DB_PATH": str(self.home / "db.sqlite3"),
-            **self.cache_settings(),
+            **cache_settings(self.cache_kind, self.cache),
             "GLANCE_API_KEYSTONE_URL": devcloud.KEYSTONE_URL,
             "GLANCE_API_LOG_LEVEL": "WARNING",
             "GLANCE_API_TRUST_ENV": "false",  # no proxy here (docs: production)
             "BARE_PROXY_GLANCE_URL": devcloud.GLANCE_URL,
             "TMPDIR": str(self.tmp),  # where a temporary file of the server's would land
-        }
-
-    def cache_settings(self) -> dict:
-        if self.cache_kind == "redis":
-            from deploy import stack
-
-            return {
-                "DJANGO_CACHE_BACKEND": "glance_api.cache.RedisCache",
-                "DJANGO_CACHE_LOCATION": stack.redis_url().rsplit("/", 1)[0]
-                + f"/{self.REDIS_DATABASE}",
-            }
-        return {
-            "DJANGO_CACHE_BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "DJANGO_CACHE_LOCATION": str(self.cache),
         }
 
     def start(self) -> "ApiServer":
@@ -193,10 +199,8 @@ class ApiServer:
     def _start_redis(self) -> None:
         import redis
 
-        from deploy import stack
-
-        stack.start_redis()
-        redis.Redis.from_url(self.cache_settings()["DJANGO_CACHE_LOCATION"]).flushdb()
+        location = cache_settings("redis", self.cache)["DJANGO_CACHE_LOCATION"]
+        redis.Redis.from_url(location).flushdb()
 
     def clear_cache(self) -> None:
         if self.cache_kind == "redis":

@@ -38,7 +38,7 @@ from collections import Counter
 from devcloud import accounts, cloud
 from devcloud import config as devcloud
 
-from .common import IN_PROCESS_SETTINGS, direct_glance, keystone_session
+from .common import IN_PROCESS_SETTINGS, cache_settings, direct_glance, keystone_session
 
 PATHS = {
     "image get": "/api/glance/images/{id}/",
@@ -48,17 +48,11 @@ PATHS = {
 
 
 def _settings(cache: str) -> dict:
-    env = {**IN_PROCESS_SETTINGS, "DJANGO_SECRET_KEY": "machinery-only-not-a-secret"}
-    if cache == "file":
-        env["DJANGO_CACHE_BACKEND"] = "django.core.cache.backends.filebased.FileBasedCache"
-        env["DJANGO_CACHE_LOCATION"] = str(devcloud.HOME / "machinery-cache")
-    else:
-        from deploy import stack
-
-        stack.start_redis()
-        env["DJANGO_CACHE_BACKEND"] = "glance_api.cache.RedisCache"
-        env["DJANGO_CACHE_LOCATION"] = stack.redis_url()
-    return env
+    return {
+        **IN_PROCESS_SETTINGS,
+        "DJANGO_SECRET_KEY": "machinery-only-not-a-secret",
+        **cache_settings(cache, devcloud.HOME / "machinery-cache"),
+    }
 
 
 class CacheCounter:

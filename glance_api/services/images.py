@@ -139,7 +139,7 @@ def _add_location(glance: GlanceClient, image_id: str, url: str) -> None:
     post_image_location(glance, image_id, url)
     deadline = time.monotonic() + settings.TIMEOUT
     while True:
-        image = glance.images.get(image_id)
+        image = get_image(glance, image_id)
         if image["status"] == "active":
             return
         if image["status"] != "queued" or not image.get("os_glance_import_task"):
