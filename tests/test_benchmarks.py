@@ -1,9 +1,11 @@
 """The benchmark scripts run and report every figure; times are printed, never asserted."""
 
 import os
+import subprocess
+import sys
 import time
 
-from benchmarks import profile, run, transfer
+from benchmarks import common, machinery, profile, run, transfer
 
 
 def test_bench_quick_reports_every_figure_without_errors(clouds, capsys):
@@ -51,6 +53,28 @@ def test_bench_quick_reports_every_figure_without_errors(clouds, capsys):
     assert load["errors"] == 0 and all(rate > 0 for rate in load["requests_per_s"].values())
     assert set(load["requests_per_s"]) == {"api", "api_redis", "bare_proxy", "direct"}
     assert results["list_memory_mib"] >= 0
+
+
+def test_the_machinery_script_counts_one_cache_read_per_request_and_prices_each_piece(clouds):
+    """In a process of its own (its own settings: make bench's file cache): every measured
+    path reads one cache key, the token's revocation mark, and calls Glance once."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.machinery", "--requests", "5", "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=common.ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    printed = done.stdout
+    for figure in machinery.PATHS:
+        section = printed.split(f"\n{figure}\n", 1)[1]
+        assert section.splitlines()[0] == (
+            "  cache calls per request: Glance 1, get glance_api:forgotten 1"
+        )
+        assert "the app's own wall time per request" in section
+        for variant in ("everything on", "no ETag", "no revocation-mark read", "request log ON"):
+            assert variant in section
 
 
 def test_the_guard_flags_an_own_cost_only_past_its_recorded_range_and_margin():
