@@ -76,6 +76,20 @@ DEFAULTS = {
     # Image bytes carried by nginx instead of the app (glance_api.dataplane.accel): the secret nginx
     # sends in X-Glance-Api-Accel (deploy/nginx.conf). None: the app streams them itself.
     "ACCEL_SECRET": None,
+    # Watching images (docs: watching): progress/'s "stalled" once a queued or uploading
+    # image has had nothing happen for this many seconds.
+    "STALL_SECONDS": 300,
+    # The longest wait a client's Prefer: wait=N gets (long-polls), in seconds.
+    "WATCH_MAX_WAIT": 60,
+    # How often Glance is asked about what someone waits on (once per endpoint, project
+    # and query across every instance), while anyone waits.
+    "WATCH_POLL_SECONDS": 2,
+    # How long images/events/ keeps what it sent, for a client that comes back with
+    # Last-Event-ID.
+    "WATCH_REPLAY_SECONDS": 300,
+    # The Redis the instances share their polling of Glance through ("redis://..."); None:
+    # the Redis of CACHE_ALIAS when that cache is Redis, else each process polls alone.
+    "WATCH_REDIS_URL": None,
 }
 
 

@@ -18,6 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.views.decorators.debug import sensitive_variables
 
 HEADER = "X-OpenStack-Request-ID"
@@ -68,19 +69,42 @@ def count_keystone_call() -> None:
 
 
 class RequestIdMiddleware:
-    """Gives each request its id and writes its log line (add it first in MIDDLEWARE)."""
+    """Gives each request its id and writes its log line (add it first in MIDDLEWARE).
+    It runs in the event loop under ASGI too (the waits of ``glance_api.watch``)."""
+
+    sync_capable = async_capable = True
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
 
     def __call__(self, request):
-        sent = request.headers.get(HEADER, "")
-        context = RequestContext(sent if _VALID.fullmatch(sent) else new_request_id())
-        reset = current.set(context)
+        if self.is_async:
+            return self._acall(request)
+        context, reset = self._start(request)
         try:
             response = self.get_response(request)
         finally:
             current.reset(reset)
+        return self._finish(request, response, context)
+
+    async def _acall(self, request):
+        context, reset = self._start(request)
+        try:
+            response = await self.get_response(request)
+        finally:
+            current.reset(reset)
+        return self._finish(request, response, context)
+
+    @staticmethod
+    def _start(request):
+        sent = request.headers.get(HEADER, "")
+        context = RequestContext(sent if _VALID.fullmatch(sent) else new_request_id())
+        return context, current.set(context)
+
+    def _finish(self, request, response, context: RequestContext):
         response[HEADER] = context.request_id
         if logger.isEnabledFor(logging.INFO):
             logger.info(json.dumps(self.line(request, response, context)))

@@ -122,7 +122,9 @@ CARRIED_TO_GLANCE = OpenApiResponse(
     "Glance: Glance's answer, with no body"
 )
 # Conditional requests on an image (glance_api.dataplane.conditional).
-NOT_MODIFIED = OpenApiResponse(description="If-None-Match names the image's current ETag")
+NOT_MODIFIED = OpenApiResponse(
+    description="If-None-Match names the current ETag (a long-poll: nothing changed in the wait)"
+)
 PRECONDITION_FAILED = OpenApiResponse(
     description="If-Match names no current ETag of the "
     "image: it changed since it was read; nothing changed"
@@ -132,6 +134,17 @@ IF_NONE_MATCH = OpenApiParameter(
     str,
     OpenApiParameter.HEADER,
     description="The image's ETag: a 304 while it is current",
+)
+PREFER_WAIT = OpenApiParameter(
+    "Prefer",
+    str,
+    OpenApiParameter.HEADER,
+    description="wait=<seconds> (RFC 7240) with If-None-Match: a long-poll. The answer "
+    "comes as soon as it would differ from the ETag in If-None-Match (200), or once the "
+    "wait is over with nothing changed (304); it says Preference-Applied: wait=<seconds "
+    "applied> (at most the app's WATCH_MAX_WAIT). Served by the app's asynchronous "
+    "server (docs: watching); a server that cannot wait answers at once, without "
+    "Preference-Applied.",
 )
 IF_MATCH = OpenApiParameter(
     "If-Match",

@@ -71,7 +71,15 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Long-polls (Prefer: wait) served in the event loop under ASGI (project.asgi);
+    # under WSGI it passes every request on.
+    "glance_api.watch.middleware.WatchMiddleware",
 ]
+# The ASGI server (project.asgi) runs every middleware in its event loop: WhiteNoise's
+# runs only in a thread, and each wait would hold one (its static files are served by
+# nginx or the WSGI instances there, and by Django's ASGI static handler with DEBUG on).
+if os.environ.get("DJANGO_ASGI") == "1":
+    MIDDLEWARE.remove("whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "project.urls"
 WSGI_APPLICATION = "project.wsgi.application"

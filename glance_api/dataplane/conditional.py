@@ -1,5 +1,8 @@
 """Validators of an image's representation (RFC 9110, section 13): lost updates caught.
 
+(The image list and ``progress/`` have a strong ETag too, of the answer itself: what a
+long-poll compares, ``glance_api.watch``.)
+
 ``images/{id}/`` and ``images/{id}/properties/`` answer with the same strong ETag: a hash of
 the image as Glance holds it (every field and property, and ``updated_at``), so it changes
 whenever anything of the image does. ``If-None-Match`` on their GETs is a 304 while it
@@ -31,7 +34,9 @@ def image_etag(image: dict) -> str:
 
 
 def get_response(request, image: dict, data) -> Response:
-    """A GET's answer: ``data`` with the image's ETag, or a 304 if If-None-Match names it."""
+    """A GET's answer: ``data`` with the image's ETag, or a 304 if If-None-Match names it.
+    ``image`` is what the ETag is of: the image as Glance holds it, or, for an answer that
+    is not one image's (a list, a progress document), the answer itself."""
     etag = image_etag(image)
     if matches(request.headers.get("If-None-Match"), etag):
         return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})

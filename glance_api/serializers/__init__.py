@@ -31,6 +31,7 @@ from .metadef_writes import (
     TagsSerializer,
 )
 from .metadefs import NamespaceSerializer, ResourceTypeListSerializer, ResourceTypeSerializer
+from .progress import ImageProgressSerializer
 from .properties import (
     BASE_ATTRIBUTES,
     EXTENDED_ATTRIBUTES,
@@ -72,6 +73,7 @@ __all__ = [
     "ImagePropertiesSerializer",
     "ImageSerializer",
     "ImageTaskListSerializer",
+    "ImageProgressSerializer",
     "ImageTaskSerializer",
     "ImageUpdateSerializer",
     "ImageUploadSerializer",

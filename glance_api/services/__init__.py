@@ -48,6 +48,7 @@ from .metadef_writes import (
     update_namespace,
 )
 from .metadefs import get_namespace, list_namespaces, list_resource_types, visibility_scope
+from .progress import image_progress, progress_document
 from .sharing import (
     add_member,
     add_tag,
@@ -106,6 +107,8 @@ __all__ = [
     "import_image",
     "import_info",
     "list_image_tasks",
+    "image_progress",
+    "progress_document",
     "list_images",
     "list_items",
     "list_members",

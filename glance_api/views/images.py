@@ -17,7 +17,14 @@ from .. import services
 from ..dataplane import capabilities, conditional
 from ..dataplane.uploadslots import upload_slot
 from ..parsers import FILE_FIELD
-from ..schema import IF_MATCH, IF_NONE_MATCH, IMAGE_NOT_FOUND, NOT_MODIFIED, PRECONDITION_FAILED
+from ..schema import (
+    IF_MATCH,
+    IF_NONE_MATCH,
+    IMAGE_NOT_FOUND,
+    NOT_MODIFIED,
+    PRECONDITION_FAILED,
+    PREFER_WAIT,
+)
 from ..serializers import (
     CreatedImageSerializer,
     ImageCreateSerializer,
@@ -124,10 +131,13 @@ class ImageViewSet(
             pass
         return []
 
-    @extend_schema(parameters=[ImageListQuerySerializer], responses={200: ImageSerializer})
+    @extend_schema(
+        parameters=[ImageListQuerySerializer, IF_NONE_MATCH, PREFER_WAIT],
+        responses={200: ImageSerializer, 304: NOT_MODIFIED},
+    )
     def list(self, request):
         """Images the caller may see; any query parameter not listed filters on a custom
-        property of that name."""
+        property of that name. Its strong ETag changes with anything in the answer."""
         query = self.query(ImageListQuerySerializer, also_known=self.paginator.query_params)
         page = services.list_images(
             self.glance,
@@ -136,9 +146,10 @@ class ImageViewSet(
             sort_key=query.validated_data["sort_key"],
             sort_dir=query.validated_data["sort_dir"],
         )
-        return self.paginator.get_paginated_response(
+        response = self.paginator.get_paginated_response(
             ImageSerializer(page.items, many=True).data, page
         )
+        return conditional.get_response(request, response.data, response.data)
 
     @extend_schema(
         request={
@@ -221,7 +232,7 @@ class ImageViewSet(
 
     @extend_schema(
         responses={200: ImageDetailSerializer, 304: NOT_MODIFIED, 404: IMAGE_NOT_FOUND},
-        parameters=[IF_NONE_MATCH],
+        parameters=[IF_NONE_MATCH, PREFER_WAIT],
     )
     def retrieve(self, request, pk=None):
         """One image, with its extended attributes in ``properties``; its ETag changes with

@@ -1,0 +1,107 @@
+"""Where an image stands: the progress document of ``images/{id}/progress/``.
+
+Every field comes from Glance: the image, its newest task (API 2.12 and later; ``null``
+before) and, for a staged image, the import methods the endpoint enables. Nothing is
+guessed: ``bytes_done`` is what Glance's copy writes into its task's message ("Copied N
+MiB"), else null.
+"""
+
+import re
+from datetime import UTC, datetime
+
+from ..clients import GlanceClient
+from ..conf import settings
+from ..exceptions import GlanceLacksFeature
+from .discovery import import_info
+from .images import get_image
+from .tasks import list_image_tasks
+
+MIB = 1024 * 1024
+# what glance.async_.flows.api_image_import writes as a copy goes (2024.1 and later)
+_COPIED = re.compile(r"^Copied (\d+) MiB$")
+TASK_FIELDS = ("id", "type", "status", "message", "updated_at")
+# statuses in which an image waits for something someone must do
+WAITING = frozenset({"queued", "uploading"})
+
+
+def image_progress(glance: GlanceClient, image_id: str) -> dict:
+    image = get_image(glance, image_id)
+    try:
+        tasks = list_image_tasks(glance, image_id)
+    except GlanceLacksFeature:  # before 2.12: no tasks to tell
+        tasks = []
+    methods = None
+    if image.get("status") == "uploading":
+        methods = import_info(glance).get("import-methods", {}).get("value", [])
+    return progress_document(image, tasks, methods)
+
+
+def _stores(value) -> list[str]:
+    return [store for store in (value or "").split(",") if store]
+
+
+def progress_document(
+    image: dict, tasks: list[dict], import_methods: list[str] | None, now: datetime | None = None
+) -> dict:
+    """The document, from Glance's image, its tasks (newest first) and, for a staged
+    image, the endpoint's import methods (None when not asked)."""
+    newest = tasks[0] if tasks else None
+    task = {field: newest.get(field) for field in TASK_FIELDS} if newest else None
+    reason = stall_reason(image, task, import_methods, now or datetime.now(UTC))
+    return {
+        "id": image["id"],
+        "status": image.get("status"),
+        "size": image.get("size"),
+        "stores": _stores(image.get("stores")),
+        "importing_to": _stores(image.get("os_glance_importing_to_stores")),
+        "failed_stores": _stores(image.get("os_glance_failed_import")),
+        "task": task,
+        "bytes_done": bytes_done(task),
+        "stalled": reason is not None,
+        "stall_reason": reason,
+        "updated_at": image.get("updated_at"),
+    }
+
+
+def bytes_done(task: dict | None) -> int | None:
+    match = _COPIED.match((task or {}).get("message") or "")
+    return int(match.group(1)) * MIB if match else None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    """Glance's time, UTC whether or not it says so (its tasks' times do not)."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
+
+
+def stall_reason(
+    image: dict, task: dict | None, import_methods: list[str] | None, now: datetime
+) -> str | None:
+    """Why nothing more will happen to the image without someone acting, or None."""
+    if task and task.get("status") == "failure":
+        return (
+            f"Its {task.get('type') or ''} task failed: {task.get('message') or 'no reason given'}"
+        )
+    status = image.get("status")
+    if (
+        status == "uploading"
+        and import_methods is not None
+        and "glance-direct" not in import_methods
+    ):
+        return (
+            "Its data is staged, but this Glance does not enable the glance-direct import "
+            f"method that would import it (it enables: {', '.join(import_methods) or 'none'})."
+        )
+    if status in WAITING and (task is None or task.get("status") not in ("pending", "processing")):
+        times = [_parse_time(image.get("updated_at")), _parse_time((task or {}).get("updated_at"))]
+        last = max((t for t in times if t is not None), default=None)
+        idle = (now - last).total_seconds() if last else 0
+        if idle >= settings.STALL_SECONDS:
+            doing = "uploads its data" if status == "queued" else "imports its staged data"
+            return (
+                f"{status.capitalize()} for {int(idle)} s with nothing happening: nobody {doing}."
+            )
+    return None

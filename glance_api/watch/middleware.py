@@ -1,0 +1,40 @@
+"""Hands long-polls to :mod:`glance_api.watch.waits` under an ASGI server.
+
+Under WSGI it only passes requests on: a WSGI server would hold a thread for each wait, so
+there a wait is not applied (RFC 7240 lets a server ignore a preference): the view
+answers at once, without ``Preference-Applied``. Every middleware before this one must
+run in the event loop (Django's own do; the app's do), else Django runs the rest in a
+thread and a wait would hold it.
+"""
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.urls import Resolver404, resolve
+
+from . import waits
+
+
+class WatchMiddleware:
+    sync_capable = async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        if self.is_async:
+            return self._acall(request)
+        return self.get_response(request)
+
+    async def _acall(self, request):
+        seconds = waits.wanted_wait(request)
+        if seconds is not None:
+            try:
+                match = resolve(request.path_info, getattr(request, "urlconf", None))
+            except Resolver404:
+                match = None
+            if match is not None and waits.waitable(match):
+                request.resolver_match = match
+                return await waits.serve(request, match, seconds, self.get_response)
+        return await self.get_response(request)

@@ -1,0 +1,214 @@
+"""Long-polls: ``If-None-Match`` with ``Prefer: wait=N`` (RFC 7240) on an image, its
+``progress/`` and the image list, served in the event loop (no thread held while waiting).
+
+The answer a waiter waits for is the view's own: the key's poll renders the same DRF view
+(in a worker thread, for one moment) with one waiter's request, without its conditional
+headers, and its ETag is the value's tag. So a wait answers exactly what a GET would, for
+any query, and a waiter whose ETag is not the current one is answered at once.
+"""
+
+import copy
+import hashlib
+import json
+import logging
+import re
+import time
+
+from asgiref.sync import sync_to_async
+from django.http import HttpResponse, JsonResponse
+from rest_framework import exceptions
+from rest_framework.request import Request
+
+from .. import keystone
+from ..clients import glance_endpoint
+from ..conf import settings
+from ..dataplane.ranges import matches
+from .hub import Refused, Value, hub
+
+logger = logging.getLogger(__name__)
+WAIT = re.compile(r"(?:^|[,;]\s*)wait\s*=\s*(\d{1,9})\s*(?:$|[,;])")
+# the GETs a client may wait on: ImageViewSet's actions
+WAITABLE = frozenset({"list", "retrieve", "progress"})
+# answer headers a waiter gets as the view gave them (the rest are its own request's)
+SKIPPED_HEADERS = frozenset({"content-length", "set-cookie", "x-openstack-request-id"})
+UNAUTHORIZED = "The token is invalid, expired or revoked."
+
+
+def wanted_wait(request) -> int | None:
+    """The seconds of ``Prefer: wait=N``, when the request may be a long-poll."""
+    if request.method != "GET" or "HTTP_IF_NONE_MATCH" not in request.META:
+        return None
+    match = WAIT.search(request.META.get("HTTP_PREFER", ""))
+    return int(match.group(1)) if match else None
+
+
+def waitable(match) -> bool:
+    from ..views import ImageViewSet
+
+    view_class = getattr(match.func, "cls", None)
+    actions = getattr(match.func, "actions", None) or {}
+    return (
+        view_class is not None
+        and issubclass(view_class, ImageViewSet)
+        and actions.get("get") in WAITABLE
+    )
+
+
+class Source:
+    """One waiter's request and identity: what a poll may be made with."""
+
+    __slots__ = ("request", "access_info", "token")
+
+    def __init__(self, request, access_info):
+        self.request, self.access_info = request, access_info
+        self.token = access_info.auth_token
+
+    def expired(self) -> bool:
+        return self.access_info.will_expire_soon(stale_duration=0)
+
+
+def authenticate(request, view_class):
+    """The caller's token (AccessInfo) by the view's own authentication, or None (the
+    view then answers as it would: a 401)."""
+    drf_request = Request(
+        request, authenticators=[auth() for auth in view_class.authentication_classes]
+    )
+    try:
+        drf_request.user  # noqa: B018 - authenticates
+    except exceptions.APIException:
+        return None
+    return drf_request.auth if hasattr(drf_request.auth, "auth_token") else None
+
+
+def key_for(request, access_info) -> str:
+    """The poll a request shares: its Glance endpoint, project, roles and query, and
+    what shapes the answer (host, path, Accept)."""
+    endpoint = settings.GLANCE_URL or glance_endpoint(access_info)
+    parts = [
+        endpoint,
+        access_info.project_id,
+        sorted(access_info.role_names),
+        request.get_host(),
+        request.path,
+        sorted(request.GET.lists()),
+        request.META.get("HTTP_ACCEPT", ""),
+    ]
+    return "wait:" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:40]
+
+
+def _unconditional(request):
+    """A copy of the request without If-None-Match and Prefer: what the view renders."""
+    clone = copy.copy(request)
+    clone.META = {
+        name: value
+        for name, value in request.META.items()
+        if name not in ("HTTP_IF_NONE_MATCH", "HTTP_PREFER")
+    }
+    clone.__dict__.pop("headers", None)  # a cached_property of the original's META
+    return clone
+
+
+def render(view, args, kwargs, source: Source) -> tuple[Value | None, bool]:
+    """The view's answer for ``source`` as a value; (None, True) when the token is
+    refused, (None, False) when Glance could not answer (no change to report)."""
+    response = view(_unconditional(source.request), *args, **kwargs)
+    if hasattr(response, "render"):
+        response.render()
+    if response.status_code == 401:
+        return None, True
+    if response.status_code >= 500:
+        logger.info("A poll for waiters got %s: they go on waiting", response.status_code)
+        return None, False
+    body = response.content.decode("utf-8", "replace")
+    tag = response.get("ETag") or (
+        f'"{response.status_code}-{hashlib.sha256(response.content).hexdigest()[:32]}"'
+    )
+    headers = {
+        name: value for name, value in response.items() if name.lower() not in SKIPPED_HEADERS
+    }
+    return Value(tag, {"status": response.status_code, "headers": headers, "body": body}), False
+
+
+def fetcher(view, args, kwargs):
+    async def fetch(source: Source, previous):
+        value, refused = await sync_to_async(render, thread_sensitive=False)(
+            view, args, kwargs, source
+        )
+        if refused:
+            raise Refused()
+        return value
+
+    return fetch
+
+
+async def check(sources: list[Source]) -> list[Source]:
+    return await sync_to_async(check_tokens, thread_sensitive=False)(sources)
+
+
+def check_tokens(sources: list[Source]) -> list[Source]:
+    """The sources whose token Keystone (or the cache, or a mark) now refuses."""
+    refused = []
+    for source in sources:
+        try:
+            keystone.validate_token(source.token)
+        except exceptions.AuthenticationFailed:
+            refused.append(source)
+        except exceptions.APIException:  # Keystone cannot answer: no verdict this round
+            pass
+    return refused
+
+
+def _answer(value: Value, applied: int) -> HttpResponse:
+    response = HttpResponse(value.data["body"], status=value.data["status"])
+    for name, header in value.data["headers"].items():
+        response[name] = header
+    response["Preference-Applied"] = f"wait={applied}"
+    return response
+
+
+def _not_modified(tag: str, applied: int) -> HttpResponse:
+    response = HttpResponse(status=304)
+    response["ETag"] = tag
+    response["Preference-Applied"] = f"wait={applied}"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _unauthorized(view_class) -> HttpResponse:
+    response = JsonResponse({"detail": UNAUTHORIZED, "code": "authentication_failed"}, status=401)
+    header = view_class.authentication_classes[0]().authenticate_header(None)
+    if header:
+        response["WWW-Authenticate"] = header
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+async def serve(request, match, seconds: int, get_response):
+    """Serves one long-poll; what is not one (no token, ...) goes on to ``get_response``."""
+    view_class = match.func.cls
+    access_info = await sync_to_async(authenticate, thread_sensitive=False)(request, view_class)
+    if access_info is None:
+        return await get_response(request)
+    applied = min(seconds, settings.WATCH_MAX_WAIT)
+    source = Source(request, access_info)
+    fetch = fetcher(match.func, match.args, match.kwargs)
+    poll = hub().poll(key_for(request, access_info), fetch, check)
+    poll.join(source)
+    try:
+        value = await poll.current()
+        if value is None:  # Glance could not answer: as a GET would answer now
+            return await get_response(request)
+        sent = request.META["HTTP_IF_NONE_MATCH"]
+        deadline = time.monotonic() + applied
+        while True:
+            if source in poll.refused or source.expired():
+                return _unauthorized(view_class)
+            value = poll.value or value
+            if not matches(sent, value.tag):
+                return _answer(value, applied)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return _not_modified(value.tag, applied)
+            await poll.wait_changed(min(remaining, settings.WATCH_POLL_SECONDS))
+    finally:
+        poll.leave(source)
