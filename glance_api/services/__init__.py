@@ -48,7 +48,7 @@ from .metadef_writes import (
     update_namespace,
 )
 from .metadefs import get_namespace, list_namespaces, list_resource_types, visibility_scope
-from .progress import image_progress, progress_document
+from .progress import image_progress, progress_document, project_progress
 from .sharing import (
     add_member,
     add_tag,
@@ -109,6 +109,7 @@ __all__ = [
     "list_image_tasks",
     "image_progress",
     "progress_document",
+    "project_progress",
     "list_images",
     "list_items",
     "list_members",

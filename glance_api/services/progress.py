@@ -9,7 +9,9 @@ MiB"), else null.
 import re
 from datetime import UTC, datetime
 
-from ..clients import GlanceClient
+from rest_framework.exceptions import NotFound
+
+from ..clients import GlanceClient, get_json
 from ..conf import settings
 from ..exceptions import GlanceLacksFeature
 from .discovery import import_info
@@ -34,6 +36,43 @@ def image_progress(glance: GlanceClient, image_id: str) -> dict:
     if image.get("status") == "uploading":
         methods = import_info(glance).get("import-methods", {}).get("value", [])
     return progress_document(image, tasks, methods)
+
+
+# statuses after which nothing goes on unless someone acts (a copy shows in importing_to)
+SETTLED = frozenset({"active", "killed", "deactivated", "deleted", "pending_delete"})
+PAGE = 1000  # Glance's largest page (api_limit_max's default)
+
+
+def project_progress(glance: GlanceClient, previous: dict[str, dict]) -> dict[str, dict]:
+    """The progress document of every image the caller's list shows (Glance's default
+    visibility), by id: one list call per thousand images, and an image's tasks only
+    where they may have moved (an image under way, or one that changed since
+    ``previous``, the documents of the last call)."""
+    images, marker = [], None
+    while True:
+        params = {"limit": PAGE, **({"marker": marker} if marker else {})}
+        page = get_json(glance, "/v2/images", params)["images"]
+        images.extend(page)
+        if len(page) < PAGE:
+            break
+        marker = page[-1]["id"]
+    documents = {}
+    for image in images:
+        before = previous.get(image["id"])
+        moving = image.get("status") not in SETTLED or image.get("os_glance_importing_to_stores")
+        changed = before is not None and before.get("updated_at") != image.get("updated_at")
+        if moving or changed:
+            try:
+                tasks = list_image_tasks(glance, image["id"])
+            except (GlanceLacksFeature, NotFound):  # no tasks; or gone since the list
+                tasks = []
+        else:  # as it was (or not asked: an image that has not moved since it was seen)
+            tasks = [before["task"]] if before and before.get("task") else []
+        methods = None
+        if image.get("status") == "uploading":
+            methods = import_info(glance).get("import-methods", {}).get("value", [])
+        documents[image["id"]] = progress_document(image, tasks, methods)
+    return documents
 
 
 def _stores(value) -> list[str]:
@@ -99,9 +138,10 @@ def stall_reason(
         times = [_parse_time(image.get("updated_at")), _parse_time((task or {}).get("updated_at"))]
         last = max((t for t in times if t is not None), default=None)
         idle = (now - last).total_seconds() if last else 0
-        if idle >= settings.STALL_SECONDS:
+        if idle >= settings.STALL_SECONDS:  # said without the seconds: the same until it changes
             doing = "uploads its data" if status == "queued" else "imports its staged data"
             return (
-                f"{status.capitalize()} for {int(idle)} s with nothing happening: nobody {doing}."
+                f"{status.capitalize()} with nothing happening since {last:%Y-%m-%dT%H:%M:%SZ} "
+                f"(over {settings.STALL_SECONDS} s): nobody {doing}."
             )
     return None

@@ -44,6 +44,7 @@ from .image_data import ImageDataActions
 from .sharing import ImageSharingActions
 from .stores import ImageStoreActions
 from .tasks import ImageTaskActions
+from .watching import ImageWatchActions
 
 
 def wants_representation(request) -> bool:
@@ -54,7 +55,12 @@ def wants_representation(request) -> bool:
 
 @extend_schema(tags=["images"])
 class ImageViewSet(
-    ImageDataActions, ImageTaskActions, ImageStoreActions, ImageSharingActions, GlanceViewSet
+    ImageDataActions,
+    ImageTaskActions,
+    ImageWatchActions,
+    ImageStoreActions,
+    ImageSharingActions,
+    GlanceViewSet,
 ):
     serializer_class = ImageSerializer
     image_id_kwarg = "pk"

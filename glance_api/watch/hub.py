@@ -166,8 +166,15 @@ class Poll:
         if value is None:
             return False
         self.publish(value)
-        await self.hub.share_value(self.key, value)
+        await self.hub.share_value(self.key, value, self.keep_seconds())
         return True
+
+    def keep_seconds(self) -> float:
+        """How long the shared value outlives the last round (a new waiter reads it)."""
+        return max(settings.WATCH_POLL_SECONDS * LEASE_ROUNDS, 60)
+
+    async def after_round(self) -> None:
+        """What a kind of poll does after each round (the event stream reads its log)."""
 
     async def _check_sources(self) -> None:
         """Each round: the waiters' tokens asked about (a revoked one is refused)."""
@@ -189,6 +196,7 @@ class Poll:
                         if shared is not None:
                             self.publish(shared)
                     await self._check_sources()
+                    await self.after_round()
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # noqa: BLE001 - a round that failed; the next one tries again
@@ -212,10 +220,10 @@ class Hub:
         self._leading: set[str] = set()
         self._warned = 0.0
 
-    def poll(self, key: str, fetch: Fetch, check: Check | None = None) -> Poll:
+    def poll(self, key: str, fetch: Fetch, check: Check | None = None, kind=Poll) -> Poll:
         poll = self.polls.get(key)
         if poll is None:
-            poll = self.polls[key] = Poll(self, key, fetch, check)
+            poll = self.polls[key] = kind(self, key, fetch, check)
         return poll
 
     # --- Redis, when there is one -----------------------------------------------------
@@ -251,7 +259,7 @@ class Hub:
             raise LookupError("Redis cannot answer") from exc
 
     def leads(self, key: str) -> bool:
-        return key in self._leading
+        return self.redis is None or key in self._leading
 
     async def lead(self, key: str) -> bool:
         """Whether this process polls Glance for ``key`` this round (takes or renews the
@@ -285,12 +293,38 @@ class Hub:
         except LookupError:
             return None
 
-    async def share_value(self, key: str, value: Value) -> None:
-        keep_ms = int(max(settings.WATCH_POLL_SECONDS * LEASE_ROUNDS, 60) * 1000)
+    async def share_value(self, key: str, value: Value, keep_seconds: float) -> None:
         try:
-            await self._call("set", PREFIX + "value:" + key, value.encode(), px=keep_ms)
+            await self._call(
+                "set", PREFIX + "value:" + key, value.encode(), px=int(keep_seconds * 1000)
+            )
         except LookupError:
             pass
+
+    async def call_or_none(self, method: str, *args, **kwargs):
+        """A Redis call's answer; None without Redis, or when it cannot answer."""
+        try:
+            return await self._call(method, *args, **kwargs)
+        except LookupError:
+            return None
+
+    async def append_all(self, stream: str, datas: list[str], oldest_ms: int, keep: float):
+        """Each of ``datas`` onto a Redis stream (entries older than ``oldest_ms``
+        trimmed; the stream expires ``keep`` seconds after its last entry); None without
+        Redis."""
+        if self.redis is None:
+            return None
+        from redis.exceptions import RedisError
+
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for data in datas:
+                    pipe.xadd(stream, {"data": data}, minid=oldest_ms, approximate=True)
+                pipe.expire(stream, int(keep) + 1)
+                return await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._unreachable(exc)
+            return None
 
 
 # the lease is renewed, or given back, only by its holder
