@@ -18,13 +18,14 @@ $(INSTALLED): pyproject.toml
 	touch $(INSTALLED)
 
 ## run: the API on http://$(HOST):$(PORT)/api/glance/ against the dev cloud, with sample images
+## (uvicorn, an ASGI server: the waits and the event stream of glance_api.watch too)
 run: export DJANGO_DEBUG ?= 1
 run: $(INSTALLED) up seed
 	$(PY) manage.py migrate --noinput
 	@$(PY) -m devcloud credentials
 	@echo "Serving http://$(HOST):$(PORT)/api/glance/ (docs: /api/docs/, sign in: /api-auth/login/)"
 	GLANCE_API_KEYSTONE_URL="$${GLANCE_API_KEYSTONE_URL:-$$($(PY) -c 'from devcloud import config; print(config.KEYSTONE_URL)')}" \
-		$(PY) manage.py runserver $(HOST):$(PORT)
+		$(PY) -m uvicorn project.asgi:application --host $(HOST) --port $(PORT)
 
 ## test: every test, against the dev cloud (started here if it is not running), the
 ## browser tests in Debian's chromium (installed here if it is missing); Horizon 24.0.0's

@@ -32,6 +32,13 @@ NGINX_INCLUDES = [Path(__file__).with_name("glance-download.conf")]
 NGINX_PORT = int(os.environ.get("STACK_NGINX_PORT", 8090 + c.RELEASE.port_offset))
 REDIS_PORT = int(os.environ.get("STACK_REDIS_PORT", 6390 + c.RELEASE.port_offset))
 FIRST_APP_PORT = int(os.environ.get("STACK_APP_PORT", 8091 + c.RELEASE.port_offset))
+# the asynchronous instance beside each instance (glance_api.watch: waits and streams)
+FIRST_WATCH_PORT = int(os.environ.get("STACK_WATCH_PORT", 8120 + c.RELEASE.port_offset))
+# Waits and streams at once: per client address (nginx's limit_conn; 429 beyond), and
+# per asynchronous instance (max_conns; 503 beyond). One event loop keeps 2,000 waiting
+# connections with other requests at their speed (docs: benchmarks, "Watching").
+WATCH_PER_CLIENT = int(os.environ.get("STACK_WATCH_PER_CLIENT", "32"))
+WATCH_CONNS = int(os.environ.get("STACK_WATCH_CONNS", "2000"))
 CLIENT_TIMEOUT = int(os.environ.get("STACK_CLIENT_TIMEOUT", "10"))
 UPLOAD_CONNECTIONS = int(os.environ.get("STACK_UPLOAD_CONNECTIONS", "4"))
 # The 429 for an upload beyond UPLOAD_CONNECTIONS asks the client to wait this long.
@@ -178,6 +185,34 @@ def app_servers(instances: int) -> list[cloud.Server]:
     ]
 
 
+def watch_servers(instances: int) -> list[cloud.Server]:
+    """Beside each instance, one asynchronous one: the same project under gunicorn with a
+    uvicorn worker (project.asgi), one event loop that serves the waits and the streams."""
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    return [
+        cloud.Server(
+            f"stack-watch-{i}",
+            "project.asgi:application",
+            FIRST_WATCH_PORT + i,
+            1,
+            app_env(),
+            gunicorn=gunicorn,
+            chdir=c.ROOT,
+            extra_args=(
+                "--worker-class",
+                "uvicorn_worker.UvicornWorker",
+                "--keep-alive",
+                str(KEEP_ALIVE),
+                # a stopped instance's streams end at once (their clients come back
+                # with Last-Event-ID), its waits too: nginx sends them on
+                "--graceful-timeout",
+                "5",
+            ),
+        )
+        for i in range(instances)
+    ]
+
+
 # --- Redis ------------------------------------------------------------------------------
 
 
@@ -286,6 +321,13 @@ def nginx_conf(
                 for i in range(instances)
             ]
         ),
+        "watch_upstreams": "\n".join(
+            f"        server {c.HOST}:{FIRST_WATCH_PORT + i} max_conns={WATCH_CONNS} "
+            f"max_fails={MAX_FAILS} fail_timeout={FAIL_TIMEOUT}s;"
+            for i in range(instances)
+        ),
+        "watch_conns": str(WATCH_CONNS),
+        "watch_per_client": str(WATCH_PER_CLIENT),
         "client_timeout": str(CLIENT_TIMEOUT),
         "upload_connections": str(UPLOAD_CONNECTIONS),
         "retry_after": str(RETRY_AFTER),
@@ -372,12 +414,13 @@ def up(instances: int = 2) -> list[cloud.Server]:
     HOME.mkdir(parents=True, exist_ok=True)
     start_redis()
     servers = app_servers(instances)
-    for server in servers:
+    everything = servers + watch_servers(instances)
+    for server in everything:
         if server.pid() and server.answers() and server.is_current():
             continue
         server.stop()
         server.start()
-    for server in servers:
+    for server in everything:
         server.wait()
     start_nginx(instances)
     log(
@@ -389,7 +432,7 @@ def up(instances: int = 2) -> list[cloud.Server]:
 
 def down(instances: int = 8) -> None:
     stop_nginx()
-    for server in app_servers(instances):
+    for server in app_servers(instances) + watch_servers(instances):
         server.stop()
     stop_redis()
 

@@ -219,5 +219,12 @@ LOGGING = {
             "propagate": False,
             "filters": ["upload_secrets"],
         },
+        # uvicorn's request lines (make run, and the asynchronous instances)
+        "uvicorn.access": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["upload_secrets"],
+        },
     },
 }

@@ -24,6 +24,9 @@ class EventStreamRenderer(renderers.BaseRenderer):
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
+        response = (renderer_context or {}).get("response")
+        if response is not None:  # an error's answer: JSON, said so
+            response["Content-Type"] = "application/json"
         return renderers.JSONRenderer().render(data)
 
 
