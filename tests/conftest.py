@@ -32,6 +32,7 @@ from tests.helpers import GlanceProxy
 SERVER_TESTS = {
     "test_stack.py",
     "test_stack_edges.py",
+    "test_watching_stack.py",
     "test_benchmarks.py",
     "test_schemathesis.py",
     "test_browser.py",
@@ -376,7 +377,7 @@ def instances(clouds):
     """The stack, started anew so that the instances serve this checkout's code."""
     stack.down()
     stack.up(2)
-    logs = [devcloud.LOGS / f"stack-app-{i}.log" for i in range(2)]
+    logs = [devcloud.LOGS / f"stack-{kind}-{i}.log" for kind in ("app", "watch") for i in range(2)]
     start = [log.stat().st_size if log.exists() else 0 for log in logs]
     yield [stack.app_url(0), stack.app_url(1)]
     stack.down()
