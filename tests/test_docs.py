@@ -67,7 +67,8 @@ def test_the_layout_names_every_module_of_the_app():
     app = DOCS.parent / "glance_api"
     lines = _layout_block()
     sections: dict[str, str] = {"": "\n".join(lines)}
-    for package in ("clients", "dataplane", "services", "serializers", "views", "horizon"):
+    packages = ("clients", "dataplane", "services", "serializers", "views", "horizon", "watch")
+    for package in packages:
         start = next(i for i, line in enumerate(lines) if line.startswith(f"  {package}/"))
         end = next(
             (i for i in range(start + 1, len(lines)) if re.match(r"  \S", lines[i])), len(lines)

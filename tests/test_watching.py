@@ -6,6 +6,7 @@ The stack's asynchronous instances, shared polling through Redis, the event stre
 through nginx and in a browser: tests/test_watching_stack.py."""
 
 import asyncio
+import concurrent.futures
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -218,7 +219,10 @@ def quick_watch(app_settings):
 
 
 def run(coroutine):
-    return asyncio.run(coroutine)
+    """The coroutine in an event loop of its own thread (a session's browser fixture
+    keeps one running in this one)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 class AsyncClient:
@@ -509,3 +513,33 @@ def test_the_project_progress_lists_each_visible_image(
     documents = services.project_progress(demo, {})
     assert mine["id"] in documents and private["id"] not in documents
     assert documents[mine["id"]]["status"] == "queued"
+
+
+def test_the_stream_ends_when_its_token_is_revoked(
+    quick_watch, app_settings, fresh_demo_token, admin_session
+):
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "TOKEN_CACHE_SECONDS": 1}
+
+    async def scenario():
+        response = await DjangoAsyncClient().get(
+            f"{IMAGES}events/",
+            headers={"X-Auth-Token": fresh_demo_token, "Accept": "text/event-stream"},
+        )
+        assert response.status_code == 200 and response["X-Accel-Buffering"] == "no"
+        chunks = response.streaming_content.__aiter__()
+        first = await chunks.__anext__()
+        await asyncio.to_thread(
+            admin_session.delete,
+            "/auth/tokens",
+            endpoint_filter={"service_type": "identity", "interface": "public"},
+            headers={"X-Subject-Token": fresh_demo_token},
+        )
+        revoked_at = time.monotonic()
+        rest = []
+        async for chunk in chunks:  # it ends by itself
+            rest.append(chunk)
+        return first, rest, time.monotonic() - revoked_at
+
+    first, rest, seconds = run(asyncio.wait_for(scenario(), 30))
+    assert first.startswith(b"retry: ")
+    assert seconds < 6

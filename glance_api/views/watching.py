@@ -11,7 +11,14 @@ from rest_framework.decorators import action
 
 from .. import services
 from ..dataplane import conditional
-from ..schema import IF_NONE_MATCH, IMAGE_NOT_FOUND, NOT_MODIFIED, PREFER_WAIT
+from ..schema import (
+    ERROR,
+    IF_NONE_MATCH,
+    IMAGE_NOT_FOUND,
+    NOT_MODIFIED,
+    PREFER_WAIT,
+    VALIDATION_ERROR,
+)
 from ..serializers import ImageProgressSerializer
 from ..watch import events
 
@@ -65,9 +72,11 @@ class ImageWatchActions:
     @extend_schema(
         responses={
             (200, "text/event-stream"): EVENTS,
-            (400, "application/json"): OpenApiResponse(description="A malformed Last-Event-ID"),
+            (400, "application/json"): OpenApiResponse(
+                VALIDATION_ERROR, description="A malformed Last-Event-ID"
+            ),
             (501, "application/json"): OpenApiResponse(
-                description="Served by the asynchronous server only (docs: production)"
+                ERROR, description="Served by the asynchronous server only (docs: production)"
             ),
         },
         parameters=[

@@ -123,10 +123,8 @@ def render(view, args, kwargs, source: Source) -> tuple[Value | None, bool]:
     tag = response.get("ETag") or (
         f'"{response.status_code}-{hashlib.sha256(response.content).hexdigest()[:32]}"'
     )
-    headers = {
-        name: value for name, value in response.items() if name.lower() not in SKIPPED_HEADERS
-    }
-    return Value(tag, {"status": response.status_code, "headers": headers, "body": body}), False
+    kept = {name: value for name, value in response.items() if name.lower() not in SKIPPED_HEADERS}
+    return Value(tag, {"status": response.status_code, "headers": kept, "body": body}), False
 
 
 def fetcher(view, args, kwargs):
