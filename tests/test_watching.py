@@ -543,3 +543,35 @@ def test_the_stream_ends_when_its_token_is_revoked(
     first, rest, seconds = run(asyncio.wait_for(scenario(), 30))
     assert first.startswith(b"retry: ")
     assert seconds < 6
+
+
+def test_waits_on_many_images_of_a_project_are_one_list_call_a_round(
+    quick_watch, admin_token, glance_admin, make_image, glance_log
+):
+    images = [make_image(name=f"one-of-many-{i}") for i in range(20)]
+    client = AsyncClient(admin_token)
+
+    async def scenario():
+        tags = [(await client.get(f"{IMAGES}{i['id']}/"))["ETag"] for i in images]
+        glance_log.mark()
+        waits = [
+            client.get(f"{IMAGES}{i['id']}/", headers={"If-None-Match": t, "Prefer": "wait=4"})
+            for i, t in zip(images, tags, strict=True)
+        ]
+
+        async def change_one():
+            await asyncio.sleep(2)
+            await asyncio.to_thread(glance_admin.images.update, images[7]["id"], x_changed="1")
+
+        *answers, _ = await asyncio.gather(*waits, change_one())
+        return answers
+
+    answers = run(scenario())
+    assert [a.status_code for a in answers] == [304] * 7 + [200] + [304] * 12
+    assert answers[7].json()["x_changed"] == "1"
+    single = sum(glance_log.count(f"GET /v2/images/{i['id']} ", 0, timeout=0) for i in images)
+    listed = glance_log.count("GET /v2/images?id=in", 0, timeout=0)
+    # each waiter's first answer, the changed image's again (and the update's own read);
+    # the ~8 rounds of 4 s are list calls of all twenty at once
+    assert single <= 20 + 3, single
+    assert 3 <= listed <= 12, listed

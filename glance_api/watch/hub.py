@@ -25,6 +25,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from rest_framework.exceptions import APIException, AuthenticationFailed, NotAuthenticated
+
 from ..conf import settings
 
 logger = logging.getLogger(__name__)
@@ -160,7 +162,7 @@ class Poll:
         self.hub.glance_polls += 1
         try:
             value = await self.fetch(source, self.value)
-        except Refused:
+        except (Refused, NotAuthenticated, AuthenticationFailed):  # the source's token
             self.refuse(source)
             return False
         if value is None:
@@ -183,24 +185,33 @@ class Poll:
             for source in await self.check(sources):
                 self.refuse(source)
 
+    async def _step(self) -> None:
+        """The round's value: asked of Glance by the leader, read from Redis by the rest."""
+        if await self.hub.lead(self.key):
+            fresh = self.value is not None and (
+                time.time() - self.value.at < settings.WATCH_POLL_SECONDS / 2
+            )
+            if not fresh:  # (a waiter that just came asked already)
+                await self._poll()
+        else:
+            shared = await self.hub.shared_value(self.key)
+            if shared is not None:
+                self.publish(shared)
+
     async def _run(self) -> None:
         interval = settings.WATCH_POLL_SECONDS
         try:
             while self.sources:
                 started = time.monotonic()
-                try:
-                    if await self.hub.lead(self.key):
-                        await self._poll()
-                    else:
-                        shared = await self.hub.shared_value(self.key)
-                        if shared is not None:
-                            self.publish(shared)
-                    await self._check_sources()
-                    await self.after_round()
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # noqa: BLE001 - a round that failed; the next one tries again
-                    logger.exception("A round of watching failed; the next one tries again")
+                for step in (self._step, self._check_sources, self.after_round):
+                    try:
+                        await step()
+                    except asyncio.CancelledError:
+                        raise
+                    except APIException as exc:  # Glance or Keystone could not answer
+                        logger.info("A round of watching: %s; the next one tries again", exc)
+                    except Exception:  # noqa: BLE001 - the next round tries again
+                        logger.exception("A round of watching failed; the next one tries again")
                 # a follower reads the shared value twice a round: it sees a change at
                 # most half a round after the leader
                 pause = interval if self.hub.leads(self.key) else interval / 2

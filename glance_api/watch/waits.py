@@ -23,6 +23,8 @@ from .. import keystone
 from ..clients import glance_endpoint
 from ..conf import settings
 from ..dataplane.ranges import matches
+from ..services.progress import SETTLED
+from . import batch
 from .hub import Refused, Value, hub
 
 logger = logging.getLogger(__name__)
@@ -127,16 +129,47 @@ def render(view, args, kwargs, source: Source) -> tuple[Value | None, bool]:
     return Value(tag, {"status": response.status_code, "headers": kept, "body": body}), False
 
 
-def fetcher(view, args, kwargs):
-    async def fetch(source: Source, previous):
+def fetcher(view, args, kwargs, image_id: str | None, action: str):
+    """How a wait's poll gets its answer: the view, rendered, unless the project's list
+    of watched images (``batch``) shows the image as it was at the last answer."""
+
+    async def fetch(source: Source, previous: Value | None):
+        listed = batch.tag_of(source.access_info, image_id) if image_id else None
+        if previous is not None and listed is not None and _still(previous, listed, action):
+            return Value(previous.tag, previous.data)  # unchanged: no call of its own
         value, refused = await sync_to_async(render, thread_sensitive=False)(
             view, args, kwargs, source
         )
         if refused:
             raise Refused()
+        if value is not None and listed is not None and _agrees(value, listed, action):
+            value.data["image"] = listed  # the next rounds may reuse it
         return value
 
     return fetch
+
+
+def _still(previous: Value, listed: str, action: str) -> bool:
+    """Whether the last answer is still the answer, as the project's list shows the image."""
+    if previous.data.get("image") == listed:
+        return True
+    # a detail's ETag is the image's own: it tells at once
+    return action == "retrieve" and _agrees(previous, listed, action)
+
+
+def _agrees(value: Value, listed: str, action: str) -> bool:
+    """Whether the answer is of the image as it was listed (then, while the list shows the
+    same, so is the answer): a detail's ETag is the image's; a progress document is only
+    while the image is not under way (a task's progress shows nowhere in the image)."""
+    status = value.data["status"]
+    if listed == batch.GONE:
+        return status == 404
+    if action == "retrieve":
+        return status == 200 and value.tag == listed
+    if action == "progress" and status == 200:
+        document = json.loads(value.data["body"])
+        return document["status"] in SETTLED and not document["importing_to"]
+    return False
 
 
 async def check(sources: list[Source]) -> list[Source]:
@@ -189,8 +222,14 @@ async def serve(request, match, seconds: int, get_response):
         return await get_response(request)
     applied = min(seconds, settings.WATCH_MAX_WAIT)
     source = Source(request, access_info)
-    fetch = fetcher(match.func, match.args, match.kwargs)
+    action = match.func.actions.get("get")
+    image_id = match.kwargs.get("pk") if action in ("retrieve", "progress") else None
+    fetch = fetcher(match.func, match.args, match.kwargs, image_id, action)
     poll = hub().poll(key_for(request, access_info), fetch, check)
+    images = batch.images_poll(access_info) if image_id else None
+    if images is not None:
+        images.watch(image_id)
+        images.join(source)
     poll.join(source)
     try:
         value = await poll.current()
@@ -210,3 +249,6 @@ async def serve(request, match, seconds: int, get_response):
             await poll.wait_changed(min(remaining, settings.WATCH_POLL_SECONDS))
     finally:
         poll.leave(source)
+        if images is not None:
+            images.unwatch(image_id)
+            images.leave(source)
