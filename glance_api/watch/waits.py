@@ -137,6 +137,11 @@ def fetcher(view, args, kwargs, image_id: str | None, action: str):
         listed = batch.tag_of(source.access_info, image_id) if image_id else None
         if previous is not None and listed is not None and _still(previous, listed, action):
             return Value(previous.tag, previous.data)  # unchanged: no call of its own
+        if image_id and previous is not None and listed is None:
+            # the project's list has not got to the image yet (it came a moment ago):
+            # the last answer, for at most a round and a half
+            if time.time() - previous.at < settings.WATCH_POLL_SECONDS * 1.5:
+                return previous
         value, refused = await sync_to_async(render, thread_sensitive=False)(
             view, args, kwargs, source
         )
