@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint docs compat bench load chaos up down status reset seed schema clean stack
+.PHONY: run test lint docs compat bench bench-watch load chaos up down status reset seed schema clean stack
 
 $(INSTALLED): pyproject.toml
 	mkdir -p var
@@ -61,6 +61,13 @@ compat: $(INSTALLED) up
 bench: export DJANGO_SECRET_KEY ?= benchmark-only-not-a-secret
 bench: $(INSTALLED) up
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
+
+## bench-watch: waiting on images through the stack: Glance's requests per second against
+## 1 to 1,000 waiters, memory per waiter, other requests' p99 while 1,000 wait, the time
+## until every waiter sees a change (docs/benchmarks.md, "Watching"; BENCH_ARGS=--quick)
+bench-watch: export DJANGO_SECRET_KEY ?= benchmark-only-not-a-secret
+bench-watch: $(INSTALLED) up
+	$(PY) -m benchmarks.watch $(BENCH_ARGS)
 
 ## load: 50 clients for 5 minutes through nginx and two instances (LOAD_ARGS=--quick;
 ## LOAD_ARGS="--tight" for issue 21's shape, "--one-address" for every client behind one)

@@ -195,8 +195,9 @@ async def stream(access_info, request, since: tuple[int, int] | None):
             elif time.monotonic() - sent_at >= HEARTBEAT_SECONDS:
                 yield ": still here\n\n"
                 sent_at = time.monotonic()
-            await poll.wait_changed(
-                min(settings.WATCH_POLL_SECONDS, HEARTBEAT_SECONDS - (time.monotonic() - sent_at))
-            )
+            # woken by new events, a refusal (a round's token check), the heartbeat's
+            # time or the token's expiry
+            heartbeat = HEARTBEAT_SECONDS - (time.monotonic() - sent_at)
+            await poll.wait_changed(min(heartbeat, source.seconds_left()))
     finally:
         poll.leave(source)

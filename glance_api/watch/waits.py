@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import time
+from datetime import datetime
 
 from asgiref.sync import sync_to_async
 from django.http import HttpResponse, JsonResponse
@@ -67,6 +68,11 @@ class Source:
 
     def expired(self) -> bool:
         return self.access_info.will_expire_soon(stale_duration=0)
+
+    def seconds_left(self) -> float:
+        """Until the token expires (at least a moment: expired() tells after)."""
+        expires = self.access_info.expires
+        return max(0.05, (expires - datetime.now(expires.tzinfo)).total_seconds())
 
 
 def authenticate(request, view_class):
@@ -182,13 +188,17 @@ async def check(sources: list[Source]) -> list[Source]:
 
 
 def check_tokens(sources: list[Source]) -> list[Source]:
-    """The sources whose token Keystone (or the cache, or a mark) now refuses."""
-    refused = []
+    """The sources whose token Keystone (or the cache, or a mark) now refuses: each token
+    asked about once, however many wait with it."""
+    by_token: dict[str, list[Source]] = {}
     for source in sources:
+        by_token.setdefault(source.token, []).append(source)
+    refused = []
+    for token, holders in by_token.items():
         try:
-            keystone.validate_token(source.token)
+            keystone.validate_token(token)
         except exceptions.AuthenticationFailed:
-            refused.append(source)
+            refused.extend(holders)
         except exceptions.APIException:  # Keystone cannot answer: no verdict this round
             pass
     return refused
@@ -251,7 +261,8 @@ async def serve(request, match, seconds: int, get_response):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return _not_modified(value.tag, applied)
-            await poll.wait_changed(min(remaining, settings.WATCH_POLL_SECONDS))
+            # woken by a change, a refusal (a round's token check), or the token's expiry
+            await poll.wait_changed(min(remaining, source.seconds_left()))
     finally:
         poll.leave(source)
         if images is not None:
