@@ -3,13 +3,15 @@ each part is broken in turn; what each fault costs, and that nothing was lost.
 
     python -m benchmarks.chaos [--clients 30] [--quick]
 
-The clients run load.py's cycle (list, read, namespaces, create, update, properties,
+Beside them, waiters and streams (chaos_watch.py) watch the seed images while a ticker
+changes them. The clients run load.py's cycle (list, read, namespaces, create, update, properties,
 upload 8 KiB, download, delete), and keep one image in four with its data, to check
 later. After a warm-up, the faults come one at a time, each given SETTLE seconds after
 its part is back before the next, so that each fault's window is its own:
 
 - ``worker-kill``: ``kill -9`` of one gunicorn worker of the first instance;
 - ``instance-stop``: the second instance stopped for STOP_SECONDS, then started;
+- ``watch-instance-stop``: the second asynchronous instance (waits and streams) likewise;
 - ``redis-restart``, ``keystone-restart``, ``glance-restart``, ``postgres-restart`` (the
   dev cloud's, under Keystone and Glance);
 - ``aborted-uploads``: ABORTING clients that each create an image and break off its upload
@@ -56,7 +58,7 @@ from deploy import stack
 from devcloud import cloud, postgres
 from devcloud import config as c
 
-from . import load
+from . import chaos_watch, load
 from .common import direct_glance, keystone_session, write_results
 from .transfer import workers_of
 
@@ -68,6 +70,7 @@ NEEDS_GLANCE = {"list", "get", "create", "update", "properties", "upload", "down
 FAULTS = (
     "worker-kill",
     "instance-stop",
+    "watch-instance-stop",
     "redis-restart",
     "keystone-restart",
     "glance-restart",
@@ -186,6 +189,21 @@ def instance_stop(run) -> dict:
     return {
         "back": back,
         "first_success": lambda: run.first_in_access_log(1, back),
+        "detail": f"stopped {run.stop_seconds:.0f} s",
+    }
+
+
+def watch_instance_stop(run) -> dict:
+    """The second asynchronous instance (waits and streams) stopped: its streams end, their
+    clients come back through nginx with Last-Event-ID, its waits go to the other."""
+    server = stack.watch_servers(2)[1]
+    server.stop()
+    time.sleep(run.stop_seconds)
+    server.start()
+    back = _wait(server.answers)
+    return {
+        "back": back,
+        "first_success": lambda: back,
         "detail": f"stopped {run.stop_seconds:.0f} s",
     }
 
@@ -383,6 +401,7 @@ def break_off(
 APPLY = {
     "worker-kill": worker_kill,
     "instance-stop": instance_stop,
+    "watch-instance-stop": watch_instance_stop,
     "redis-restart": redis_restart,
     "keystone-restart": keystone_restart,
     "glance-restart": glance_restart,
@@ -660,7 +679,7 @@ def main(argv=None) -> dict:
     for image_id in seed_ids:
         run.glance.images.upload(image_id, io.BytesIO(b"seed"))
     nginx_log = load.LogTail(stack.HOME / "nginx" / "error.log")
-    app_logs = [load.LogTail(server.log_file) for server in run.servers]
+    app_logs = [load.LogTail(s.log_file) for s in run.servers + stack.watch_servers(2)]
     files_before = scratch_files()
     stopping = threading.Event()
     clients = [
@@ -670,9 +689,11 @@ def main(argv=None) -> dict:
         for i in range(run.clients)
     ]
     threads = [threading.Thread(target=client.cycle, args=(seed_ids,)) for client in clients]
+    watchers = chaos_watch.Watchers(run.token, run.glance, seed_ids, stopping)
     started = time.time()
     for thread in threads:
         thread.start()
+    watchers.start()
     # a worker's growth from 20 s after it appeared: one that replaces a killed or stopped
     # one first waits for nginx to send it requests (fail_timeout), then warms up (its
     # first requests' imports and caches: 20 to 30 MiB), which is no leak
@@ -699,10 +720,13 @@ def main(argv=None) -> dict:
                 **window_figures(run, begun, info["back"] + run.settle),
             }
     finally:
+        watchers.settle()
         stopping.set()
         for thread in threads:
             thread.join()
+        watchers.join()
     ended = time.time()
+    watching = watchers.results()
     growth = memory.growth()
     first_fault = min([started + window["at_s"] for window in windows.values()] or [ended])
     warm_up = window_figures(run, started, first_fault)  # before any fault
@@ -733,6 +757,7 @@ def main(argv=None) -> dict:
             [second, timeline[second], failing[second]]
             for second in range(int(ended - started) + 1)
         ],
+        "watchers": watching,
         "error_samples": run.tally.errors[:30],
         "nginx_problems": len(problems["nginx"]),
         "nginx_samples": problems["nginx"][:10],
@@ -792,6 +817,7 @@ def report(results: dict) -> None:
         f"nginx's error log: {results['nginx_problems']} errors and warnings; gunicorn's "
         f"logs: {results['gunicorn_problems']}"
     )
+    chaos_watch.report(results["watchers"])
     for error in results["error_samples"][:10]:
         print(f"error: {error}")
 

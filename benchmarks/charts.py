@@ -3,7 +3,8 @@ JSON (write_results), and for the documentation from its data/ (docs/conf.py).
 
 - ``bench``: each figure's median through the API next to direct glanceclient;
 - ``load``: p50 and p99 per operation;
-- ``chaos``: answers and errors per second over the run, each fault's window shaded.
+- ``chaos``: answers and errors per second over the run, each fault's window shaded;
+- ``watch``: Glance's requests per second and the memory per waiter, against the waiters.
 """
 
 import json
@@ -71,7 +72,35 @@ def chaos_chart(results: dict, path: Path) -> None:
     _save(fig, path)
 
 
-CHARTS = {"bench": bench_chart, "load": load_chart, "chaos": chaos_chart}
+def watch_chart(results: dict, path: Path) -> None:
+    plt = _pyplot()
+    rows = results["rows"]
+    fig, (calls, memory) = plt.subplots(1, 2, figsize=(8, 3.2))
+    names = [row["case"].replace(" of a project", "") for row in rows]
+    xs = range(len(rows))
+    calls.bar(xs, [row["glance_per_s"] for row in rows], 0.6)
+    calls.set_xticks(list(xs), names, rotation=30, ha="right")
+    calls.set_ylabel("Glance requests per second")
+    calls.set_title(f"one poll each {results['poll_s']} s, however many wait")
+    scaled = [row for row in rows if row["waiters"] >= 100]
+    memory.bar(range(len(scaled)), [row["kib_per_waiter"] for row in scaled], 0.6)
+    memory.set_xticks(
+        list(range(len(scaled))),
+        [row["case"].replace(" of a project", "") for row in scaled],
+        rotation=30,
+        ha="right",
+    )
+    memory.set_ylabel("KiB per waiter (asynchronous instances)")
+    others = results["others"]
+    memory.set_title(
+        f"{others['waiters']} waiting: others' p99 x{others['p99_ratio']}, "
+        f"a change seen in {results['change']['last_s']} s",
+        fontsize=8,
+    )
+    _save(fig, path)
+
+
+CHARTS = {"bench": bench_chart, "load": load_chart, "chaos": chaos_chart, "watch": watch_chart}
 
 
 def write_chart(name: str, results: dict, folder: Path) -> Path | None:

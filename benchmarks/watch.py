@@ -173,8 +173,12 @@ async def waiting(token: str, targets: list[tuple[str, str]], window: float, dur
     rss_with = watch_rss_kib()
     calls = glance_requests(settled)
     stop.set()
+    for task in tasks:  # (a waiter's long-poll in flight would take up to 30 s more)
+        task.cancel()
     if tasks:
-        await asyncio.wait(tasks, timeout=40)
+        await asyncio.wait(tasks, timeout=10)
+    for waiter in waiters:
+        waiter.connection.close()
     statuses: dict[int, int] = {}
     for waiter in waiters:
         for status, count in waiter.statuses.items():
