@@ -316,3 +316,25 @@ def test_without_redis_each_instance_polls_for_its_own_waiters(instances, demo_t
         assert answer.status_code == 200 and answer.json()["x_without_redis"] == "1"
     finally:
         stack.start_redis()
+
+
+def test_waits_from_one_address_are_limited_by_nginx(instances, demo_token, images_of):
+    """STACK_WATCH_PER_CLIENT (32) waits at once per address; beyond, nginx's 429 at once."""
+    image_id = images_of(demo_token, "one-address-waits")
+    headers = {"X-Auth-Token": demo_token}
+    tag = requests.get(f"{BASE}/images/{image_id}/", headers=headers).headers["ETag"]
+    statuses = []
+
+    def wait():
+        answer = _from("127.0.5.1").get(
+            f"{BASE}/images/{image_id}/",
+            headers={**headers, "If-None-Match": tag, "Prefer": "wait=4"},
+        )
+        statuses.append(answer.status_code)
+
+    waiters = [threading.Thread(target=wait) for _ in range(stack.WATCH_PER_CLIENT + 8)]
+    for waiter in waiters:
+        waiter.start()
+    for waiter in waiters:
+        waiter.join(20)
+    assert sorted(statuses) == [304] * stack.WATCH_PER_CLIENT + [429] * 8
