@@ -119,4 +119,9 @@ SPECTACULAR_SETTINGS = {
         "NamespaceVisibilityEnum": "glance_api.serializers.metadef_writes.VISIBILITIES",
         "PropertyTypeEnum": "glance_api.serializers.metadef_writes.PROPERTY_TYPES",
     },
+    # drf-spectacular's own hook, then the app's: the headers of the long-polls' answers
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "glance_api.schema.document_wait_headers",
+    ],
 }

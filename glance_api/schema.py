@@ -282,3 +282,34 @@ class SchemaView(SpectacularAPIView):
                 self._schemas[key] = super()._get_schema_response(request)
             response = self._schemas[key]
         return Response(data=response.data, headers=dict(response.items()))
+
+
+# The answers of the routes a client may wait on (glance_api.watch): their headers, which
+# drf-spectacular's declarations have no place for.
+WAITABLE_OPERATIONS = ("images_list", "images_retrieve", "images_progress_retrieve")
+_ETAG_HEADER = {
+    "description": "A strong validator of this answer: send it in If-None-Match",
+    "schema": {"type": "string"},
+}
+_PREFERENCE_APPLIED = {
+    "description": "wait=<seconds applied> (RFC 7240), when the answer is a long-poll's: "
+    "the wait the server granted (at most WATCH_MAX_WAIT)",
+    "schema": {"type": "string", "pattern": "^wait=[0-9]+$"},
+}
+
+
+def document_wait_headers(result, generator, request, public):
+    """A postprocessing hook: ETag and Preference-Applied on the 200 and 304 of each
+    route a client may wait on."""
+    for path in result.get("paths", {}).values():
+        operation = path.get("get")
+        # (the ids begin with the mount point's: glance_images_list under api/glance/)
+        if not operation or not operation.get("operationId", "").endswith(WAITABLE_OPERATIONS):
+            continue
+        for code in ("200", "304"):
+            answer = operation["responses"].get(code)
+            if answer is not None:
+                answer.setdefault("headers", {}).update(
+                    {"ETag": _ETAG_HEADER, "Preference-Applied": _PREFERENCE_APPLIED}
+                )
+    return result

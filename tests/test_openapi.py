@@ -168,3 +168,23 @@ def test_schema_of_a_version_that_does_not_exist_is_404_and_kept_nowhere(anon_cl
         assert response.status_code == 404
         assert b"made-up-" in response.content and b"no versions" in response.content
     assert len(SchemaView._schemas) == kept
+
+
+def test_the_waits_and_the_stream_are_documented(schema):
+    """Prefer and If-None-Match on the three routes a client may wait on, their 304, the
+    headers of their answers; the event stream as text/event-stream."""
+    paths = schema["paths"]
+    for path in (
+        "/api/glance/images/",
+        "/api/glance/images/{id}/",
+        "/api/glance/images/{id}/progress/",
+    ):
+        operation = paths[path]["get"]
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        assert {"Prefer", "If-None-Match"} <= headers, path
+        assert "304" in operation["responses"], path
+        for code in ("200", "304"):
+            assert {"ETag", "Preference-Applied"} <= set(operation["responses"][code]["headers"])
+    events = paths["/api/glance/images/events/"]["get"]
+    assert list(events["responses"]["200"]["content"]) == ["text/event-stream"]
+    assert "Last-Event-ID" in {p["name"] for p in events["parameters"]}
