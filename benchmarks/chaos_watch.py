@@ -23,6 +23,7 @@ from collections import Counter
 import requests
 
 from deploy import stack
+from devcloud import config as c
 
 from . import load
 
@@ -71,7 +72,7 @@ class Watchers:
             count += 1
             try:
                 answer = http.patch(
-                    f"{stack.NGINX_URL}{API}/images/{image_id}/properties/",
+                    f"{API}/images/{image_id}/properties/",
                     json={"updated": {"x_chaos_tick": str(count)}},
                     headers={"X-Auth-Token": self.token},
                     timeout=30,
@@ -86,7 +87,7 @@ class Watchers:
     def _wait(self, index: int):
         http = self._http(f"127.0.21.{index + 1}")
         image_id = self.seed_ids[index % len(self.seed_ids)]
-        url = f"{stack.NGINX_URL}{API}/images/{image_id}/"
+        url = f"{API}/images/{image_id}/"
         tag = "*none*"
         while not self.stopping.is_set():
             started = time.monotonic()
@@ -118,13 +119,16 @@ class Watchers:
     def _stream(self, index: int):
         http = self._http(f"127.0.22.{index + 1}")
         last_id = None
+        # the first stream starts on the asynchronous instance that watch-instance-stop
+        # stops (then comes back through nginx, as any client would)
+        url = f"http://{c.HOST}:{stack.FIRST_WATCH_PORT + 1}/api/glance" if index == 0 else API
         while not self.stopping.is_set():
             headers = {"X-Auth-Token": self.token, "Accept": "text/event-stream"}
             if last_id:
                 headers["Last-Event-ID"] = last_id
             try:
                 with http.get(
-                    f"{stack.NGINX_URL}{API}/images/events/",
+                    f"{url}/images/events/",
                     headers=headers,
                     stream=True,
                     timeout=(5, 30),
@@ -151,6 +155,7 @@ class Watchers:
                 pass
             with self.lock:
                 self.reconnections[index] += 1
+            url = API
             time.sleep(3)  # the stream's retry:
 
     def settle(self) -> None:

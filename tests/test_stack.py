@@ -889,3 +889,11 @@ def test_the_quick_chaos_run_meets_the_targets(instances):
     }
     assert all(row["growth_mib"] < 20 for row in results["worker_memory"].values())
     assert not [line for line in results["gunicorn_samples"] if "Traceback" in line]
+    # waiters and streams through every fault (issue 35): none hung or left behind, no
+    # change unannounced; the stream on the stopped asynchronous instance came back
+    watching = results["watchers"]
+    assert watching["ticks"] > 0 and watching["hung"] == 0, watching
+    assert watching["waiters_behind"] == [], watching
+    assert watching["lost_per_stream"] == [0] * watching["streams"], watching
+    assert set(watching["answers"]) <= {"200", "304", "503", "stream 200", "stream 503"}, watching
+    assert watching["reconnections"][0] >= 1, watching

@@ -7,6 +7,7 @@ through nginx and in a browser: tests/test_watching_stack.py."""
 
 import asyncio
 import concurrent.futures
+import io
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -576,3 +577,60 @@ def test_waits_on_many_images_of_a_project_are_one_list_call_a_round(
     # the ~8 rounds of 4 s are list calls of all twenty at once
     assert single <= 20 + 3, single
     assert 3 <= listed <= 12, listed
+
+
+@pytest.fixture
+def glance_without_glance_direct(app_settings, tmp_path):
+    """A second Glance of the dev cloud (its database, stores and staging area), whose
+    configuration enables web-download and copy-image but not glance-direct; the app is
+    pointed at it (GLANCE_URL)."""
+    import shutil
+
+    from devcloud import cloud
+    from devcloud.ports import free_port
+    from devcloud.process import Server
+
+    conf_dir = tmp_path / "glance"
+    shutil.copytree(cloud.glance_conf_dir(), conf_dir)
+    conf = conf_dir / "glance-api.conf"
+    text = conf.read_text()
+    assert "enabled_import_methods = [glance-direct, web-download, copy-image]" in text
+    conf.write_text(
+        text.replace(
+            "enabled_import_methods = [glance-direct, web-download, copy-image]",
+            "enabled_import_methods = [web-download, copy-image]",
+        )
+    )
+    port = free_port()
+    server = Server(
+        f"glance-nodirect-{port}",
+        "devcloud.glance_wsgi:application",
+        port,
+        1,
+        {"OS_GLANCE_CONFIG_DIR": str(conf_dir)},
+    )
+    server.start()
+    try:
+        server.wait()
+        app_settings.GLANCE_API = {
+            **app_settings.GLANCE_API,
+            "GLANCE_URL": f"http://127.0.0.1:{port}",
+        }
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def test_staged_data_that_this_glance_cannot_import_is_a_stall(
+    admin_client, make_image, glance_admin, app_settings, glance_without_glance_direct
+):
+    image = make_image(name="staged-nowhere-to-go")
+    # staged through the dev cloud's own Glance, which takes glance-direct's stage
+    glance_admin.images.stage(image["id"], io.BytesIO(b"s" * 1024), image_size=1024)
+    wait_until(glance_admin, image["id"], lambda i: i["status"] == "uploading")
+    methods = admin_client.get("/api/glance/info/import/").json()
+    assert "glance-direct" not in methods["import-methods"]["value"]  # this Glance's
+    document = progress(admin_client, image["id"]).json()
+    assert document["status"] == "uploading" and document["stalled"] is True
+    assert "does not enable the glance-direct import method" in document["stall_reason"]
+    assert "web-download, copy-image" in document["stall_reason"]
