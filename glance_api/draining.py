@@ -25,9 +25,8 @@ import logging
 import socket
 import time
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-
 from .conf import settings
+from .middleware import BothModesMiddleware
 
 logger = logging.getLogger(__name__)
 
@@ -112,22 +111,12 @@ def drain(request) -> int:
     return read
 
 
-class DrainRequestBodyMiddleware:
+class DrainRequestBodyMiddleware(BothModesMiddleware):
     """Reads what the answer left of a request body before the answer goes (see above).
-    Under ASGI there is nothing to do (the server hands the app the whole body), and it
+    Under ASGI there is nothing to do (the server hands the app the whole body): it
     passes requests on in the event loop."""
 
-    sync_capable = async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if self.is_async:
-            return self.get_response(request)
+    def handle(self, request):
         response = self.get_response(request)
         drain(request)
         return response

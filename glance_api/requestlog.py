@@ -18,8 +18,9 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.views.decorators.debug import sensitive_variables
+
+from .middleware import BothModesMiddleware
 
 HEADER = "X-OpenStack-Request-ID"
 _VALID = re.compile(r"req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -68,21 +69,11 @@ def count_keystone_call() -> None:
         context.keystone_calls += 1
 
 
-class RequestIdMiddleware:
+class RequestIdMiddleware(BothModesMiddleware):
     """Gives each request its id and writes its log line (add it first in MIDDLEWARE).
     It runs in the event loop under ASGI too (the waits of ``glance_api.watch``)."""
 
-    sync_capable = async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if self.is_async:
-            return self._acall(request)
+    def handle(self, request):
         context, reset = self._start(request)
         try:
             response = self.get_response(request)
@@ -90,7 +81,7 @@ class RequestIdMiddleware:
             current.reset(reset)
         return self._finish(request, response, context)
 
-    async def _acall(self, request):
+    async def ahandle(self, request):
         context, reset = self._start(request)
         try:
             response = await self.get_response(request)

@@ -7,27 +7,14 @@ run in the event loop (Django's own do; the app's do), else Django runs the rest
 thread and a wait would hold it.
 """
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.urls import Resolver404, resolve
 
+from ..middleware import BothModesMiddleware
 from . import waits
 
 
-class WatchMiddleware:
-    sync_capable = async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if self.is_async:
-            return self._acall(request)
-        return self.get_response(request)
-
-    async def _acall(self, request):
+class WatchMiddleware(BothModesMiddleware):
+    async def ahandle(self, request):
         seconds = waits.wanted_wait(request)
         if seconds is not None:
             try:
