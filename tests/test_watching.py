@@ -634,3 +634,26 @@ def test_staged_data_that_this_glance_cannot_import_is_a_stall(
     assert document["status"] == "uploading" and document["stalled"] is True
     assert "does not enable the glance-direct import method" in document["stall_reason"]
     assert "web-download, copy-image" in document["stall_reason"]
+
+
+def test_the_browsable_api_does_not_wait(quick_watch, admin_token, make_image):
+    """Its HTML names the signed-in user: a poll's answer, shared by the project, is JSON."""
+    image = make_image(name="html-no-wait")
+    client = AsyncClient(admin_token)
+
+    async def scenario():
+        tag = (await client.get(f"{IMAGES}{image['id']}/"))["ETag"]
+        html = await timed_get(
+            client,
+            f"{IMAGES}{image['id']}/",
+            **{"If-None-Match": tag, "Prefer": "wait=5", "Accept": "text/html"},
+        )
+        api = await timed_get(
+            client,
+            f"{IMAGES}{image['id']}/?format=api",
+            **{"If-None-Match": tag, "Prefer": "wait=5"},
+        )
+        return html, api
+
+    for response, seconds in run(scenario()):
+        assert seconds < 2 and "Preference-Applied" not in response

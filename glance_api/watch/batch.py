@@ -49,8 +49,11 @@ class ImagesPoll(Poll):
     async def after_round(self) -> None:
         """This process's ids, kept in the shared set three rounds more."""
         if self.local_ids:
-            until = time.time() + settings.WATCH_POLL_SECONDS * LEASE_ROUNDS
+            keep = settings.WATCH_POLL_SECONDS * LEASE_ROUNDS
+            until = time.time() + keep
             await self.hub.call_or_none("zadd", self.ids_key, dict.fromkeys(self.local_ids, until))
+            # the set goes when nobody watches (and Redis may evict it at its memory limit)
+            await self.hub.call_or_none("expire", self.ids_key, int(keep) + 1)
 
     async def all_ids(self) -> list[str]:
         now = time.time()

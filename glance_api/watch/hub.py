@@ -22,6 +22,7 @@ import logging
 import os
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -33,7 +34,6 @@ logger = logging.getLogger(__name__)
 PREFIX = "glance_api:watch:"
 LEASE_ROUNDS = 3  # a lease outlives this many missed rounds
 WARN_EVERY = 30
-INSTANCE = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -230,6 +230,8 @@ class Hub:
         self._redis = None
         self._leading: set[str] = set()
         self._warned = 0.0
+        # who holds a lease: this process (made here, after any fork of a preloading server)
+        self.instance = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def poll(self, key: str, fetch: Fetch, check: Check | None = None, kind=Poll) -> Poll:
         poll = self.polls.get(key)
@@ -279,11 +281,11 @@ class Hub:
         name = PREFIX + "lead:" + key
         try:
             if key in self._leading:
-                renewed = await self._call("eval", _RENEW, 1, name, INSTANCE, lease_ms)
+                renewed = await self._call("eval", _RENEW, 1, name, self.instance, lease_ms)
                 if renewed:
                     return True
                 self._leading.discard(key)
-            if await self._call("set", name, INSTANCE, nx=True, px=lease_ms):
+            if await self._call("set", name, self.instance, nx=True, px=lease_ms):
                 self._leading.add(key)
                 return True
             return False
@@ -294,7 +296,7 @@ class Hub:
         if key in self._leading:
             self._leading.discard(key)
             try:
-                await self._call("eval", _RELEASE, 1, PREFIX + "lead:" + key, INSTANCE)
+                await self._call("eval", _RELEASE, 1, PREFIX + "lead:" + key, self.instance)
             except LookupError:
                 pass
 
@@ -352,16 +354,15 @@ end
 return 0
 """
 
-_hubs: dict[int, Hub] = {}
+_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
 
 
 def hub() -> Hub:
-    """This event loop's hub (asyncio objects belong to one loop)."""
+    """This event loop's hub (asyncio objects belong to one loop; a server has one)."""
     loop = asyncio.get_running_loop()
-    found = _hubs.get(id(loop))
-    if found is None or found._loop is not loop:
-        found = _hubs[id(loop)] = Hub(redis_url())
-        found._loop = loop
+    found = _hubs.get(loop)
+    if found is None:
+        found = _hubs[loop] = Hub(redis_url())
     return found
 
 

@@ -38,8 +38,12 @@ UNAUTHORIZED = "The token is invalid, expired or revoked."
 
 
 def wanted_wait(request) -> int | None:
-    """The seconds of ``Prefer: wait=N``, when the request may be a long-poll."""
+    """The seconds of ``Prefer: wait=N``, when the request may be a long-poll: a GET with
+    If-None-Match, for JSON (the browsable API's HTML names the signed-in user, and a
+    poll's answer is shared by everyone in the project with the same roles)."""
     if request.method != "GET" or "HTTP_IF_NONE_MATCH" not in request.META:
+        return None
+    if "html" in request.META.get("HTTP_ACCEPT", "") or request.GET.get("format", "json") != "json":
         return None
     match = WAIT.search(request.META.get("HTTP_PREFER", ""))
     return int(match.group(1)) if match else None
