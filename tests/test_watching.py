@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import AsyncClient as DjangoAsyncClient
+from django.test import RequestFactory
 
 from glance_api import services
 from glance_api.services.progress import bytes_done, progress_document, stall_reason
@@ -447,11 +448,10 @@ def test_a_malformed_wait_is_no_wait(quick_watch, admin_token, make_image):
 
 def test_the_wait_preference_is_read_as_rfc_7240_writes_it():
     def wanted(prefer):
-        class Request:
-            method = "GET"
-            META = {"HTTP_IF_NONE_MATCH": '"a"', "HTTP_PREFER": prefer}
-
-        return waits.wanted_wait(Request)
+        request = RequestFactory().get(
+            "/", headers={"If-None-Match": '"a"', "Prefer": prefer, "Accept": "application/json"}
+        )
+        return waits.wanted_wait(request)
 
     assert wanted("wait=10") == 10
     assert wanted("return=minimal, wait=5") == 5
