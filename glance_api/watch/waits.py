@@ -17,6 +17,7 @@ from datetime import datetime
 
 from asgiref.sync import sync_to_async
 from django.http import HttpResponse, JsonResponse
+from django.views.decorators.debug import sensitive_variables
 from rest_framework import exceptions
 from rest_framework.request import Request
 
@@ -191,6 +192,7 @@ async def check(sources: list[Source]) -> list[Source]:
     return await sync_to_async(check_tokens, thread_sensitive=False)(sources)
 
 
+@sensitive_variables()
 def check_tokens(sources: list[Source]) -> list[Source]:
     """The sources whose token Keystone (or the cache, or a mark) now refuses: each token
     asked about once, however many wait with it."""
