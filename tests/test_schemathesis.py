@@ -142,6 +142,13 @@ def test_schemathesis_finds_nothing_as_admin_then_as_demo(
             # what is checked is the answers, not their speed
             "--request-timeout",
             "30",
+            # The event stream: on this WSGI server its one answer is the documented 501
+            # (schemathesis counts any 5xx as a server error), and on the asynchronous
+            # server it is a stream without end, which schemathesis would read until its
+            # time-out. Its answers are checked against the schema by the contract test
+            # (the 501) and tests/test_watching_stack.py (the stream).
+            "--exclude-path",
+            "/api/glance/images/events/",
             "--report-dir",
             str(tmp_path / identity),
         ]
