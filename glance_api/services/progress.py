@@ -46,8 +46,8 @@ PAGE = 1000  # Glance's largest page (api_limit_max's default)
 def project_progress(glance: GlanceClient, previous: dict[str, dict]) -> dict[str, dict]:
     """The progress document of every image the caller's list shows (Glance's default
     visibility), by id: one list call per thousand images, and an image's tasks only
-    where they may have moved (an image under way, or one that changed since
-    ``previous``, the documents of the last call)."""
+    where they may have moved (an import or a copy going on, or an image that changed
+    since ``previous``, the documents of the last call)."""
     images, marker = [], None
     while True:
         params = {"limit": PAGE, **({"marker": marker} if marker else {})}
@@ -59,7 +59,9 @@ def project_progress(glance: GlanceClient, previous: dict[str, dict]) -> dict[st
     documents = {}
     for image in images:
         before = previous.get(image["id"])
-        moving = image.get("status") not in SETTLED or image.get("os_glance_importing_to_stores")
+        # a task moves only while an import or a copy goes (Glance writes its progress
+        # there, not in the image); it starts and ends with a change of the image
+        moving = image.get("status") == "importing" or image.get("os_glance_importing_to_stores")
         changed = before is not None and before.get("updated_at") != image.get("updated_at")
         if moving or changed:
             try:
