@@ -29,8 +29,8 @@ from . import load
 
 API = load.API
 TICK_SECONDS = 3
-WAITERS = 12
-STREAMS = 3
+WAITERS = 6
+STREAMS = 2
 WAIT = 20
 HUNG_MARGIN = 10  # a wait's answer later than WAIT + this: hung
 

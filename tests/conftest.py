@@ -29,8 +29,8 @@ from tests.helpers import GlanceProxy
 # those, the ones that measure time are marked ``alone`` too (make test runs them with
 # nothing else running), and the fresh clone, which starts a dev cloud of its own,
 # ``own_cloud`` (make test runs it beside the oldest combination). The stack's watching
-# tests are ``oldest_stack``: make test runs them beside the oldest combination too,
-# against the 2024.1 dev cloud's stack (its own ports). scripts/test-suite.
+# tests are ``oldest_stack``: make test runs them against the 2024.1 dev cloud that the
+# oldest combination brings up (its stack on ports of its own). scripts/test-suite.
 SERVER_TESTS = {
     "test_stack.py",
     "test_stack_edges.py",

@@ -213,7 +213,7 @@ def test_last_event_id_replays_on_another_instance(instances, demo_token, images
     finally:
         first.close()
     two = images_of(demo_token, "replay-2")  # while no stream of this client is open
-    time.sleep(5)
+    time.sleep(3)
     second = Stream(
         f"http://{devcloud.HOST}:{stack.FIRST_WATCH_PORT + 1}{API}/images/events/",
         {**headers, "Last-Event-ID": event["id"]},
