@@ -28,9 +28,7 @@ from tests.helpers import GlanceProxy
 # (schemathesis, chromium): marked ``servers``; nox's ``oldest`` leaves them out. Of
 # those, the ones that measure time are marked ``alone`` too (make test runs them with
 # nothing else running), and the fresh clone, which starts a dev cloud of its own,
-# ``own_cloud`` (make test runs it beside the oldest combination). The stack's watching
-# tests are ``oldest_stack``: make test runs them against the 2024.1 dev cloud that the
-# oldest combination brings up (its stack on ports of its own). scripts/test-suite.
+# ``own_cloud`` (make test runs it beside the oldest combination). scripts/test-suite.
 SERVER_TESTS = {
     "test_stack.py",
     "test_stack_edges.py",
@@ -45,7 +43,6 @@ SERVER_TESTS = {
 }
 ALONE = {"test_stack.py", "test_benchmarks.py"}
 OWN_CLOUD = {"test_fresh_clone.py"}
-OLDEST_STACK = {"test_watching_stack.py"}
 
 
 def pytest_collection_modifyitems(items):
@@ -56,8 +53,6 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.alone)
         if item.path.name in OWN_CLOUD:
             item.add_marker(pytest.mark.own_cloud)
-        if item.path.name in OLDEST_STACK:
-            item.add_marker(pytest.mark.oldest_stack)
 
 
 @pytest.hookimpl(hookwrapper=True)
