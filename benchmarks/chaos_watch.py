@@ -9,9 +9,9 @@ API) and notes each change's ``updated_at`` as Glance then holds it. Meanwhile:
   after its ``retry:`` with ``Last-Event-ID``, as a browser's EventSource does.
 
 After the run: every answer by status (a 503 while Glance or Keystone restarts is
-expected; a 5xx otherwise is not), the waits that took longer than HUNG_SECONDS (hung), each waiter's last answer against the image as Glance holds it (none
-may be left behind), and the ticks each stream never announced (lost), with its
-reconnections.
+expected; a 5xx otherwise is not), the waits that took longer than HUNG_SECONDS (hung),
+each waiter's last answer against the image as Glance holds it (none may be left
+behind), and the ticks each stream never announced (lost), with its reconnections.
 """
 
 import json
