@@ -28,6 +28,7 @@ from . import load
 
 API = load.API
 TICK_SECONDS = 3
+STREAMS_SETTLE_SECONDS = 6  # three rounds of WATCH_POLL_SECONDS
 WAITERS = 6
 STREAMS = 2
 WAIT = 20
@@ -69,6 +70,9 @@ class Watchers:
     def _tick(self):
         http = self._http("127.0.20.1")
         count = 0
+        # the first change once the streams have their first round: one made before is in
+        # what they start from, not a change they were there for
+        self.stopping.wait(STREAMS_SETTLE_SECONDS)
         while self.ticking.is_set() and not self.stopping.wait(TICK_SECONDS):
             image_id = self.seed_ids[count % len(self.seed_ids)]
             count += 1
