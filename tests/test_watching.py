@@ -408,6 +408,11 @@ def test_a_revoked_token_ends_its_wait_with_401(
 def test_a_token_that_expires_during_a_wait_ends_it_with_401(
     quick_watch, admin_token, make_image, monkeypatch
 ):
+    """The one patch of this file, and why: the dev cloud's Keystone issues tokens for an
+    hour ([token] expiration is one setting for every token, and every test's), so a token
+    that expires a second into a wait is had by moving the expiry keystoneauth reads from
+    the token's body. Keystone, Glance and the wait are real; a revoked token (which the
+    dev cloud can make) is tested without any patch above."""
     image = make_image(name="expiring-waiter")
     client = AsyncClient(admin_token)
     # the token's expiry (keystoneauth's AccessInfo.expires, whatever Keystone said) is a
