@@ -726,7 +726,7 @@ def main(argv=None) -> dict:
             thread.join()
         watchers.join()
     ended = time.time()
-    watching = watchers.results()
+    watching = watchers.results(started)
     growth = memory.growth()
     first_fault = min([started + window["at_s"] for window in windows.values()] or [ended])
     warm_up = window_figures(run, started, first_fault)  # before any fault

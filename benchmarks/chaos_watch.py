@@ -45,6 +45,7 @@ class Watchers:
         self.ticking.set()
         self.ticks: list[tuple[str, str]] = []  # (image id, updated_at) Glance held
         self.answers: Counter = Counter()
+        self.odd: list[tuple[float, str]] = []  # (when, status) of answers but 200 and 304
         self.hung = 0
         self.last_seen: dict[int, tuple[str, str]] = {}  # waiter -> (image, updated_at)
         self.seen: list[set] = [set() for _ in range(STREAMS)]
@@ -113,6 +114,8 @@ class Watchers:
                 answer = None
             with self.lock:
                 self.answers[status] += 1
+                if status not in (200, 304):
+                    self.odd.append((time.time(), str(status)))
                 if time.monotonic() - started > HUNG_SECONDS:
                     self.hung += 1
             if answer is not None and status == 200:
@@ -141,6 +144,8 @@ class Watchers:
                 ) as answer:
                     with self.lock:
                         self.answers[f"stream {answer.status_code}"] += 1
+                        if answer.status_code != 200:
+                            self.odd.append((time.time(), f"stream {answer.status_code}"))
                     event = {}
                     for raw in answer.iter_lines(chunk_size=1):
                         if self.stopping.is_set():
@@ -170,7 +175,9 @@ class Watchers:
         self.ticking.clear()
         time.sleep(10)
 
-    def results(self) -> dict:
+    def results(self, started: float) -> dict:
+        """What the watchers saw; their answers but 200 and 304 with the second of the run
+        (``started``: its start) each came at, to set beside the faults' windows."""
         finals = {
             image_id: self.glance.images.get(image_id)["updated_at"] for image_id in self.seed_ids
         }
@@ -185,6 +192,7 @@ class Watchers:
             "streams": STREAMS,
             "ticks": len(ticks),
             "answers": {str(k): v for k, v in sorted(self.answers.items(), key=str)},
+            "odd_answers": [[round(when - started, 1), status] for when, status in self.odd][:40],
             "hung": self.hung,
             "waiters_behind": behind,
             "lost_per_stream": [len(ticks - seen) for seen in self.seen],
@@ -201,6 +209,8 @@ def report(results: dict) -> None:
         f"a stream never announced {results['lost_per_stream']} (reconnections "
         f"{results['reconnections']})"
     )
+    if results["odd_answers"]:
+        print(f"watchers' other answers (second of the run, status): {results['odd_answers']}")
     for line in results["waiters_behind"][:5]:
         print(f"behind: {line}")
     for tick in results["lost_samples"]:

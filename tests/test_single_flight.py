@@ -3,6 +3,7 @@ namespace list, the resource types or Glance's versions; the others wait for it.
 in Glance's own access log."""
 
 import threading
+import uuid
 
 import pytest
 from rest_framework.test import APIClient
@@ -53,3 +54,41 @@ def test_thirty_cold_callers_make_one_fill(
     glance_log.mark()
     assert together(admin_token, path, params) == [200] * CALLERS
     assert glance_log.count(glance_call, 1) == 1
+
+
+def test_a_waiting_caller_takes_the_fill_that_ends_between_its_reads():
+    """A caller that waits for another's fill reads the entry, then whether the filler
+    still holds its lock. The filler stores its entry and lets go of the lock between
+    those two reads here (as it did in a CI run, where 30 callers made 2 fills): the
+    caller must take that entry, not compute its own. The cache is the real one, the
+    filler's steps are the app's own, done at that moment."""
+    from django.core.cache import caches
+
+    from glance_api.services import caching
+
+    store = caches["default"]
+    key = f"glance_api:test:{uuid.uuid4().hex}"
+    store.add(f"{key}:filling", True, 10)  # the filler has begun
+
+    class FillerEndsAfterTheFirstReadOfTheEntry:
+        ended = False
+
+        def get(self, name, default=None):
+            value = store.get(name, default)
+            if name == key and not self.ended:
+                self.ended = True
+                caching._store(store, key, "the filler's", 60)
+                store.delete(f"{key}:filling")
+            return value
+
+        def __getattr__(self, name):
+            return getattr(store, name)
+
+    computed = []
+
+    def compute():
+        computed.append(1)
+        return "the waiter's"
+
+    entry = caching._fill(FillerEndsAfterTheFirstReadOfTheEntry(), key, compute, 60)
+    assert (entry[1], computed) == ("the filler's", [])

@@ -107,15 +107,18 @@ def _fill(cache, key: str, compute, seconds: float, stale=None) -> tuple[float, 
     if not cache.add(lock, True, FILL_WAIT_SECONDS):
         if stale is not None:
             return stale
-        if cache.get(lock) is not None:  # someone fills it: wait for that
-            deadline = time.monotonic() + FILL_WAIT_SECONDS
-            while time.monotonic() < deadline:
-                time.sleep(_FILL_POLL_SECONDS)
-                entry = cache.get(key)
-                if entry is not None:
-                    return entry
-                if cache.get(lock) is None:  # the filler gave up (Glance failed it)
-                    break
+        # someone fills it: wait for that. The lock is read before the entry: the filler
+        # stores the entry before it lets go of the lock, so a lock gone and no entry
+        # after it means the filler gave up (Glance failed it), not that it just finished.
+        deadline = time.monotonic() + FILL_WAIT_SECONDS
+        while True:
+            filling = cache.get(lock) is not None
+            entry = cache.get(key)
+            if entry is not None:
+                return entry
+            if not filling or time.monotonic() >= deadline:
+                break
+            time.sleep(_FILL_POLL_SECONDS)
         return _store(cache, key, compute(), seconds)
     try:
         return _store(cache, key, compute(), seconds)
