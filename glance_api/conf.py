@@ -90,6 +90,17 @@ DEFAULTS = {
     # The Redis the instances share their polling of Glance through ("redis://..."); None:
     # the Redis of CACHE_ALIAS when that cache is Redis, else each process polls alone.
     "WATCH_REDIS_URL": None,
+    # Finding images (docs: finding): a search by part of a name (images/?q=) reads the
+    # names of at most this many images of the list (its answer says when there were more).
+    "SEARCH_MAX_IMAGES": 20000,
+    # How long the names a search read are kept (per Glance endpoint, project, roles,
+    # filters and sort; in CACHE_ALIAS, so shared by the instances): the next page, a
+    # repeated or a narrower search within it reads no names again. 0: not kept.
+    "SEARCH_CACHE_SECONDS": 10,
+    # name=<text> (without in:) finds the images whose name contains the text, as q does,
+    # where Glance's own filter takes whole names only: for the dashboard's Name facet
+    # (docs: finding, "In the dashboard"). Off: the name filter is Glance's, whole names.
+    "NAME_FILTER_MATCHES_PART": False,
 }
 
 

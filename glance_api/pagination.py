@@ -182,3 +182,22 @@ class DashboardPagination(BasePagination):
                 }
             )
         return parameters
+
+
+class ImagePagination(DashboardPagination):
+    """The image list's paging; with ``q``, its answer also says how the search went."""
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        answer = super().get_paginated_response_schema(schema)
+        answer["properties"]["search"] = {
+            "type": "object",
+            "description": "With q: how many images of the list had their names read, "
+            "and whether that was every one (false: the list has more than the server's "
+            "SEARCH_MAX_IMAGES, and only the first were searched).",
+            "required": ["images_searched", "complete"],
+            "properties": {
+                "images_searched": {"type": "integer", "minimum": 0},
+                "complete": {"type": "boolean"},
+            },
+        }
+        return answer

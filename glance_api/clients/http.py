@@ -20,7 +20,7 @@ def endpoint_of(glance: GlanceClient) -> str:
 
 
 def _with_query(path: str, params: dict | None) -> str:
-    return f"{path}?{urllib.parse.urlencode(params)}" if params else path
+    return f"{path}?{urllib.parse.urlencode(params, doseq=True)}" if params else path
 
 
 def get_json(glance: GlanceClient, path: str, params: dict | None = None) -> dict:

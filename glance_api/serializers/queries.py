@@ -9,6 +9,7 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ..conf import settings as app_settings
 from .images import VISIBILITIES
 from .sharing import MEMBER_STATUSES
 
@@ -134,10 +135,27 @@ class ImageListQuerySerializer(QuerySerializer):
     """Sorting and filters of GET images/; any other parameter filters on a custom property."""
 
     other_filters = True
+    not_filters = QuerySerializer.not_filters | {"q"}
 
     sort_key = serializers.ChoiceField(IMAGE_SORT_KEYS, required=False, default="created_at")
     sort_dir = serializers.ChoiceField(SORT_DIRS, required=False, default="desc")
-    name = serializers.CharField(required=False, max_length=MAX_LENGTH, help_text="Exact name.")
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=255,
+        trim_whitespace=False,
+        help_text="Only images whose name contains this text, compared without case "
+        "(Unicode case folding), taken literally (no wildcards); combines with every "
+        "filter, sort and paging parameter. The app reads the names of at most "
+        "SEARCH_MAX_IMAGES images of the list (the answer's search says how many, and "
+        "whether that was all of them).",
+    )
+    name = serializers.CharField(
+        required=False,
+        max_length=MAX_LENGTH,
+        help_text="Exact name, or in:a,b for any of several; where the server sets "
+        "NAME_FILTER_MATCHES_PART, a name without in: finds names that contain it, as q.",
+    )
     status = serializers.ChoiceField(IMAGE_STATUSES, required=False)
     visibility = serializers.ChoiceField(
         (*VISIBILITIES, "all"),
@@ -184,7 +202,25 @@ class ImageListQuerySerializer(QuerySerializer):
         is_public = filters.pop("is_public", None)
         if is_public is not None:
             filters["visibility"] = "public" if is_public == "true" else "private"
+        if self._name_is_search():
+            del filters["name"]
         return filters
+
+    def search_text(self) -> str | None:
+        """The text names must contain (q, or name where NAME_FILTER_MATCHES_PART says
+        so), or None: no search."""
+        if self._name_is_search():
+            return self.validated_data["name"]
+        return self.validated_data.get("q") or None
+
+    def _name_is_search(self) -> bool:
+        name = self.validated_data.get("name")
+        return bool(
+            app_settings.NAME_FILTER_MATCHES_PART
+            and name
+            and not name.startswith("in:")
+            and not self.validated_data.get("q")
+        )
 
 
 class NamespaceListQuerySerializer(QuerySerializer):

@@ -28,12 +28,15 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 
 
-# What is kept, under which key prefix, for how long (the setting that says).
+# What is kept, under which key prefix, for how long (the setting that says), and
+# whether it is served past its life while Glance cannot answer (METADEFS_STALE_SECONDS).
 KINDS = {
     # namespace lists and resource types, per endpoint and caller scope
-    "metadefs": ("glance_api:metadefs:v2", "METADEFS_CACHE_SECONDS"),
+    "metadefs": ("glance_api:metadefs:v2", "METADEFS_CACHE_SECONDS", True),
     # Glance's versions document, per endpoint: it gates every require_version
-    "versions": ("glance_api:versions:v1", "VERSIONS_CACHE_SECONDS"),
+    "versions": ("glance_api:versions:v1", "VERSIONS_CACHE_SECONDS", True),
+    # the names a search by part of a name read (services/search.py): seconds old at most
+    "search": ("glance_api:search:v1", "SEARCH_CACHE_SECONDS", False),
 }
 
 
@@ -53,10 +56,12 @@ def cached(key_parts: list, compute, *, kind: str = "metadefs"):
     not asked again for it before ``RETRY_AFTER_SECONDS``: a request that needs nothing
     else of Glance is answered while Glance restarts.
     """
-    prefix, setting = KINDS[kind]
+    prefix, setting, served_stale = KINDS[kind]
     seconds = getattr(settings, setting)
     if not seconds:
         return compute()
+    # how long the cache keeps the entry: its life, and where it may be served stale, that
+    keep = seconds + (settings.METADEFS_STALE_SECONDS if served_stale else 0)
     digest = hashlib.sha256(json.dumps(key_parts, sort_keys=True).encode()).hexdigest()
     key = f"{prefix}:{digest}"
     cache = app_cache()
@@ -64,7 +69,7 @@ def cached(key_parts: list, compute, *, kind: str = "metadefs"):
     age = time.time() - entry[0] if entry is not None else None
     if entry is None or age >= seconds:
         try:
-            entry = _fill(cache, key, compute, seconds, stale=entry)
+            entry = _fill(cache, key, compute, keep, stale=entry)
         except GLANCE_FAILURES:
             if entry is None:
                 raise
@@ -75,7 +80,7 @@ def cached(key_parts: list, compute, *, kind: str = "metadefs"):
             )
             return entry[1]
     elif age > seconds / 2:
-        _refresh_in_background(key, compute, seconds)
+        _refresh_in_background(key, compute, keep)
     return entry[1]
 
 
@@ -87,13 +92,14 @@ FILL_WAIT_SECONDS = 10
 _FILL_POLL_SECONDS = 0.05
 
 
-def _store(cache, key: str, value, seconds: float) -> tuple[float, object]:
+def _store(cache, key: str, value, keep: float) -> tuple[float, object]:
+    """``value``, with the time it was made, kept ``keep`` seconds."""
     entry = (time.time(), value)
-    cache.set(key, entry, seconds + settings.METADEFS_STALE_SECONDS)
+    cache.set(key, entry, keep)
     return entry
 
 
-def _fill(cache, key: str, compute, seconds: float, stale=None) -> tuple[float, object]:
+def _fill(cache, key: str, compute, keep: float, stale=None) -> tuple[float, object]:
     """A missing (or stale) entry, computed once however many callers miss it at once, in
     this process or another sharing the cache: the first takes ``<key>:filling`` (the
     cache's atomic add) and computes; the others get the stale entry if there is one, or
@@ -119,9 +125,9 @@ def _fill(cache, key: str, compute, seconds: float, stale=None) -> tuple[float, 
             if not filling or time.monotonic() >= deadline:
                 break
             time.sleep(_FILL_POLL_SECONDS)
-        return _store(cache, key, compute(), seconds)
+        return _store(cache, key, compute(), keep)
     try:
-        return _store(cache, key, compute(), seconds)
+        return _store(cache, key, compute(), keep)
     except GLANCE_FAILURES:
         cache.set(failed, True, RETRY_AFTER_SECONDS)
         raise
@@ -129,7 +135,7 @@ def _fill(cache, key: str, compute, seconds: float, stale=None) -> tuple[float, 
         cache.delete(lock)
 
 
-def _refresh_in_background(key: str, compute, seconds: float) -> None:
+def _refresh_in_background(key: str, compute, keep: float) -> None:
     """Recompute a cache entry in a thread of its own, unless a process already is.
 
     The thread carries the request's id to Glance (in a request context of its own, so
@@ -156,7 +162,7 @@ def _refresh_in_background(key: str, compute, seconds: float) -> None:
             return
 
         def store(own):
-            _store(own, key, value, seconds)
+            _store(own, key, value, keep)
             own.delete(f"{key}:refreshing")
 
         _own_cache(store)

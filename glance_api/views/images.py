@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from .. import services
 from ..dataplane import capabilities, conditional
 from ..dataplane.uploadslots import upload_slot
+from ..pagination import ImagePagination
 from ..parsers import FILE_FIELD
 from ..schema import (
     IF_MATCH,
@@ -63,6 +64,7 @@ class ImageViewSet(
     GlanceViewSet,
 ):
     serializer_class = ImageSerializer
+    pagination_class = ImagePagination
     image_id_kwarg = "pk"
     put_creates = True  # the dashboard's client creates images with PUT images/
     # What the browsable API draws its forms from (the OpenAPI schema is declared per action).
@@ -145,16 +147,28 @@ class ImageViewSet(
         """Images the caller may see; any query parameter not listed filters on a custom
         property of that name. Its strong ETag changes with anything in the answer."""
         query = self.query(ImageListQuerySerializer, also_known=self.paginator.query_params)
-        page = services.list_images(
-            self.glance,
-            self.paginator.page_request(request),
-            filters=query.filters(),
-            sort_key=query.validated_data["sort_key"],
-            sort_dir=query.validated_data["sort_dir"],
-        )
+        listing = {
+            "filters": query.filters(),
+            "sort_key": query.validated_data["sort_key"],
+            "sort_dir": query.validated_data["sort_dir"],
+        }
+        page_request = self.paginator.page_request(request)
+        text = query.search_text()
+        if text is None:
+            page, search = services.list_images(self.glance, page_request, **listing), None
+        else:
+            page, search = services.search_images(
+                self.glance,
+                page_request,
+                text=text,
+                scope=services.visibility_scope(request.auth),
+                **listing,
+            )
         response = self.paginator.get_paginated_response(
             ImageSerializer(page.items, many=True).data, page
         )
+        if search is not None:
+            response.data["search"] = search
         return conditional.tag_when_rendered(request, response)
 
     @extend_schema(
