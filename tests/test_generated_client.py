@@ -105,6 +105,12 @@ def test_generated_client_covers_every_operation(
     assert [item.id for item in listed.parsed.items] == [image.id]
     assert isinstance(listed.parsed.items[0], models.Image)
     assert listed.parsed.has_more_data is False and listed.parsed.has_prev_data is False
+    # by part of the name, in capitals (q): the search's own field parsed into its model
+    found = operation(generated, "images", "glance_images_list").sync_detailed(
+        client=client, q=name.split("-")[1].upper(), paginate=True
+    )
+    assert [item.id for item in found.parsed.items] == [image.id]
+    assert found.parsed.search.complete is True and found.parsed.search.images_searched >= 1
 
     read = operation(generated, "images", "glance_images_retrieve").sync_detailed(
         str(image.id), client=client
