@@ -72,7 +72,13 @@ HORIZON_IMAGES_UPLOAD_MODE = os.environ.get("DEVCLOUD_HORIZON_UPLOAD_MODE", "leg
 
 # glance_api in place of Horizon's /api/glance/ (the docs' third step)
 ROOT_URLCONF = "glance_api.horizon.urls"
-GLANCE_API = {{"KEYSTONE_URL": OPENSTACK_KEYSTONE_URL, "ALLOW_IMAGE_LOCATION": True}}
+GLANCE_API = {{
+    "KEYSTONE_URL": OPENSTACK_KEYSTONE_URL,
+    "ALLOW_IMAGE_LOCATION": True,
+    # the Name facet searches by part of a name (docs: finding, "In the dashboard"): on
+    # in the direct-mode dashboard, off (the default) in the other
+    "NAME_FILTER_MATCHES_PART": os.environ.get("DEVCLOUD_HORIZON_NAME_SEARCH") == "1",
+}}
 '''
 
 
@@ -195,6 +201,7 @@ def servers() -> list[Server]:
             1,
             {
                 "DEVCLOUD_HORIZON_UPLOAD_MODE": mode,
+                "DEVCLOUD_HORIZON_NAME_SEARCH": "1" if mode == "direct" else "0",
                 "DEVCLOUD_HORIZON_SETTINGS": str(HOME / "local_settings.py"),
             },
             gunicorn=venv_gunicorn,

@@ -100,6 +100,21 @@ class Panel:
         row.locator("button.dropdown-toggle").click()
         row.locator(".dropdown-menu").get_by_text(action, exact=True).click()
 
+    def filter_by_name(self, text: str):
+        """The images table's Name facet, as a user sets it: the search bar, the facet
+        "Name" from its menu, the text, Enter; then the list the page asks for."""
+        page = self.page
+        page.click(".magic-search .search-input")
+        page.locator(".magic-search .facet-drop a:visible", has_text="Name").first.click()
+        with page.expect_response(
+            lambda r: "/api/glance/images/" in r.url and "name=" in r.url
+        ) as listed:
+            page.fill(".magic-search .search-input", text)
+            page.press(".magic-search .search-input", "Enter")
+        assert listed.value.status == 200
+        page.wait_for_load_state("networkidle")
+        return listed.value
+
     def submit(self, button: str):
         self.page.click(f".modal-footer button:has-text('{button}')")
         self.page.wait_for_selector(".modal-dialog", state="detached")
@@ -151,6 +166,35 @@ def test_images_panel_lists_the_projects_images(panel, make_image):
     page.images()
     page.page.wait_for_selector(f"text={image['name']}")
     page.check_answers()
+
+
+def test_the_name_facet_finds_part_of_a_name_where_the_setting_says(panel, make_image):
+    """NAME_FILTER_MATCHES_PART: on in the direct-mode dashboard (devcloud/horizon.py),
+    where the Name facet finds part of a name in any case; off (the default) in the
+    other, where it stays Glance's whole-name filter."""
+    word = uuid.uuid4().hex[:6]
+    wanted = make_image(as_demo=True, name=f"Kestrel-{word}-noble")["name"]
+    also = make_image(as_demo=True, name=f"old-kestrel-{word}")["name"]
+    other = make_image(as_demo=True, name=f"falcon-{word}")["name"]
+    table = "table tbody"
+    page = panel("direct")
+    page.sign_in()
+    page.images()
+    page.page.wait_for_selector(f"{table} >> text={other}")
+    page.filter_by_name(f"KESTREL-{word}")
+    page.page.wait_for_selector(f"{table} >> text={wanted}")
+    page.page.wait_for_selector(f"{table} >> text={also}")
+    expect(page.page.locator(table, has_text=other)).to_have_count(0)
+    page.check_answers()
+    exact = panel("legacy")
+    exact.sign_in()
+    exact.images()
+    exact.page.wait_for_selector(f"{table} >> text={other}")
+    answer = exact.filter_by_name(f"kestrel-{word}")
+    assert answer.json()["items"] == []  # no image is named that, whole
+    for name in (wanted, also, other):
+        expect(exact.page.locator(table, has_text=name)).to_have_count(0)
+    exact.check_answers()
 
 
 @pytest.mark.parametrize("mode", ["legacy", "direct"])
