@@ -100,7 +100,32 @@ def watch_chart(results: dict, path: Path) -> None:
     _save(fig, path)
 
 
-CHARTS = {"bench": bench_chart, "load": load_chart, "chaos": chaos_chart, "watch": watch_chart}
+def search_chart(results: dict, path: Path) -> None:
+    plt = _pyplot()
+    rows = results["rows"]
+    fig, axes = plt.subplots(1, len(rows), figsize=(9, 3.2))
+    for ax, row in zip(axes, rows, strict=True):
+        ax.bar(
+            [0, 1, 2],
+            [row["api_ms"], row["glanceclient_ms"], row["raw_json_ms"]],
+            0.6,
+            color=["tab:blue", "tab:gray", "lightgray"],
+        )
+        ax.set_xticks([0, 1, 2], ["API (q)", "glanceclient", "raw JSON"], fontsize=8)
+        ax.set_title(f"{row['figure']}: x{row['ratio']} (goal {row['goal']})", fontsize=9)
+        ax.set_ylabel("ms (median)")
+        ax.set_xlabel(f"baseline: {row['baseline']}", fontsize=7)
+    fig.suptitle(f"q in {results['images']:,} images, pages of {results['page']}", fontsize=10)
+    _save(fig, path)
+
+
+CHARTS = {
+    "bench": bench_chart,
+    "load": load_chart,
+    "chaos": chaos_chart,
+    "watch": watch_chart,
+    "search": search_chart,
+}
 
 
 def write_chart(name: str, results: dict, folder: Path) -> Path | None:

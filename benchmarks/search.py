@@ -80,6 +80,10 @@ def seed(glance, count: int, mark: str) -> list[str]:
         return list(pool.map(one, range(count)))
 
 
+def _marked(glance, mark: str) -> list[str]:
+    return [image["id"] for image in glance.images.list(filters={"search_run": mark})]
+
+
 def glance_calls(since: int) -> list[str]:
     """The requests Glance's access log has had since byte ``since``."""
     with open(cloud.GLANCE_ACCESS_LOG, "rb") as log:
@@ -100,7 +104,7 @@ def main(argv=None) -> dict:
         "--keep", action="store_true", help="leave the seeded images (for --reuse: profiling)"
     )
     parser.add_argument("--reuse", metavar="MARK", help="the images a --keep run left")
-    args = parser.parse_args(argv)
+    args, _ = parser.parse_known_args(argv)  # make bench's BENCH_ARGS are run.py's too
     count = args.count or (300 if args.quick else 10000)
     samples = 3 if args.quick else 9
     cold_samples = 3 if args.quick else 5
@@ -114,14 +118,15 @@ def main(argv=None) -> dict:
     ids = []
     try:
         if args.reuse:
-            ids = [i["id"] for i in glance.images.list(filters={"search_run": mark})]
+            ids = _marked(glance, mark)
         else:
             print(f"Seeding {count} images in project {devcloud.BENCH.project}...", flush=True)
             ids = seed(glance, count, mark)
-        seeded_s = time.monotonic() - started
-        print(f"seeded in {seeded_s:.0f} s", flush=True)
+        seeded_s = None if args.reuse else time.monotonic() - started
+        if seeded_s is not None:
+            print(f"seeded in {seeded_s:.0f} s", flush=True)
         results = measure(glance, token, count, samples, cold_samples)
-        results["seeded_s"] = round(seeded_s)
+        results["seeded_s"] = seeded_s and round(seeded_s)
     finally:
         if args.keep:
             print(f"kept: --reuse {mark}")
@@ -129,6 +134,7 @@ def main(argv=None) -> dict:
         print(f"Removing the {len(ids)} images...", flush=True)
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(glance.images.delete, ids))
+    results["left_behind"] = 0 if args.keep else len(_marked(glance, mark))
     report(results)
     write_results("search-quick" if args.quick else "search", results)
     if args.record:

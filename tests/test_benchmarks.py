@@ -139,3 +139,18 @@ def test_chaos_starts_a_fault_only_once_nginx_has_forgotten_the_last_one(tmp_pat
         text.write(line(2, "recv() failed (104: Connection reset by peer)"))
     wait = until_nginx_forgets_failures(log, len(before), instances)
     assert FAIL_TIMEOUT - 2 <= wait <= FAIL_TIMEOUT
+
+
+def test_the_search_benchmark_reports_every_figure(clouds):
+    """make bench's search figures (benchmarks/search.py) on a quick catalog of 300: each
+    figure next to its baselines, Glance's calls per search (the first reads the names,
+    a page at a time; the others one call each), and what it seeded removed."""
+    from benchmarks import search
+
+    results = search.main(["--quick"])
+    rows = {row["figure"]: row for row in results["rows"]}
+    assert set(rows) == {"first search", "repeated search", "next page"}
+    assert all(row["api_ms"] > 0 and row["glanceclient_ms"] > 0 for row in rows.values())
+    assert rows["first search"]["glance_calls"] >= 2
+    assert rows["repeated search"]["glance_calls"] == rows["next page"]["glance_calls"] == 1
+    assert results["left_behind"] == 0

@@ -217,3 +217,19 @@ def test_without_q_the_answer_is_the_list_as_before(demo_client, catalog):
     plain = search(demo_client, mark)
     assert "search" not in plain and len(plain["items"]) == len(NAMES)
     assert "search" not in search(demo_client, mark, q="")
+
+
+def test_searches_at_once_on_a_cold_list_read_the_names_once(demo_token, catalog, glance_log):
+    """Thirty callers search the same cold list at once, then thirty more with another
+    text: the names are read once in all (the cache's single-flight fill)."""
+    from tests.test_single_flight import together
+
+    mark, _ = catalog
+    glance_log.mark()
+    statuses = [
+        status
+        for text in ("kä", "kästrel")
+        for status in together(demo_token, IMAGES, {"finding_run": mark, "q": text})
+    ]
+    assert statuses == [200] * len(statuses)
+    assert glance_log.count(f"finding_run={mark}", 1) == 1
