@@ -65,6 +65,8 @@ GLANCE_PORT = _port("GLANCE", 9292)
 # servers, in the dashboard's legacy and direct upload modes.
 HORIZON_PORT = _port("HORIZON", 8085)
 HORIZON_DIRECT_PORT = _port("HORIZON_DIRECT", 8086)
+# The same Horizon on its own /api/glance/ (benchmarks/panel.py's comparison).
+HORIZON_OWN_PORT = _port("HORIZON_OWN", 8087)
 # Below the ports the kernel gives outgoing connections (32768 and up): see postgres.py.
 POSTGRES_PORT = _port("POSTGRES", 15432)
 # memcached, as deployments give Horizon (devcloud/memcached.py)

@@ -70,8 +70,10 @@ CACHES = {{"default": {{"BACKEND": "django.core.cache.backends.memcached.PyMemca
 IMAGES_ALLOW_LOCATION = True
 HORIZON_IMAGES_UPLOAD_MODE = os.environ.get("DEVCLOUD_HORIZON_UPLOAD_MODE", "legacy")
 
-# glance_api in place of Horizon's /api/glance/ (the docs' third step)
-ROOT_URLCONF = "glance_api.horizon.urls"
+# glance_api in place of Horizon's /api/glance/ (the docs' third step); Horizon's own
+# where DEVCLOUD_HORIZON_OWN_API is 1 (benchmarks/panel.py compares the two)
+if os.environ.get("DEVCLOUD_HORIZON_OWN_API") != "1":
+    ROOT_URLCONF = "glance_api.horizon.urls"
 GLANCE_API = {{
     "KEYSTONE_URL": OPENSTACK_KEYSTONE_URL,
     "ALLOW_IMAGE_LOCATION": True,
@@ -214,6 +216,25 @@ def servers() -> list[Server]:
     ]
 
 
+def own_api_server() -> Server:
+    """The same Horizon on its own ``/api/glance/`` (legacy upload mode): what
+    benchmarks/panel.py measures the app against. Started by it; stopped by down()."""
+    return Server(
+        "horizon-own-api",
+        "openstack_dashboard.wsgi:application",
+        c.HORIZON_OWN_PORT,
+        1,
+        {
+            "DEVCLOUD_HORIZON_UPLOAD_MODE": "legacy",
+            "DEVCLOUD_HORIZON_NAME_SEARCH": "0",
+            "DEVCLOUD_HORIZON_OWN_API": "1",
+            "DEVCLOUD_HORIZON_SETTINGS": str(HOME / "local_settings.py"),
+        },
+        gunicorn=str(VENV / "bin" / "gunicorn"),
+        chdir=HOME,
+    )
+
+
 def up() -> list[Server]:
     """Horizon in both upload modes, on the running dev cloud; reused if they run."""
     ensure_installed()
@@ -231,7 +252,7 @@ def up() -> list[Server]:
 
 
 def down() -> None:
-    for server in servers():
+    for server in [*servers(), own_api_server()]:
         server.stop()
 
 

@@ -163,6 +163,7 @@ def _ports_of(release: str) -> list[int]:
     script = (
         "from devcloud import config as c; from deploy import stack as s; "
         "print(c.KEYSTONE_PORT, c.GLANCE_PORT, c.HORIZON_PORT, c.HORIZON_DIRECT_PORT, "
+        "c.HORIZON_OWN_PORT, "
         "c.POSTGRES_PORT, c.MEMCACHED_PORT, s.NGINX_PORT, s.REDIS_PORT, s.FIRST_APP_PORT + 1)"
     )
     printed = subprocess.run(

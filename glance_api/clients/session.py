@@ -1,6 +1,7 @@
 """The process's keystoneauth session: one pool of connections to Keystone and Glance for
 every caller, with its retry of stale connections and its idle limit."""
 
+import logging
 import threading
 import time
 
@@ -86,20 +87,42 @@ _session: ks_session.Session | None = None
 _session_options: tuple | None = None
 
 
+# A line per call to Keystone or Glance, at DEBUG: method, URL, status, time.
+logger = logging.getLogger("glance_api.upstream")
+
+
 class _Session(ks_session.Session):
     """keystoneauth's session: every call carries the id of the request it serves (the
-    global request id), and calls to Glance are counted for the request log."""
+    global request id), and calls to Glance are counted for the request log.
+
+    keystoneauth's own logging is off (``log=False``): at DEBUG it writes every answer's
+    body, and an image list of 1,000 is 1.5 MB, decoded and formatted on every call (in
+    a Horizon with DEBUG on, whose settings call ``logging.basicConfig(level=DEBUG)``,
+    the images panel's list took five times as long as on Horizon's own API). The app
+    logs one line per call instead (``glance_api.upstream``), never a header or a body.
+    """
 
     def request(self, url, method, **kwargs):
         if kwargs.get("global_request_id") is None:
             kwargs["global_request_id"] = requestlog.request_id()
+        kwargs.setdefault("log", False)
         to_glance = (kwargs.get("endpoint_filter") or {}).get("service_type") == "image"
         start = time.perf_counter()
+        response = None
         try:
             response = super().request(url, method, **kwargs)
         finally:
+            took = time.perf_counter() - start
             if to_glance:
-                requestlog.count_glance_call(time.perf_counter() - start)
+                requestlog.count_glance_call(took)
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "%s %s: %s in %.1f ms",
+                    method,
+                    response.url if response is not None else url,
+                    response.status_code if response is not None else "no answer",
+                    took * 1000,
+                )
         if not response.ok and not _json_errors_glanceclient_reads(response):
             # glanceclient reads a JSON error as {name: {"message": ...}}; any other JSON
             # would crash it (an AttributeError: a 500): it gets the body as text instead
