@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint docs compat bench bench-watch load chaos up down status reset seed schema clean stack
+.PHONY: bench-panel run test lint docs compat bench bench-watch load chaos up down status reset seed schema clean stack
 
 $(INSTALLED): pyproject.toml
 	mkdir -p var
@@ -70,6 +70,13 @@ bench: $(INSTALLED) up
 bench-watch: export DJANGO_SECRET_KEY ?= benchmark-only-not-a-secret
 bench-watch: $(INSTALLED) up
 	$(PY) -m benchmarks.watch $(BENCH_ARGS)
+
+## bench-panel: Horizon's images panel with 1,000 images in Chromium, on the app and on
+## Horizon's own API (docs/benchmarks.md, "The images panel"); BENCH_ARGS=--quick
+bench-panel: export DJANGO_SECRET_KEY ?= benchmark-only-not-a-secret
+bench-panel: $(INSTALLED) up
+	scripts/ensure-chromium
+	$(PY) -m benchmarks.panel $(BENCH_ARGS)
 
 ## load: 50 clients for 5 minutes through nginx and two instances (LOAD_ARGS=--quick;
 ## LOAD_ARGS="--tight" for issue 21's shape, "--one-address" for every client behind one)

@@ -154,3 +154,19 @@ def test_the_search_benchmark_reports_every_figure(clouds):
     assert rows["first search"]["glance_calls"] >= 2
     assert rows["repeated search"]["glance_calls"] == rows["next page"]["glance_calls"] == 1
     assert results["left_behind"] == 0
+
+
+def test_the_panel_benchmark_times_both_dashboards(clouds):
+    """benchmarks/panel.py on 50 images: Horizon's images panel in Chromium on the app
+    and on Horizon's own API, every figure measured for both (the browser's own
+    timings), and the own-API Horizon stopped after."""
+    from benchmarks import panel
+    from devcloud import horizon
+
+    results = panel.main(["--quick"])
+    rows = {row["backend"]: row for row in results["rows"]}
+    assert set(rows) == {"glance_api", "Horizon's own"}
+    for row in rows.values():
+        assert all(row[figure] > 0 for figure in panel.FIGURES), row
+        assert row["panel_again_ms"] > row["list_again_ms"]  # the page waits for its list
+    assert horizon.own_api_server().pid() is None
