@@ -119,12 +119,34 @@ def search_chart(results: dict, path: Path) -> None:
     _save(fig, path)
 
 
+def panel_chart(results: dict, path: Path) -> None:
+    plt = _pyplot()
+    figures = [
+        ("panel_first_ms", "panel,\n1st visit"),
+        ("list_first_ms", "its list"),
+        ("panel_again_ms", "panel,\nagain"),
+        ("list_again_ms", "its list"),
+        ("form_lists_ms", "Create Image\nlists"),
+    ]
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    width = 0.8 / len(results["rows"])
+    for i, row in enumerate(results["rows"]):
+        xs = [x + i * width for x in range(len(figures))]
+        ax.bar(xs, [row[key] for key, _ in figures], width, label=row["backend"])
+    ax.set_xticks([x + width / 2 for x in range(len(figures))], [label for _, label in figures])
+    ax.set_ylabel("ms (median)")
+    ax.set_title(f"Horizon's images panel with {results['images']:,} images", fontsize=10)
+    ax.legend(fontsize=8)
+    _save(fig, path)
+
+
 CHARTS = {
     "bench": bench_chart,
     "load": load_chart,
     "chaos": chaos_chart,
     "watch": watch_chart,
     "search": search_chart,
+    "panel": panel_chart,
 }
 
 

@@ -188,3 +188,18 @@ def test_the_waits_and_the_stream_are_documented(schema):
     events = paths["/api/glance/images/events/"]["get"]
     assert list(events["responses"]["200"]["content"]) == ["text/event-stream"]
     assert "Last-Event-ID" in {p["name"] for p in events["parameters"]}
+
+
+def test_q_and_its_limit_are_documented(schema):
+    """images/?q=: the parameter (its length, what it matches, its limit) and the answer's
+    search object, so that generated clients know both."""
+    operation = schema["paths"]["/api/glance/images/"]["get"]
+    (q,) = [p for p in operation["parameters"] if p["name"] == "q"]
+    assert q["in"] == "query" and q["schema"]["maxLength"] == 255
+    assert "SEARCH_MAX_IMAGES" in q["description"] and "literally" in q["description"]
+    answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    if "$ref" in answer:
+        answer = schema["components"]["schemas"][answer["$ref"].rsplit("/", 1)[1]]
+    search = answer["properties"]["search"]
+    assert set(search["required"]) == {"images_searched", "complete"}
+    assert "search" not in answer["required"]  # only with q
