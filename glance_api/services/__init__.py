@@ -50,7 +50,7 @@ from .metadef_writes import (
 )
 from .metadefs import get_namespace, list_namespaces, list_resource_types, visibility_scope
 from .progress import image_progress, progress_document, project_progress
-from .search import search_images
+from .search import find_images, search_images
 from .sharing import (
     add_member,
     add_tag,
@@ -118,6 +118,7 @@ __all__ = [
     "list_members",
     "list_namespaces",
     "list_resource_types",
+    "find_images",
     "search_images",
     "queue_image",
     "reactivate_image",

@@ -16,7 +16,7 @@ from ..conf import settings
 from ..identifiers import is_uuid
 from ..pagination import Page, PageRequest, unknown_marker
 from .caching import cached
-from .images import images_by_id
+from .images import images_by_id, list_images
 
 # Images a call asks Glance for (Glance's own api_limit_max by default: it gives no more).
 SCAN_PAGE = 1000
@@ -81,6 +81,16 @@ def _read_names(glance: GlanceClient, filters: dict, sort_key: str, sort_dir: st
         if "next" not in body or not body["images"]:
             return "".join(ids), names, True
         marker = body["images"][-1]["id"]
+
+
+def find_images(
+    glance: GlanceClient, page: PageRequest, *, text: str | None, scope: list, **listing
+) -> tuple[Page, dict | None]:
+    """The list's page: of every image (``text`` None: Glance's list as it is, and no
+    search figures), or of those whose name contains ``text`` (:func:`search_images`)."""
+    if text is None:
+        return list_images(glance, page, **listing), None
+    return search_images(glance, page, text=text, scope=scope, **listing)
 
 
 def search_images(

@@ -147,23 +147,15 @@ class ImageViewSet(
         """Images the caller may see; any query parameter not listed filters on a custom
         property of that name. Its strong ETag changes with anything in the answer."""
         query = self.query(ImageListQuerySerializer, also_known=self.paginator.query_params)
-        listing = {
-            "filters": query.filters(),
-            "sort_key": query.validated_data["sort_key"],
-            "sort_dir": query.validated_data["sort_dir"],
-        }
-        page_request = self.paginator.page_request(request)
-        text = query.search_text()
-        if text is None:
-            page, search = services.list_images(self.glance, page_request, **listing), None
-        else:
-            page, search = services.search_images(
-                self.glance,
-                page_request,
-                text=text,
-                scope=services.visibility_scope(request.auth),
-                **listing,
-            )
+        page, search = services.find_images(
+            self.glance,
+            self.paginator.page_request(request),
+            text=query.search_text(),
+            scope=services.visibility_scope(request.auth),
+            filters=query.filters(),
+            sort_key=query.validated_data["sort_key"],
+            sort_dir=query.validated_data["sort_dir"],
+        )
         response = self.paginator.get_paginated_response(
             ImageSerializer(page.items, many=True).data, page
         )
