@@ -281,3 +281,10 @@ def write_results(name: str, data) -> Path:
     path.write_text(json.dumps(data, indent=2))
     write_chart(name, data, RESULTS)
     return path
+
+
+def record(name: str, results: dict) -> Path:
+    """``docs/data/<name>.json``: the figures the docs give (a benchmark's ``--record``)."""
+    path = ROOT / "docs" / "data" / f"{name}.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    return path

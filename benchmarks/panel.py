@@ -22,7 +22,6 @@ docs/data/panel.json). Removes what it seeded and stops the own-API Horizon.
 """
 
 import argparse
-import json
 import shutil
 import statistics
 import uuid
@@ -31,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from devcloud import accounts, cloud, horizon
 from devcloud import config as devcloud
 
-from .common import direct_glance, keystone_session, write_results
+from .common import direct_glance, keystone_session, record, write_results
 
 FIGURES = ("panel_first_ms", "list_first_ms", "panel_again_ms", "list_again_ms", "form_lists_ms")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
@@ -153,8 +152,7 @@ def main(argv=None) -> dict:
     report(results)
     write_results("panel-quick" if args.quick else "panel", results)
     if args.record:
-        path = devcloud.ROOT / "docs" / "data" / "panel.json"
-        path.write_text(json.dumps(results, indent=2) + "\n")
+        record("panel", results)
     return results
 
 

@@ -24,7 +24,6 @@ seeded images at the end. Writes bench-results/search.json and its chart;
 """
 
 import argparse
-import json
 import time
 import urllib.parse
 import uuid
@@ -35,7 +34,7 @@ import requests
 from devcloud import accounts, cloud
 from devcloud import config as devcloud
 
-from .common import ApiServer, direct_glance, interleaved, keystone_session, write_results
+from .common import ApiServer, direct_glance, interleaved, keystone_session, record, write_results
 from .transfer import PeakMemory
 
 WORDS = [
@@ -138,8 +137,7 @@ def main(argv=None) -> dict:
     report(results)
     write_results("search-quick" if args.quick else "search", results)
     if args.record:
-        path = devcloud.ROOT / "docs" / "data" / "search.json"
-        path.write_text(json.dumps(results, indent=2) + "\n")
+        record("search", results)
     return results
 
 

@@ -23,7 +23,6 @@ each answer comes: the shape of a dashboard that watches an image.
 
 import argparse
 import asyncio
-import json
 import resource
 import statistics
 import time
@@ -34,7 +33,7 @@ from deploy import stack
 from devcloud import cloud
 from devcloud import config as devcloud
 
-from .common import keystone_session, write_results
+from .common import keystone_session, record, write_results
 from .load import LogTail, server_problems
 from .transfer import memory_kib, workers_of
 
@@ -298,8 +297,7 @@ def main(argv=None) -> dict:
     report(results)
     write_results("watch", results)
     if args.record:
-        path = devcloud.ROOT / "docs" / "data" / "watch.json"
-        path.write_text(json.dumps(results, indent=2) + "\n")
+        record("watch", results)
     return results
 
 
