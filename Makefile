@@ -27,13 +27,14 @@ run: $(INSTALLED) up seed
 	GLANCE_API_KEYSTONE_URL="$${GLANCE_API_KEYSTONE_URL:-$$($(PY) -c 'from devcloud import config; print(config.KEYSTONE_URL)')}" \
 		$(PY) -m uvicorn project.asgi:application --host $(HOST) --port $(PORT)
 
-## test: every test, against the dev cloud (started here if it is not running), the
-## browser tests in Debian's chromium (installed here if it is missing); Horizon 24.0.0's
-## browser tests; and the oldest combination (noxfile.py: Django 4.2 against the 2024.1
-## dev cloud, the in-process tests and Horizon 24.0.0's browser tests), beside the
-## in-process tests; then the tests that start servers, alone (scripts/test-suite)
+## test: lint, the docs and the dev cloud (started here if it is not running) at once;
+## then every test against it, the browser tests in Debian's chromium (installed here if
+## it is missing), and beside the in-process tests the oldest combination (noxfile.py:
+## Django 4.2 against the 2024.1 dev cloud, the in-process tests and Horizon 24.0.0's
+## browser tests); then the tests that measure time, alone (scripts/test-suite)
 test: export DJANGO_SECRET_KEY ?= test-only-not-a-secret-$(shell date +%s%N)
-test: $(INSTALLED) lint docs up
+test: $(INSTALLED)
+	$(MAKE) --no-print-directory -j3 lint docs up
 	scripts/ensure-chromium
 	PY=$(PY) scripts/test-suite $(PYTEST_ARGS)
 
