@@ -91,13 +91,13 @@ def one_sample(browser, base: str) -> dict:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="50 images, 2 samples")
+    parser.add_argument("--quick", action="store_true", help="50 images, 1 sample, no warm-up")
     parser.add_argument("--images", type=int, help="images to seed (1,000; quick 50)")
-    parser.add_argument("--samples", type=int, help="samples per backend (7; quick 2)")
+    parser.add_argument("--samples", type=int, help="samples per backend (7; quick 1)")
     parser.add_argument("--record", action="store_true", help="write docs/data/panel.json")
     args, _ = parser.parse_known_args(argv)
     count = args.images or (50 if args.quick else 1000)
-    samples = args.samples or (2 if args.quick else 7)
+    samples = args.samples or (1 if args.quick else 7)
 
     from playwright import sync_api
 
@@ -122,8 +122,8 @@ def main(argv=None) -> dict:
                 executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
             )
             try:
-                for base in backends.values():  # warm-up: each server's first pages
-                    one_sample(browser, base)
+                for base in backends.values() if not args.quick else ():
+                    one_sample(browser, base)  # warm-up: each server's first pages
                 for number in range(samples):
                     print(f"sample {number + 1} of {samples}", flush=True)
                     for name, base in backends.items():

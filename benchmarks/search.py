@@ -96,7 +96,7 @@ def log_size() -> int:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="300 images, 3 samples")
+    parser.add_argument("--quick", action="store_true", help="300 images, 2 samples")
     parser.add_argument("--count", type=int, help="images to seed (10,000; quick 300)")
     parser.add_argument("--record", action="store_true", help="write docs/data/search.json")
     parser.add_argument(
@@ -105,8 +105,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--reuse", metavar="MARK", help="the images a --keep run left")
     args, _ = parser.parse_known_args(argv)  # make bench's BENCH_ARGS are run.py's too
     count = args.count or (300 if args.quick else 10000)
-    samples = 3 if args.quick else 9
-    cold_samples = 3 if args.quick else 5
+    samples = 2 if args.quick else 9
+    cold_samples = 2 if args.quick else 5
 
     cloud.up()
     accounts.register()
