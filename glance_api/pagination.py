@@ -187,6 +187,12 @@ class DashboardPagination(BasePagination):
 class ImagePagination(DashboardPagination):
     """The image list's paging; with ``q``, its answer also says how the search went."""
 
+    def get_paginated_response(self, data, page: Page | None = None, search=None) -> Response:
+        response = super().get_paginated_response(data, page)
+        if search is not None:
+            response.data["search"] = search
+        return response
+
     def get_paginated_response_schema(self, schema: dict) -> dict:
         answer = super().get_paginated_response_schema(schema)
         answer["properties"]["search"] = {

@@ -157,10 +157,8 @@ class ImageViewSet(
             sort_dir=query.validated_data["sort_dir"],
         )
         response = self.paginator.get_paginated_response(
-            ImageSerializer(page.items, many=True).data, page
+            ImageSerializer(page.items, many=True).data, page, search
         )
-        if search is not None:
-            response.data["search"] = search
         return conditional.tag_when_rendered(request, response)
 
     @extend_schema(
