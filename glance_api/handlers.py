@@ -19,6 +19,8 @@ def exception_handler(exc, context):
     if isinstance(response.data, dict) and set(response.data) == {"detail"}:
         detail = response.data["detail"]
         response.data = {"detail": detail, "code": getattr(detail, "code", "error")}
+    if isinstance(response.data, dict):  # what an error adds (a digest mismatch's image_deleted)
+        response.data.update(getattr(exc, "extra", {}))
     for name, value in getattr(exc, "headers", {}).items():  # a 416's Content-Range
         response[name] = value
     return response

@@ -68,6 +68,7 @@ from .streaming import (
     start_multipart_upload,
 )
 from .tasks import list_image_tasks
+from .verification import endpoint_hash_algo, requested_digests
 
 __all__ = [
     "HEAD_BYTES",
@@ -100,6 +101,7 @@ __all__ = [
     "delete_namespace",
     "detect_disk_format",
     "download_image",
+    "endpoint_hash_algo",
     "get_image",
     "images_by_id",
     "get_item",
@@ -125,6 +127,7 @@ __all__ = [
     "remove_member",
     "remove_tag",
     "require_store",
+    "requested_digests",
     "stage_image",
     "start_multipart_upload",
     "stores_detail",

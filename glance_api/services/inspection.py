@@ -36,7 +36,10 @@ class CountingReader:
 
     If the body ends before ``length`` bytes, reading raises :class:`IncompleteBody`,
     which aborts the request to Glance mid-way, so Glance does not keep a partial file.
+    ``hashers`` (hashlib objects) see every byte read (an upload's digest check).
     """
+
+    hashers = ()
 
     def __init__(self, stream: IO[bytes], length: int | None):
         self.stream, self.length, self.count = stream, length, 0
@@ -47,6 +50,8 @@ class CountingReader:
         except Exception as exc:  # the client's connection or chunked framing broke
             raise IncompleteBody(f"The body broke off after {self.count} bytes.") from exc
         self.count += len(chunk)
+        for hasher in self.hashers:
+            hasher.update(chunk)
         if not chunk and self.length is not None and self.count < self.length:
             raise IncompleteBody(f"The body ended after {self.count} of {self.length} bytes.")
         return chunk

@@ -4,8 +4,9 @@ nginx asks with a PUT that has the client's headers but not its body (nginx carr
 PUTs), naming the upload in ``X-Original-URI``. The answer is a 204 whose headers say
 where nginx sends the body (Glance's path, the caller's token, the store), or a refusal
 (:func:`glance_api.dataplane.accel.refusal`). ``X-Refusal-Status: via-app`` sends the upload
-through the app instead (its own check of the bytes' format is needed:
-:func:`glance_api.services.app_must_inspect`).
+through the app instead: where its own check of the bytes' format is needed
+(:func:`glance_api.services.app_must_inspect`), or a digest is to be checked after the
+upload (:func:`checks_digest`).
 
 Without nginx's secret (``ACCEL_SECRET``) this is a 404, as for any unknown URL.
 """
@@ -78,7 +79,7 @@ class UploadAuthorizationView(KeystoneAPIMixin, APIView):
             store = options.validated_data.get("store")
             if store is not None:
                 services.require_store(glance, store)
-            if services.app_must_inspect(glance, image):
+            if services.app_must_inspect(glance, image) or checks_digest(glance, request):
                 return via_app()
         return to_glance(request.auth.auth_token, f"/v2/images/{image_id}/{what}", store)
 
@@ -90,7 +91,7 @@ class UploadAuthorizationView(KeystoneAPIMixin, APIView):
             raise exceptions.NotFound("This upload URL is unknown, used or expired.")
         glance = grant_client(grant)
         image = services.require_queued(glance, grant["image_id"], "data")
-        if services.app_must_inspect(glance, image):
+        if services.app_must_inspect(glance, image) or checks_digest(glance, self.request):
             return via_app()  # the app's UploadView redeems the URL then
         if capabilities.redeem(secret, held) is None:  # another request used it meanwhile
             raise exceptions.NotFound("This upload URL is unknown, used or expired.")
@@ -108,6 +109,14 @@ def to_glance(token: str, path: str, store: str | None) -> Response:
         status=status.HTTP_204_NO_CONTENT,
         headers={accel.TOKEN_HEADER: token, "X-Glance-Path": path, "X-Glance-Store": store or ""},
     )
+
+
+def checks_digest(glance, request) -> bool:
+    """Whether the upload sends a digest: a field the API cannot check is refused here,
+    before nginx sends a byte to Glance; one it can check sends the upload through the
+    app, which sees the end of it and compares what Glance stored (nginx would answer
+    with Glance's 204 before anything could)."""
+    return bool(services.requested_digests(glance, request.headers))
 
 
 def via_app() -> Response:

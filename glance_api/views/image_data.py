@@ -1,7 +1,5 @@
 """Routes of an image's data: streamed upload and download, staging, interoperable import."""
 
-import base64
-
 from django.http import StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
@@ -11,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import services
-from ..dataplane import accel, ranges
+from ..dataplane import accel, digests, ranges
 from ..dataplane.uploadslots import upload_slot
 from ..parsers import OctetStreamParser, upload_body
 from ..renderers import RENDERERS, OctetStreamRenderer
@@ -53,9 +51,16 @@ def image_file_response(
     if algo and value:
         response["X-Image-Os-Hash-Algo"] = algo
         response["X-Image-Os-Hash-Value"] = value
-        if algo in ("sha256", "sha512"):
-            digest = base64.b64encode(bytes.fromhex(value)).decode()
-            response["Repr-Digest"] = f"{algo.replace('sha', 'sha-')}=:{digest}:"
+        if digests.of_image(image):
+            response["Repr-Digest"] = digests.of_image(image)
+    return response
+
+
+def uploaded(image: dict) -> Response:
+    """An upload's answer: the image, with ``Repr-Digest`` of the data Glance stored."""
+    response = Response(ImageDetailSerializer(image).data)
+    if digests.of_image(image):
+        response["Repr-Digest"] = digests.of_image(image)
     return response
 
 
@@ -134,9 +139,12 @@ class ImageDataActions:
         store = self.query(UploadQuerySerializer).validated_data.get("store")
         if store is not None:
             services.require_store(self.glance, store)
+        wanted = services.requested_digests(self.glance, request.headers)
         with upload_slot(request.auth.user_id):
-            image = services.upload_image(self.glance, pk, *upload_body(request), store=store)
-        return Response(ImageDetailSerializer(image).data)
+            image = services.upload_image(
+                self.glance, pk, *upload_body(request), store=store, wanted=wanted
+            )
+        return uploaded(image)
 
     def _download_file(self, request, pk):
         """GET and HEAD: a 304 for the file's ETag, the headers alone, the bytes (or a

@@ -22,6 +22,7 @@ from ..renderers import RENDERERS
 from ..schema import CARRIED_TO_GLANCE, GlanceAutoSchema
 from ..serializers import ImageDetailSerializer
 from .base import PrivateAnswersMixin
+from .image_data import uploaded
 
 
 class UploadView(PrivateAnswersMixin, APIView):
@@ -62,12 +63,16 @@ class UploadView(PrivateAnswersMixin, APIView):
     @sensitive_variables()
     def _upload(self, secret: str, held: dict) -> Response:
         body = upload_body(self.request)  # a body refused (415, 411, 400) leaves it usable
-        grant = capabilities.redeem(secret, held)
+        grant = capabilities.unseal(secret, held)
         if grant is None:
             raise exceptions.NotFound("This upload URL is unknown, used or expired.")
         glance = grant_client(grant)
-        image = services.upload_image(glance, grant["image_id"], *body)
-        return Response(ImageDetailSerializer(image).data)
+        # a digest the API cannot check leaves it usable too
+        wanted = services.requested_digests(glance, self.request.headers)
+        if capabilities.redeem(secret, held) is None:
+            raise exceptions.NotFound("This upload URL is unknown, used or expired.")
+        image = services.upload_image(glance, grant["image_id"], *body, wanted=wanted)
+        return uploaded(image)
 
 
 @sensitive_variables()

@@ -1,0 +1,94 @@
+"""Uploads checked end to end (``Content-Digest``/``Repr-Digest``, RFC 9530): which hash
+the Glance endpoint keeps, the digests a request sends, and what becomes of data that
+does not match them (:mod:`glance_api.dataplane.digests` parses and compares)."""
+
+import hashlib
+import logging
+
+from rest_framework import exceptions
+
+from ..cache import app_cache
+from ..clients import GlanceClient, endpoint_of, get_json
+from ..conf import settings
+from ..dataplane import digests
+from .images import delete_image, get_image, update_image
+
+logger = logging.getLogger(__name__)
+
+# Glance's default hashing_algorithm ([DEFAULT] in glance-api.conf)
+GLANCE_DEFAULT_ALGO = "sha512"
+
+
+def endpoint_hash_algo(glance: GlanceClient) -> str:
+    """The hash the Glance endpoint keeps as ``os_hash_algo`` (its ``hashing_algorithm``,
+    which no discovery call tells): that of the newest active image the caller can list,
+    kept per endpoint as long as the versions document; Glance's default while the
+    caller can list none (then not kept: another caller may list one)."""
+    endpoint = endpoint_of(glance)
+    key = "glance_api:hash_algo:v1:" + hashlib.sha256(endpoint.encode()).hexdigest()[:32]
+    cache = app_cache()
+    algo = cache.get(key)
+    if algo is None:
+        listed = get_json(glance, "/v2/images", {"status": "active", "limit": 1})["images"]
+        algo = next((i["os_hash_algo"] for i in listed if i.get("os_hash_algo")), None)
+        if algo is None:
+            return GLANCE_DEFAULT_ALGO
+        cache.set(key, algo, settings.VERSIONS_CACHE_SECONDS)
+    return algo
+
+
+def requested_digests(glance: GlanceClient, headers) -> dict[str, bytes]:
+    """The digests an upload's headers send (none: ``{}``, and no call); a 400 naming the
+    supported algorithms for a field the API cannot check."""
+    if not digests.sent(headers):
+        return {}
+    return digests.parse(headers, endpoint_hash_algo(glance))
+
+
+def hashers_for(glance: GlanceClient, wanted: dict[str, bytes]) -> dict:
+    """What the app hashes the bytes with as it streams them: the algorithms sent that
+    the endpoint does not keep (none where it keeps sha512, as Glance's default)."""
+    if not wanted:
+        return {}
+    names = digests.computed_by_app(wanted, endpoint_hash_algo(glance))
+    return {name: hashlib.new(name) for name in names}
+
+
+def verify_upload(glance: GlanceClient, image: dict, wanted: dict[str, bytes], hashers) -> None:
+    """Compare what Glance stored with the digests sent; on a mismatch, the image is
+    deleted (Glance refuses to remove the only location of an image's data, so nothing
+    less removes the data) and :class:`~glance_api.dataplane.digests.DigestMismatch`
+    says so."""
+    computed = {name: hasher.digest() for name, hasher in hashers.items()}
+    wrong = digests.mismatched(wanted, image, computed)
+    if not wrong:
+        return
+    deleted = discard(glance, image)
+    stored = digests.of_image(image) or "no hash"
+    what = (
+        f"The image {image['id']} was deleted: Glance cannot remove the data from the "
+        "only store that holds it, so the image went with it. Create it again to retry."
+        if deleted
+        else f"The image {image['id']} could not be deleted: delete it before using it."
+    )
+    logger.warning("An upload to image %s did not match its %s digest", image["id"], wrong)
+    raise digests.DigestMismatch(
+        f"The data Glance stored does not match the {', '.join(wrong)} digest sent "
+        f"(Glance stored {stored}). {what}",
+        image_deleted=deleted,
+    )
+
+
+def discard(glance: GlanceClient, image: dict) -> bool:
+    """Delete an image whose data must not stay (a protected one is unprotected first:
+    its uploader just made it); whether it is gone."""
+    try:
+        if image.get("protected"):
+            update_image(glance, image["id"], {"protected": False}, current=get_image(glance, image["id"]))
+        delete_image(glance, image["id"])
+    except exceptions.NotFound:
+        return True
+    except exceptions.APIException:
+        logger.warning("Could not delete image %s after a digest mismatch", image["id"], exc_info=True)
+        return False
+    return True
