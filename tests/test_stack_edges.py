@@ -3,6 +3,8 @@
 headers (the third security review, issue 32; the app's part of each finding is with its
 resource's tests, as docs/security.md lists them)."""
 
+import base64
+import hashlib
 import itertools
 import uuid
 
@@ -348,3 +350,73 @@ def test_made_up_namespace_queries_leave_redis_and_glance_flat(instances):
     assert results["statuses"] == {200: 60, 400: 10}  # 400: the unknown markers
     assert results["glance_metadefs_calls"] == 0
     assert results["redis_new_keys"] == 0
+
+
+# --- digests on uploads nginx would carry (issue 37) -----------------------------------
+
+
+def _sha512_field(data: bytes) -> str:
+    return f"sha-512=:{base64.b64encode(hashlib.sha512(data).digest()).decode()}:"
+
+
+def test_a_digest_upload_is_checked_through_nginxs_data_plane(
+    instances, demo_token, make_image, glance_demo, glance_log
+):
+    """nginx answers a carried upload with Glance's 204 before the app could compare
+    anything: an upload with a digest goes through the app, which checks it."""
+    token = {"X-Auth-Token": demo_token, **OCTETS}
+    data = b"d" * 300_000
+    good, bad, malformed = (make_image(as_demo=True) for _ in range(3))
+    put = requests.put(
+        f"{stack.NGINX_URL}{API}/images/{good['id']}/file/",
+        data=data,
+        headers={**token, "Content-Digest": _sha512_field(data)},
+    )
+    assert put.status_code == 200, put.text  # the app's answer, not Glance's 204
+    assert put.headers["Repr-Digest"] == _sha512_field(data)
+    assert glance_demo.images.get(good["id"])["status"] == "active"
+
+    put = requests.put(
+        f"{stack.NGINX_URL}{API}/images/{bad['id']}/file/",
+        data=data,
+        headers={**token, "Repr-Digest": _sha512_field(b"something else")},
+    )
+    assert put.status_code == 400 and put.json()["code"] == "digest_mismatch", put.text
+    assert put.json()["image_deleted"] is True
+    with pytest.raises(Exception) as gone:
+        glance_demo.images.get(bad["id"])
+    assert getattr(gone.value, "code", None) == 404
+
+    put = requests.put(
+        f"{stack.NGINX_URL}{API}/images/{malformed['id']}/file/",
+        data=data,
+        headers={**token, "Content-Digest": "sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:"},
+    )
+    assert put.status_code == 400, put.text
+    assert put.json()["code"] == "unsupported_digest" and "sha-512" in put.json()["detail"]
+    assert glance_demo.images.get(malformed["id"])["status"] == "queued"
+    assert glance_log.count(f"PUT /v2/images/{malformed['id']}/file", 0, timeout=0.5) == 0
+
+
+def test_an_upload_url_with_a_digest_is_checked_through_nginx(instances, demo_token, glance_demo):
+    created = requests.post(
+        f"{stack.NGINX_URL}{API}/images/",
+        json=direct_create(f"stack-digest-{uuid.uuid4().hex[:6]}"),
+        headers={"X-Auth-Token": demo_token},
+    ).json()
+    data = b"u" * 200_000
+    try:
+        refused = requests.put(
+            created["upload_url"], data=data, headers={**OCTETS, "Content-Digest": "sha-512=:x:"}
+        )
+        assert refused.status_code == 400 and refused.json()["code"] == "invalid_digest"
+        put = requests.put(
+            created["upload_url"],
+            data=data,
+            headers={**OCTETS, "Content-Digest": _sha512_field(data)},
+        )
+        assert put.status_code == 200, put.text  # still usable after the refusal
+        assert put.headers["Repr-Digest"] == _sha512_field(data)
+        assert glance_demo.images.get(created["id"])["status"] == "active"
+    finally:
+        glance_demo.images.delete(created["id"])
