@@ -141,6 +141,19 @@ def app_settings(settings):
     keystone.local_validations.clear()
 
 
+@pytest.fixture
+def quick_watch(app_settings):
+    """The project's ASGI middleware (as project.asgi has them: each runs in the event
+    loop, so the requests of one test share it), and quick rounds."""
+    app_settings.MIDDLEWARE = [m for m in app_settings.MIDDLEWARE if "whitenoise" not in m]
+    app_settings.GLANCE_API = {
+        **app_settings.GLANCE_API,
+        "WATCH_POLL_SECONDS": 0.5,
+        "WATCH_MAX_WAIT": 8,
+    }
+    return app_settings
+
+
 def keystone_session(clouds: dict, name: str) -> ks_session.Session:
     auth = clouds[name]["auth"]
     return ks_session.Session(

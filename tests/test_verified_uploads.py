@@ -20,9 +20,7 @@ def sha512_field(data: bytes, name: str = "sha-512") -> str:
 
 
 def put_file(client, image_id: str, data: bytes, **headers):
-    return client.put(
-        f"{IMAGES}{image_id}/file/", data=data, content_type=OCTETS, headers=headers
-    )
+    return client.put(f"{IMAGES}{image_id}/file/", data=data, content_type=OCTETS, headers=headers)
 
 
 @pytest.mark.parametrize("field", ["Content-Digest", "Repr-Digest"])
@@ -70,18 +68,30 @@ def test_a_protected_image_with_a_mismatch_is_deleted_too(admin_client, make_ima
 
 REFUSED = [
     # (field value, code, what the message names)
-    ("sha-256=:" + base64.b64encode(hashlib.sha256(DATA).digest()).decode() + ":",
-     "unsupported_digest", "uses sha-256"),
-    ("md5=:" + base64.b64encode(hashlib.md5(DATA).digest()).decode() + ":",
-     "unsupported_digest", "uses md5"),
+    (
+        "sha-256=:" + base64.b64encode(hashlib.sha256(DATA).digest()).decode() + ":",
+        "unsupported_digest",
+        "uses sha-256",
+    ),
+    (
+        "md5=:" + base64.b64encode(hashlib.md5(DATA).digest()).decode() + ":",
+        "unsupported_digest",
+        "uses md5",
+    ),
     ("sha-512=" + hashlib.sha512(DATA).hexdigest(), "invalid_digest", "malformed"),
     ("sha-512=:not base64!:", "invalid_digest", "malformed"),
     ("sha-512=:" + base64.b64encode(b"short").decode() + ":", "invalid_digest", "not 64"),
     ("", "invalid_digest", "malformed"),
-    ("sha-512=:" + base64.b64encode(hashlib.sha512(DATA).digest()).decode() + ":,",
-     "invalid_digest", "malformed"),
-    ("SHA-512=:" + base64.b64encode(hashlib.sha512(DATA).digest()).decode() + ":",
-     "invalid_digest", "malformed"),
+    (
+        "sha-512=:" + base64.b64encode(hashlib.sha512(DATA).digest()).decode() + ":,",
+        "invalid_digest",
+        "malformed",
+    ),
+    (
+        "SHA-512=:" + base64.b64encode(hashlib.sha512(DATA).digest()).decode() + ":",
+        "invalid_digest",
+        "malformed",
+    ),
 ]
 
 

@@ -207,19 +207,6 @@ def test_under_wsgi_the_event_stream_says_where_it_is_served(admin_client):
 # --- long-polls through Django's ASGI handler -------------------------------------------
 
 
-@pytest.fixture
-def quick_watch(app_settings):
-    """The project's ASGI middleware (as project.asgi has them: each runs in the event
-    loop, so the requests of one test share it), and quick rounds."""
-    app_settings.MIDDLEWARE = [m for m in app_settings.MIDDLEWARE if "whitenoise" not in m]
-    app_settings.GLANCE_API = {
-        **app_settings.GLANCE_API,
-        "WATCH_POLL_SECONDS": 0.5,
-        "WATCH_MAX_WAIT": 8,
-    }
-    return app_settings
-
-
 def run(coroutine):
     """The coroutine in an event loop of its own thread (a session's browser fixture
     keeps one running in this one)."""

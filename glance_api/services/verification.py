@@ -84,11 +84,12 @@ def discard(glance: GlanceClient, image: dict) -> bool:
     its uploader just made it); whether it is gone."""
     try:
         if image.get("protected"):
-            update_image(glance, image["id"], {"protected": False}, current=get_image(glance, image["id"]))
+            current = get_image(glance, image["id"])
+            update_image(glance, image["id"], {"protected": False}, current=current)
         delete_image(glance, image["id"])
     except exceptions.NotFound:
         return True
     except exceptions.APIException:
-        logger.warning("Could not delete image %s after a digest mismatch", image["id"], exc_info=True)
+        logger.warning("Could not delete image %s (digest mismatch)", image["id"], exc_info=True)
         return False
     return True

@@ -222,4 +222,6 @@ class ImageDataActions:
         serializer = ImageImportSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         image = services.import_image(self.glance, pk, **serializer.validated_data)
-        return Response(ImageDetailSerializer(image).data, status=status.HTTP_202_ACCEPTED)
+        response = Response(ImageDetailSerializer(image).data, status=status.HTTP_202_ACCEPTED)
+        response.awaits_import = True  # Prefer: wait can wait for it (glance_api.watch.creates)
+        return response

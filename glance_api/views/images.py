@@ -229,7 +229,10 @@ class ImageViewSet(
         if serializer.validated_data["source_type"] == "file-direct":
             body["upload_url"] = self._upload_url(request, image["id"])
         location = self.reverse_action("detail", args=[image["id"]])
-        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
+        response = Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
+        # Glance fetches the data: Prefer: wait can wait for it (glance_api.watch.creates)
+        response.awaits_import = bool(serializer.data_source().get("web_download"))
+        return response
 
     @sensitive_variables()
     def _upload_url(self, request, image_id: str) -> str:
