@@ -364,3 +364,63 @@ def test_waits_from_one_address_are_limited_by_nginx(instances, demo_token, imag
     for waiter in waiters:
         waiter.join(20)
     assert sorted(statuses) == [304] * stack.WATCH_PER_CLIENT + [429] * 8
+
+
+def test_creates_and_imports_that_wait_are_served_by_an_asynchronous_instance(
+    instances, demo_token, admin_token, file_server, closed_port, glance_demo
+):
+    """Issue 37: nginx sends a create or an import with ``Prefer: wait`` to the
+    asynchronous instances (a WSGI instance answers at once, without
+    Preference-Applied); a failed import leaves nothing behind."""
+    headers = {"X-Auth-Token": demo_token, "Prefer": "wait=30"}
+    name = f"stack-wait-create-{time.time_ns()}"
+    body = {
+        "name": name,
+        "source_type": "url",
+        "import_data": True,
+        "disk_format": "raw",
+        "container_format": "bare",
+        "visibility": "private",
+        "protected": False,
+    }
+    data = b"w" * 2_000_000
+    created = requests.post(
+        f"{BASE}/images/",
+        json={**body, "image_url": file_server.serve("/stack.img", data)},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    assert created.headers["Preference-Applied"] == "wait=30"
+    image = created.json()
+    try:
+        assert image["status"] == "active" and image["size"] == len(data)
+        copied = requests.post(
+            f"{BASE}/images/{image['id']}/import/",
+            json={"method": "copy-image", "stores": ["fs2"]},
+            headers={**headers, "X-Auth-Token": admin_token},  # copy-image: admin's by policy
+        )
+        assert copied.status_code == 200, copied.text
+        assert set(copied.json()["stores"].split(",")) == {"fs", "fs2"}
+    finally:
+        glance_demo.images.delete(image["id"])
+    failed = requests.post(
+        f"{BASE}/images/",
+        json={**body, "name": f"{name}-fails", "image_url": f"http://127.0.0.1:{closed_port}/x"},
+        headers=headers,
+    )
+    assert failed.status_code == 400 and failed.json()["code"] == "import_failed", failed.text
+    assert list(glance_demo.images.list(filters={"name": f"{name}-fails"})) == []
+    # a multipart create that says the same is image data, not a wait (nginx's 1 MiB
+    # limit for ordinary bodies does not apply to it)
+    multipart = requests.post(
+        f"{BASE}/images/",
+        data={
+            **{k: str(v).lower() if isinstance(v, bool) else v for k, v in body.items()},
+            "source_type": "file-legacy",
+            "name": f"{name}-multipart",
+        },
+        files={"data": ("disk.img", b"m" * 1_500_000)},
+        headers=headers,
+    )
+    assert multipart.status_code == 201, multipart.text
+    glance_demo.images.delete(multipart.json()["id"])
