@@ -146,6 +146,47 @@ PREFER_WAIT = OpenApiParameter(
     "server (docs: watching); a server that cannot wait answers at once, without "
     "Preference-Applied.",
 )
+PREFER_WAIT_WRITE = OpenApiParameter(
+    "Prefer",
+    str,
+    OpenApiParameter.HEADER,
+    description="wait=<seconds> (RFC 7240): where Glance fetches or copies the data "
+    "(web-download, copy-image), answer once it is done: the image active (201 for a "
+    "create, 200 for an import), 202 with Location: of its progress/ when the wait is over "
+    "first, 400 (code import_failed) when the import failed, a create's image then deleted. "
+    "At most the app's WATCH_MAX_WAIT; it says Preference-Applied. Served by the app's "
+    "asynchronous server (docs: verified uploads); a server that cannot wait answers at "
+    "once, without Preference-Applied.",
+)
+_DIGEST_FIELD = (
+    "RFC 9530: sha-512=:<base64 of the data's SHA-512>: (or the Glance endpoint's own "
+    "os_hash_algo, where it keeps sha256). After the upload it is compared with what Glance "
+    "stored: a mismatch is a 400 (code digest_mismatch) and the image is deleted. Another "
+    "algorithm, or a malformed field, is a 400 (codes unsupported_digest, invalid_digest) "
+    "before any byte reaches Glance."
+)
+CONTENT_DIGEST = OpenApiParameter(
+    "Content-Digest", str, OpenApiParameter.HEADER, description=_DIGEST_FIELD
+)
+REPR_DIGEST = OpenApiParameter(
+    "Repr-Digest", str, OpenApiParameter.HEADER, description=f"{_DIGEST_FIELD} (as Content-Digest)"
+)
+DIGEST_REFUSED = OpenApiResponse(
+    ERROR,
+    description="A digest field the API cannot check (codes invalid_digest, "
+    "unsupported_digest; the message names the supported algorithms; nothing was sent to "
+    "Glance), the data not matching it (code digest_mismatch, with image_deleted), a body "
+    "cut off, bytes not of the disk format, or no such store",
+)
+IMPORT_UNDER_WAY = (
+    "Prefer: wait was over before Glance was done: the image's progress document; "
+    "Location: names its progress/"
+)
+IMPORT_FAILED = OpenApiResponse(
+    VALIDATION_ERROR,
+    description="Invalid input; or, with Prefer: wait, Glance's import failed (code "
+    "import_failed, Glance's reason, image_deleted: a create's image is deleted)",
+)
 IF_MATCH = OpenApiParameter(
     "If-Match",
     str,
@@ -298,9 +339,45 @@ _PREFERENCE_APPLIED = {
 }
 
 
+# The creates and imports a client may wait on (Prefer: wait), and the uploads whose
+# answer says what Glance stored (Repr-Digest)
+WAITABLE_WRITES = ("images_create", "images_update", "images_import_create")
+UPLOADS = ("images_file_update", "uploads_update")
+_LOCATION = {
+    "description": "Where to follow the image: its progress/ (a 202), the image (a 201)",
+    "schema": {"type": "string", "format": "uri"},
+}
+_REPR_DIGEST = {
+    "description": "RFC 9530: the digest of the data Glance stored (its os_hash_value, "
+    "sha-512=:<base64>: by default)",
+    "schema": {"type": "string"},
+}
+
+
+def _document_write_headers(result) -> None:
+    for path in result.get("paths", {}).values():
+        for method in ("post", "put"):
+            operation = path.get(method) or {}
+            name = operation.get("operationId", "")
+            if name.endswith(WAITABLE_WRITES):
+                for code in ("200", "201", "202"):
+                    answer = operation["responses"].get(code)
+                    if answer is not None:
+                        headers = answer.setdefault("headers", {})
+                        headers["Preference-Applied"] = _PREFERENCE_APPLIED
+                        if code != "200":
+                            headers["Location"] = _LOCATION
+            if name.endswith(UPLOADS) and "200" in operation.get("responses", {}):
+                operation["responses"]["200"].setdefault("headers", {})["Repr-Digest"] = (
+                    _REPR_DIGEST
+                )
+
+
 def document_wait_headers(result, generator, request, public):
     """A postprocessing hook: ETag and Preference-Applied on the 200 and 304 of each
-    route a client may wait on."""
+    route a client may wait on; Preference-Applied and Location on the creates and
+    imports that wait; Repr-Digest on an upload's answer."""
+    _document_write_headers(result)
     for path in result.get("paths", {}).values():
         operation = path.get("get")
         # (the ids begin with the mount point's: glance_images_list under api/glance/)

@@ -35,6 +35,7 @@ SERVER_TESTS = {
     "test_watching_stack.py",
     "test_benchmarks.py",
     "test_schemathesis.py",
+    "test_upload_command.py",
     "test_browser.py",
     "test_fresh_clone.py",
     # the wheel, built and installed with the newest dependencies: the same whatever

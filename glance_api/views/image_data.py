@@ -13,7 +13,15 @@ from ..dataplane import accel, digests, ranges
 from ..dataplane.uploadslots import upload_slot
 from ..parsers import OctetStreamParser, upload_body
 from ..renderers import RENDERERS, OctetStreamRenderer
-from ..schema import CARRIED_TO_GLANCE, IMAGE_NOT_FOUND
+from ..schema import (
+    CARRIED_TO_GLANCE,
+    CONTENT_DIGEST,
+    DIGEST_REFUSED,
+    IMAGE_NOT_FOUND,
+    IMPORT_FAILED,
+    PREFER_WAIT_WRITE,
+    REPR_DIGEST,
+)
 from ..serializers import ImageDetailSerializer, ImageImportSerializer, UploadQuerySerializer
 
 BYTES_RENDERERS = [*RENDERERS, OctetStreamRenderer]
@@ -70,13 +78,11 @@ class ImageDataActions:
     @extend_schema(
         methods=["PUT"],
         request={"application/octet-stream": OpenApiTypes.BINARY},
-        parameters=[UploadQuerySerializer],
+        parameters=[UploadQuerySerializer, CONTENT_DIGEST, REPR_DIGEST],
         responses={
             200: ImageDetailSerializer,
             204: CARRIED_TO_GLANCE,
-            400: OpenApiResponse(
-                description="Body cut off, not of the disk format, or no such store"
-            ),
+            400: DIGEST_REFUSED,
             404: IMAGE_NOT_FOUND,
             409: OpenApiResponse(description="The image already has data"),
             411: OpenApiResponse(description="A chunked body this server cannot take"),
@@ -197,8 +203,13 @@ class ImageDataActions:
 
     @extend_schema(
         request=ImageImportSerializer,
+        parameters=[PREFER_WAIT_WRITE],
         responses={
+            200: OpenApiResponse(
+                ImageDetailSerializer, description="With Prefer: wait, Glance is done: the image"
+            ),
             202: ImageDetailSerializer,
+            400: IMPORT_FAILED,
             404: IMAGE_NOT_FOUND,
             409: OpenApiResponse(description="Not in a state to import"),
         },

@@ -22,9 +22,12 @@ from ..schema import (
     IF_MATCH,
     IF_NONE_MATCH,
     IMAGE_NOT_FOUND,
+    IMPORT_FAILED,
+    IMPORT_UNDER_WAY,
     NOT_MODIFIED,
     PRECONDITION_FAILED,
     PREFER_WAIT,
+    PREFER_WAIT_WRITE,
 )
 from ..serializers import (
     CreatedImageSerializer,
@@ -32,6 +35,7 @@ from ..serializers import (
     ImageDetailSerializer,
     ImageImportSerializer,
     ImageListQuerySerializer,
+    ImageProgressSerializer,
     ImagePropertiesSerializer,
     ImageSerializer,
     ImageUpdateSerializer,
@@ -166,7 +170,12 @@ class ImageViewSet(
             "application/json": ImageCreateSerializer,
             "multipart/form-data": ImageUploadSerializer,
         },
-        responses={201: CreatedImageSerializer},
+        parameters=[PREFER_WAIT_WRITE],
+        responses={
+            201: CreatedImageSerializer,
+            202: OpenApiResponse(ImageProgressSerializer, description=IMPORT_UNDER_WAY),
+            400: IMPORT_FAILED,
+        },
         examples=[
             OpenApiExample(
                 "From a URL",

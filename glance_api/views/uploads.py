@@ -19,7 +19,13 @@ from ..dataplane.uploadslots import upload_slot
 from ..handlers import exception_handler
 from ..parsers import OctetStreamParser, upload_body
 from ..renderers import RENDERERS
-from ..schema import CARRIED_TO_GLANCE, GlanceAutoSchema
+from ..schema import (
+    CARRIED_TO_GLANCE,
+    CONTENT_DIGEST,
+    DIGEST_REFUSED,
+    REPR_DIGEST,
+    GlanceAutoSchema,
+)
 from ..serializers import ImageDetailSerializer
 from .base import PrivateAnswersMixin
 from .image_data import uploaded
@@ -42,12 +48,15 @@ class UploadView(PrivateAnswersMixin, APIView):
         parameters=[
             OpenApiParameter(
                 "secret", str, OpenApiParameter.PATH, description="The secret of the upload URL."
-            )
+            ),
+            CONTENT_DIGEST,
+            REPR_DIGEST,
         ],
         request={"application/octet-stream": OpenApiTypes.BINARY},
         responses={
             200: ImageDetailSerializer,
             204: CARRIED_TO_GLANCE,
+            400: DIGEST_REFUSED,
             404: OpenApiResponse(description="Unknown, used or expired upload URL"),
         },
     )
