@@ -6,6 +6,9 @@ resource's tests, as docs/security.md lists them)."""
 import base64
 import hashlib
 import itertools
+import os
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -423,3 +426,39 @@ def test_an_upload_url_with_a_digest_is_checked_through_nginx(instances, demo_to
         assert glance_demo.images.get(created["id"])["status"] == "active"
     finally:
         glance_demo.images.delete(created["id"])
+
+
+def test_the_upload_command_works_through_nginx(instances, demo_token, tmp_path, glance_demo):
+    """``python -m glance_api.upload`` against the production stack: its upload URL's
+    bytes, sent with a digest, go through the app, which checks them."""
+    data = os.urandom(3_000_000)
+    path = tmp_path / "disk.img"
+    path.write_bytes(data)
+    name = f"stack-command-{uuid.uuid4().hex[:6]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env.update(OS_TOKEN=demo_token)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "glance_api.upload",
+            str(path),
+            "--name",
+            name,
+            "--quiet",
+            "--api",
+            f"{stack.NGINX_URL}{API}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    images = list(glance_demo.images.list(filters={"name": name}))
+    try:
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip().endswith(f"verified {_sha512_field(data)}")
+        assert [image["status"] for image in images] == ["active"]
+    finally:
+        for image in images:
+            glance_demo.images.delete(image["id"])
