@@ -15,8 +15,11 @@ its part is back before the next, so that each fault's window is its own:
 - ``redis-restart``, ``keystone-restart``, ``glance-restart``, ``postgres-restart`` (the
   dev cloud's, under Keystone and Glance);
 - ``aborted-uploads``: ABORTING clients that each create an image and break off its upload
-  mid-body: half carried by nginx to Glance, a quarter streamed by an instance (its own
-  port), a quarter multipart creates (the app creates the image in the same request).
+  mid-body: a third carried by nginx to Glance, a sixth streamed by an instance (its own
+  port), a sixth multipart creates (the app creates the image in the same request), a
+  third with the data's SHA-512 in Content-Digest (issue 37: through nginx, which sends
+  them through the app, and straight to an instance); each must leave its image queued
+  with no data (a digest upload is checked only once all of it is stored).
 
 Per fault: the answers in its window (from the fault to SETTLE after the part is back)
 by status, and whether every 503 carried Retry-After; the time from the part answering
@@ -37,6 +40,7 @@ each worker's memory (those that lived through the run). Writes bench-results/ch
 """
 
 import argparse
+import base64
 import hashlib
 import io
 import os
@@ -312,7 +316,7 @@ def aborted_uploads(run) -> dict:
 
 def _abort_one(run, index: int) -> None:
     """Create an image and break its upload off after a quarter of its body."""
-    kind = ("carried", "carried", "streamed", "multipart")[index % 4]
+    kind = ("carried", "digest", "streamed", "carried", "digest-direct", "multipart")[index % 6]
     size, sent = 1 << 20, 256 << 10
     if kind == "multipart":
         name = f"load-{run.mark}-aborted-multipart-{index}"
@@ -361,7 +365,9 @@ def _abort_one(run, index: int) -> None:
         return
     image_id = created.json()["id"]
     run.ledger["aborted"].add(image_id)
-    port = stack.NGINX_PORT if kind == "carried" else stack.FIRST_APP_PORT
+    port = stack.NGINX_PORT if kind in ("carried", "digest") else stack.FIRST_APP_PORT
+    # the digest of the whole body the client announced (it never sends all of it)
+    digest = base64.b64encode(hashlib.sha512(os.urandom(size)).digest()).decode()
     break_off(
         port,
         "PUT",
@@ -370,6 +376,7 @@ def _abort_one(run, index: int) -> None:
         "application/octet-stream",
         size,
         sent,
+        headers={"Content-Digest": f"sha-512=:{digest}:"} if kind.startswith("digest") else {},
     )
 
 
@@ -382,14 +389,16 @@ def break_off(
     size: int,
     sent: int,
     head: bytes = b"",
+    headers: dict | None = None,
 ) -> None:
     """Send a request that announces ``size`` bytes of body, send ``sent`` of them, and
     close the connection, as a client that goes away mid-upload."""
+    more = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     with socket.create_connection((c.HOST, port), timeout=30) as sock:
         sock.sendall(
             (
                 f"{method} {path} HTTP/1.1\r\nHost: {c.HOST}:{port}\r\n"
-                f"X-Auth-Token: {token}\r\nContent-Type: {content_type}\r\n"
+                f"X-Auth-Token: {token}\r\nContent-Type: {content_type}\r\n{more}"
                 f"Content-Length: {size}\r\n\r\n"
             ).encode()
             + head

@@ -172,11 +172,12 @@ REPR_DIGEST = OpenApiParameter(
     "Repr-Digest", str, OpenApiParameter.HEADER, description=f"{_DIGEST_FIELD} (as Content-Digest)"
 )
 DIGEST_REFUSED = OpenApiResponse(
-    ERROR,
+    VALIDATION_ERROR,
     description="A digest field the API cannot check (codes invalid_digest, "
     "unsupported_digest; the message names the supported algorithms; nothing was sent to "
     "Glance), the data not matching it (code digest_mismatch, with image_deleted), a body "
-    "cut off, bytes not of the disk format, or no such store",
+    "cut off, bytes not of the disk format, or no such store (a map of the query "
+    "parameter to its messages)",
 )
 IMPORT_UNDER_WAY = (
     "Prefer: wait was over before Glance was done: the image's progress document; "
