@@ -5,7 +5,10 @@ temporary folder; then it lists, creates, reads, updates and deletes an image an
 namespaces and the version against the dev cloud, each answer parsed into its models.
 """
 
+import base64
+import hashlib
 import importlib
+import io
 import subprocess
 import sys
 import uuid
@@ -204,3 +207,44 @@ def test_generated_client_writes_metadefs_and_reads_tasks_and_the_cache(
     assert isinstance(tasks, models.ImageTaskList) and tasks.items == []
     cache = operation(generated, "cache", "glance_cache_list").sync(client=client)
     assert isinstance(cache, models.ImageCacheState)
+
+
+def test_generated_client_uploads_with_a_digest(generated, live_server, admin_token, make_image):
+    """Issue 37: the digest headers are the upload's parameters in the generated client;
+    a refused field is its documented 400; Prefer is the create's."""
+    types = importlib.import_module(f"{generated.__name__}.types")
+    models, client = admin_of(generated, live_server, admin_token)
+    upload = operation(generated, "images", "glance_images_file_update")
+    data = b"generated digest upload" * 100
+    field = f"sha-512=:{base64.b64encode(hashlib.sha512(data).digest()).decode()}:"
+    image = make_image(name="generated-digest")
+    answer = upload.sync_detailed(
+        image["id"], client=client, body=types.File(payload=io.BytesIO(data)), content_digest=field
+    )
+    assert answer.status_code == 200 and isinstance(answer.parsed, models.ImageDetail)
+    assert answer.headers["Repr-Digest"] == field and answer.parsed.status == "active"
+    other = make_image(name="generated-digest-bad")
+    refused = upload.sync_detailed(
+        other["id"],
+        client=client,
+        body=types.File(payload=io.BytesIO(data)),
+        repr_digest="sha-512=:AAAA:",
+    )
+    assert refused.status_code == 400
+    assert b"invalid_digest" in refused.content and b"sha-512" in refused.content
+    # a create that asks to wait (this WSGI server answers at once, as RFC 7240 lets it)
+    created = operation(generated, "images", "glance_images_create").sync_detailed(
+        client=client,
+        prefer="wait=5",
+        body=models.ImageCreate(
+            name="generated-wait",
+            source_type=models.SourceTypeEnum.FILE_DIRECT,
+            disk_format=models.DiskFormatEnum.RAW,
+            visibility=models.VisibilityEnum.PRIVATE,
+            protected=False,
+        ),
+    )
+    assert created.status_code == 201 and isinstance(created.parsed, models.CreatedImage)
+    operation(generated, "images", "glance_images_destroy").sync_detailed(
+        str(created.parsed.id), client=client
+    )
