@@ -52,13 +52,13 @@ class Progress:
     def __init__(self, quiet: bool = False):
         self.quiet = quiet
         try:
+            from rich.console import Console
             from rich.progress import (
                 BarColumn,
                 DownloadColumn,
                 TimeRemainingColumn,
                 TransferSpeedColumn,
             )
-            from rich.console import Console
             from rich.progress import Progress as RichProgress
         except ImportError:
             self.rich = None

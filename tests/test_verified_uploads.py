@@ -4,6 +4,9 @@ keeps sha512, its default)."""
 
 import base64
 import hashlib
+import os
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -174,3 +177,39 @@ def test_an_endpoint_that_keeps_sha256_is_checked_in_sha256_and_sha512():
     assert digests.mismatched(wanted, image, {"sha512": hashlib.sha512(b"x").digest()}) == [
         "sha-512"
     ]
+
+
+def _documented_commands() -> str:
+    """The first console block of docs/verified-uploads.md, as a shell script."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "verified-uploads.md").read_text()
+    block = text.split("```console\n", 1)[1].split("```", 1)[0]
+    commands, current = [], ""
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            current = line[2:]
+        elif current and line.startswith("    "):
+            current += "\n" + line
+        else:
+            continue
+        if not current.endswith("\\"):
+            commands.append(current)
+            current = ""
+    return "\n".join(commands)
+
+
+def test_the_documented_curl_line_uploads_verified(live_server, admin_token, make_image, tmp_path):
+    image = make_image()
+    (tmp_path / "disk.img").write_bytes(DATA)
+    script = _documented_commands().replace("http://127.0.0.1:8000", live_server.url)
+    assert "curl" in script and "Content-Digest" in script
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "OS_TOKEN": admin_token, "IMAGE_ID": image["id"]},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "HTTP/1.1 200 OK" in done.stdout  # (after curl's "100 Continue")
+    assert f"Repr-Digest: {sha512_field(DATA)}" in done.stdout
