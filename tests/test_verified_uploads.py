@@ -172,7 +172,6 @@ def test_an_endpoint_that_keeps_sha256_is_checked_in_sha256_and_sha512():
     image = {"os_hash_algo": "sha256", "os_hash_value": hashlib.sha256(DATA).hexdigest()}
     assert digests.mismatched(wanted, image, {}) == []
     wanted = digests.parse({"Repr-Digest": sha512_field(DATA)}, "sha256")
-    assert digests.computed_by_app(wanted, "sha256") == ["sha512"]
     assert digests.mismatched(wanted, image, {"sha512": hashlib.sha512(DATA).digest()}) == []
     assert digests.mismatched(wanted, image, {"sha512": hashlib.sha512(b"x").digest()}) == [
         "sha-512"
@@ -213,3 +212,60 @@ def test_the_documented_curl_line_uploads_verified(live_server, admin_token, mak
     assert done.returncode == 0, done.stderr
     assert "HTTP/1.1 200 OK" in done.stdout  # (after curl's "100 Continue")
     assert f"Repr-Digest: {sha512_field(DATA)}" in done.stdout
+
+
+# --- a Glance that keeps SHA-256 -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sha256_glance(clouds):
+    """A second Glance of the dev cloud with ``hashing_algorithm = sha256`` (its own
+    database and stores, the same Keystone): devcloud.variant."""
+    from devcloud.variant import glance_variant
+
+    with glance_variant("sha256", {"hashing_algorithm": "sha256"}) as url:
+        yield url
+
+
+@pytest.fixture
+def on_sha256_glance(app_settings, sha256_glance):
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "GLANCE_URL": sha256_glance}
+    return sha256_glance
+
+
+def test_where_glance_keeps_sha256_both_digests_are_checked(
+    on_sha256_glance, admin_client, admin_token
+):
+    """sha-256 is compared with Glance's own os_hash_value; sha-512 with the hash the app
+    computed as it passed the bytes on; before any image of the endpoint tells its
+    algorithm, sha-512 is checked by the app's hash (not Glance's sha256)."""
+    created = []
+
+    def image():
+        answer = admin_client.post(IMAGES, direct_create("sha256-glance"), format="json")
+        assert answer.status_code == 201, answer.content
+        created.append(answer.json()["id"])
+        return created[-1]
+
+    try:
+        # sha-512, whatever the endpoint keeps (the app hashes while it does not know)
+        first = put_file(admin_client, image(), DATA, **{"Content-Digest": sha512_field(DATA)})
+        assert first.status_code == 200, first.content
+        assert first.json()["os_hash_algo"] == "sha256"
+        sha256 = sha512_field(DATA, "sha-256")
+        assert first["Repr-Digest"] == sha256  # what Glance stored: its algorithm
+        # the endpoint's own algorithm, accepted now that it is known
+        second = put_file(admin_client, image(), DATA, **{"Repr-Digest": sha256})
+        assert second.status_code == 200, second.content
+        # and a wrong one of either is a mismatch, the image deleted
+        for field in (sha512_field(b"x", "sha-256"), sha512_field(b"x")):
+            wrong = put_file(admin_client, image(), DATA, **{"Content-Digest": field})
+            assert wrong.status_code == 400 and wrong.json()["code"] == "digest_mismatch"
+            assert wrong.json()["image_deleted"] is True
+        # md5 is not taken here either: the message names both
+        refused = put_file(admin_client, image(), DATA, **{"Content-Digest": "md5=:AAAA:"})
+        assert refused.status_code == 400
+        assert "supported: sha-512, sha-256" in refused.json()["detail"]
+    finally:
+        for image_id in created:
+            admin_client.delete(f"{IMAGES}{image_id}/")

@@ -101,11 +101,6 @@ def parse(headers, endpoint_algo: str | None) -> dict[str, bytes]:
     return wanted
 
 
-def computed_by_app(wanted: dict[str, bytes], endpoint_algo: str | None) -> list[str]:
-    """The hashlib names the app must compute as it streams: those Glance will not."""
-    return [GLANCE_NAMES[n] for n in wanted if GLANCE_NAMES[n] != endpoint_algo]
-
-
 def mismatched(wanted: dict[str, bytes], image: dict, computed: dict[str, bytes]) -> list[str]:
     """The algorithms whose digest is not that of the data Glance stored: Glance's own
     ``os_hash_value`` where it keeps that algorithm, else the app's (``computed``)."""

@@ -19,22 +19,26 @@ logger = logging.getLogger(__name__)
 GLANCE_DEFAULT_ALGO = "sha512"
 
 
-def endpoint_hash_algo(glance: GlanceClient) -> str:
-    """The hash the Glance endpoint keeps as ``os_hash_algo`` (its ``hashing_algorithm``,
-    which no discovery call tells): that of the newest active image the caller can list,
-    kept per endpoint as long as the versions document; Glance's default while the
-    caller can list none (then not kept: another caller may list one)."""
+def _algo_key(glance: GlanceClient) -> str:
     endpoint = endpoint_of(glance)
-    key = "glance_api:hash_algo:v1:" + hashlib.sha256(endpoint.encode()).hexdigest()[:32]
+    return "glance_api:hash_algo:v1:" + hashlib.sha256(endpoint.encode()).hexdigest()[:32]
+
+
+def endpoint_hash_algo(glance: GlanceClient) -> tuple[str, bool]:
+    """The hash the Glance endpoint keeps as ``os_hash_algo`` (its ``hashing_algorithm``,
+    which no discovery call tells), and whether it is known: that of the newest active
+    image the caller can list (or of the last upload checked), kept per endpoint as long
+    as the versions document. Glance's default, not known, while no image tells."""
+    key = _algo_key(glance)
     cache = app_cache()
     algo = cache.get(key)
     if algo is None:
         listed = get_json(glance, "/v2/images", {"status": "active", "limit": 1})["images"]
         algo = next((i["os_hash_algo"] for i in listed if i.get("os_hash_algo")), None)
         if algo is None:
-            return GLANCE_DEFAULT_ALGO
+            return GLANCE_DEFAULT_ALGO, False
         cache.set(key, algo, settings.VERSIONS_CACHE_SECONDS)
-    return algo
+    return algo, True
 
 
 def requested_digests(glance: GlanceClient, headers) -> dict[str, bytes]:
@@ -42,16 +46,20 @@ def requested_digests(glance: GlanceClient, headers) -> dict[str, bytes]:
     supported algorithms for a field the API cannot check."""
     if not digests.sent(headers):
         return {}
-    return digests.parse(headers, endpoint_hash_algo(glance))
+    return digests.parse(headers, endpoint_hash_algo(glance)[0])
 
 
 def hashers_for(glance: GlanceClient, wanted: dict[str, bytes]) -> dict:
     """What the app hashes the bytes with as it streams them: the algorithms sent that
-    the endpoint does not keep (none where it keeps sha512, as Glance's default)."""
+    the endpoint does not keep (none where it is known to keep sha512, Glance's default),
+    every one while the endpoint's algorithm is not known."""
     if not wanted:
         return {}
-    names = digests.computed_by_app(wanted, endpoint_hash_algo(glance))
-    return {name: hashlib.new(name) for name in names}
+    algo, known = endpoint_hash_algo(glance)
+    names = {digests.GLANCE_NAMES[n] for n in wanted}
+    if known:
+        names.discard(algo)
+    return {name: hashlib.new(name) for name in sorted(names)}
 
 
 def verify_upload(glance: GlanceClient, image: dict, wanted: dict[str, bytes], hashers) -> None:
@@ -59,6 +67,8 @@ def verify_upload(glance: GlanceClient, image: dict, wanted: dict[str, bytes], h
     deleted (Glance refuses to remove the only location of an image's data, so nothing
     less removes the data) and :class:`~glance_api.dataplane.digests.DigestMismatch`
     says so."""
+    if image.get("os_hash_algo"):  # what the endpoint keeps, now known
+        app_cache().set(_algo_key(glance), image["os_hash_algo"], settings.VERSIONS_CACHE_SECONDS)
     computed = {name: hasher.digest() for name, hasher in hashers.items()}
     wrong = digests.mismatched(wanted, image, computed)
     if not wrong:
