@@ -15,7 +15,7 @@ import pytest
 from django.test import AsyncClient as DjangoAsyncClient
 
 from devcloud import config as devcloud
-from tests.helpers import IMAGES, direct_create, wait_until
+from tests.helpers import IMAGES, direct_create
 from tests.test_watching import run
 
 DATA = os.urandom(3 * 1024 * 1024 + 17)
@@ -244,19 +244,35 @@ def test_a_store_that_fails_is_reported_as_such_not_as_a_failed_image(
 
 
 def test_while_a_copy_goes_its_progress_names_the_stores_it_goes_to(
-    admin_token, admin_client, make_image, glance_admin, quick_watch
+    admin_client, make_image, glance_admin
 ):
-    image = make_image(name="wait-copy-going", data=DATA)
-    response = _import(admin_token, image["id"], {"method": "copy-image", "stores": ["fs2"]}, 0)
-    assert response.status_code in (200, 202), response.content
-    seen = set()
-    deadline = time.monotonic() + 30
+    """While Glance's copy task goes, progress/ names the store it copies to in
+    importing_to (Glance's os_glance_importing_to_stores); afterwards, in stores."""
+    image = make_image(name="wait-copy-going", data=os.urandom(48 * 1024 * 1024))
+    response = admin_client.post(
+        f"{IMAGES}{image['id']}/import/", {"method": "copy-image", "stores": ["fs2"]}, format="json"
+    )
+    assert response.status_code == 202, response.content
+    seen = []
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         document = admin_client.get(f"{IMAGES}{image['id']}/progress/").json()
-        seen.update(document["importing_to"])
+        seen.append((tuple(document["stores"]), tuple(document["importing_to"])))
         if "fs2" in document["stores"]:
             break
-        time.sleep(0.05)
-    wait_until(glance_admin, image["id"], lambda i: "fs2" in i["stores"])
-    # (a copy of 3 MiB may end between two reads: then only the end is seen)
-    assert seen <= {"fs2"}
+    assert (("fs",), ("fs2",)) in seen, seen  # under way: to fs2, still only in fs
+    assert seen[-1] in ((("fs", "fs2"), ()), (("fs2", "fs"), ())), seen[-1]
+
+
+def test_a_wait_is_at_most_watch_max_wait(quick_watch, admin_token, silent_port, cleanup_images):
+    quick_watch.GLANCE_API = {**quick_watch.GLANCE_API, "WATCH_MAX_WAIT": 2}
+    name = f"wait-capped-{uuid.uuid4().hex[:8]}"
+    started = time.monotonic()
+    response = run(
+        Client(admin_token).post(
+            IMAGES, url_create(name, f"http://127.0.0.1:{silent_port}/x.img"), wait=600
+        )
+    )
+    assert response.status_code == 202 and response["Preference-Applied"] == "wait=2"
+    assert time.monotonic() - started < 10
+    cleanup_images.append(response.json()["id"])
