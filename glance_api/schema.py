@@ -364,10 +364,10 @@ def _document_write_headers(result) -> None:
                 for code in ("200", "201", "202"):
                     answer = operation["responses"].get(code)
                     if answer is not None:
-                        headers = answer.setdefault("headers", {})
-                        headers["Preference-Applied"] = _PREFERENCE_APPLIED
+                        documented = answer.setdefault("headers", {})
+                        documented["Preference-Applied"] = _PREFERENCE_APPLIED
                         if code != "200":
-                            headers["Location"] = _LOCATION
+                            documented["Location"] = _LOCATION
             if name.endswith(UPLOADS) and "200" in operation.get("responses", {}):
                 operation["responses"]["200"].setdefault("headers", {})["Repr-Digest"] = (
                     _REPR_DIGEST

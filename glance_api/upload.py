@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 
 CHUNK = 1024 * 1024
 
@@ -118,6 +119,7 @@ class Reader:
         return self.size
 
 
+@sensitive_variables()
 def token_from_environment() -> str:
     if os.environ.get("OS_TOKEN"):
         return os.environ["OS_TOKEN"]
@@ -149,6 +151,7 @@ def _fail(answer: requests.Response, what: str) -> SystemExit:
     return SystemExit(f"{what} failed ({answer.status_code}): {detail}")
 
 
+@sensitive_variables()
 def upload(args, token: str, out=sys.stdout) -> dict:
     """Create, upload with the digest, wait for active; the image as the API answers."""
     path = Path(args.file)
@@ -198,6 +201,7 @@ def image_digest(image: dict) -> str | None:
     return digest_field(bytes.fromhex(image["os_hash_value"]))
 
 
+@sensitive_variables()
 def wait_active(http: requests.Session, api: str, image_id: str, timeout: float) -> dict:
     """The image once active: an upload's answer has it so already; else its long-poll."""
     deadline = time.monotonic() + timeout

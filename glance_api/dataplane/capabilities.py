@@ -16,6 +16,7 @@ import hashlib
 import secrets
 
 from cryptography.fernet import Fernet, InvalidToken
+from django.urls import reverse
 from django.views.decorators.debug import sensitive_variables
 
 from ..cache import app_cache
@@ -35,6 +36,17 @@ def _fernet(secret: str) -> Fernet:
     in the cache (a hash of the secret alone)."""
     key = hashlib.blake2b(secret.encode(), key=b"glance_api upload grant", digest_size=32)
     return Fernet(base64.urlsafe_b64encode(key.digest()))
+
+
+@sensitive_variables()
+def upload_url(request, image_id: str) -> str:
+    """A one-time URL of this API that takes the image's data without a token, for the
+    caller of ``request`` (DRF's: its ``auth`` is the token)."""
+    secret = issue(request.auth.auth_token, request.auth.user_id, image_id)
+    namespace = request.resolver_match.namespace
+    return request.build_absolute_uri(
+        reverse(f"{namespace}:upload" if namespace else "upload", args=[secret])
+    )
 
 
 @sensitive_variables()

@@ -17,6 +17,7 @@ import binascii
 import hashlib
 import re
 
+from django.views.decorators.debug import sensitive_variables
 from rest_framework import exceptions, status
 
 FIELDS = ("Content-Digest", "Repr-Digest")
@@ -54,11 +55,13 @@ def supported(endpoint_algo: str | None) -> list[str]:
     return names
 
 
+@sensitive_variables()
 def sent(headers) -> bool:
     """Whether the request carries a digest field."""
     return any(field in headers for field in FIELDS)
 
 
+@sensitive_variables()
 def parse(headers, endpoint_algo: str | None) -> dict[str, bytes]:
     """The digests the request sends, ``{algorithm: digest}`` (empty without a field).
 

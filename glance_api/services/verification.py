@@ -5,6 +5,7 @@ does not match them (:mod:`glance_api.dataplane.digests` parses and compares).""
 import hashlib
 import logging
 
+from django.views.decorators.debug import sensitive_variables
 from rest_framework import exceptions
 
 from ..cache import app_cache
@@ -41,6 +42,7 @@ def endpoint_hash_algo(glance: GlanceClient) -> tuple[str, bool]:
     return algo, True
 
 
+@sensitive_variables()
 def requested_digests(glance: GlanceClient, headers) -> dict[str, bytes]:
     """The digests an upload's headers send (none: ``{}``, and no call); a 400 naming the
     supported algorithms for a field the API cannot check."""

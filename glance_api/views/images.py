@@ -4,7 +4,7 @@ The image's data, import, tasks, stores, members and tags are routes of the same
 written in their own modules (``image_data``, ``tasks``, ``stores``, ``sharing``).
 """
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -236,21 +236,12 @@ class ImageViewSet(
             raise
         body = ImageDetailSerializer(image).data
         if serializer.validated_data["source_type"] == "file-direct":
-            body["upload_url"] = self._upload_url(request, image["id"])
+            body["upload_url"] = capabilities.upload_url(request, image["id"])
         location = self.reverse_action("detail", args=[image["id"]])
         response = Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
         # Glance fetches the data: Prefer: wait can wait for it (glance_api.watch.creates)
         response.awaits_import = bool(serializer.data_source().get("web_download"))
         return response
-
-    @sensitive_variables()
-    def _upload_url(self, request, image_id: str) -> str:
-        """A one-time URL that takes the image's data without a token (a capability)."""
-        secret = capabilities.issue(request.auth.auth_token, request.auth.user_id, image_id)
-        namespace = request.resolver_match.namespace
-        return request.build_absolute_uri(
-            reverse(f"{namespace}:upload" if namespace else "upload", args=[secret])
-        )
 
     @extend_schema(
         responses={200: ImageDetailSerializer, 304: NOT_MODIFIED, 404: IMAGE_NOT_FOUND},
