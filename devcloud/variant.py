@@ -1,7 +1,9 @@
-"""Another Glance of the dev cloud, configured otherwise for a test (e.g. a Glance that
-keeps SHA-256 as ``os_hash_algo``): its own database, stores, image cache and port,
-behind the same Keystone, started and stopped by the test. Its configuration is the dev
-cloud's Glance's with those replaced and the given ``[DEFAULT]`` options added.
+"""Another Glance of the dev cloud, configured otherwise for a test (a Glance that keeps
+SHA-256 as ``os_hash_algo``, one that enables fewer import methods), behind the same
+Keystone, on a port of its own, started and stopped by the test. Its configuration is the
+dev cloud's Glance's, with ``[DEFAULT]`` options added and lines replaced; with
+``own_state`` it also has a database, stores and image cache of its own (else it serves
+the dev cloud's images).
 
     with glance_variant("sha256", {"hashing_algorithm": "sha256"}) as url:
         ...  # the app pointed at it: GLANCE_URL = url
@@ -19,9 +21,15 @@ from .process import Server, _bin, _run, log
 
 
 @contextmanager
-def glance_variant(name: str, defaults: dict[str, str]) -> Iterator[str]:
-    """A Glance named ``name`` with ``defaults`` in its ``[DEFAULT]``, up while in the
-    block; its URL. Its database is made (and migrated) once per state folder."""
+def glance_variant(
+    name: str,
+    defaults: dict[str, str] | None = None,
+    replaced: dict[str, str] | None = None,
+    own_state: bool = True,
+) -> Iterator[str]:
+    """A Glance named ``name`` with ``defaults`` in its ``[DEFAULT]`` and ``replaced``
+    lines replaced, up while in the block; its URL. Its own database (``own_state``) is
+    made and migrated once per state folder."""
     if not name.isidentifier():
         raise ValueError(f"not a name for a database: {name!r}")
     folder = c.STATE / f"glance-{name}"
@@ -29,19 +37,24 @@ def glance_variant(name: str, defaults: dict[str, str]) -> Iterator[str]:
     port = free_port()
     url = f"http://{c.HOST}:{port}"
     text = (glance_conf_dir() / "glance-api.conf").read_text()
-    for old, new in (
-        (postgres.url("glance"), postgres.url(f"glance_{name}")),
-        (str(c.STATE / "images"), str(folder / "images")),
-        (str(c.STATE / "image-cache"), str(folder / "image-cache")),
-        (f"worker_self_reference_url = {c.GLANCE_URL}", f"worker_self_reference_url = {url}"),
-    ):
+    changes = dict(replaced or {})
+    if own_state:
+        changes[postgres.url("glance")] = postgres.url(f"glance_{name}")
+        changes[str(c.STATE / "images")] = str(folder / "images")
+        changes[str(c.STATE / "image-cache")] = str(folder / "image-cache")
+        changes[f"worker_self_reference_url = {c.GLANCE_URL}"] = (
+            f"worker_self_reference_url = {url}"
+        )
+    for old, new in changes.items():
+        if old not in text:
+            raise ValueError(f"not in the dev cloud's Glance configuration: {old!r}")
         text = text.replace(old, new)
-    options = "".join(f"{key} = {value}\n" for key, value in defaults.items())
+    options = "".join(f"{key} = {value}\n" for key, value in (defaults or {}).items())
     text = text.replace("[DEFAULT]\n", f"[DEFAULT]\n{options}", 1)
     (folder / "glance-api.conf").write_text(text)
     shutil.copyfile(glance_conf_dir() / "glance-api-paste.ini", folder / "glance-api-paste.ini")
     marker = folder / ".database-ready"
-    if not marker.exists():
+    if own_state and not marker.exists():
         log(f"creating the database of Glance {name}")
         bindir = postgres._bindir()
         existing = set(postgres._psql(bindir, "SELECT datname FROM pg_database").split())

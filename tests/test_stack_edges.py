@@ -404,28 +404,15 @@ def test_a_digest_upload_is_checked_through_nginxs_data_plane(
     assert glance_log.count(f"PUT /v2/images/{malformed['id']}/file", 0, timeout=0.5) == 0
 
 
-def test_an_upload_url_with_a_digest_is_checked_through_nginx(instances, demo_token, glance_demo):
-    created = requests.post(
-        f"{stack.NGINX_URL}{API}/images/",
-        json=direct_create(f"stack-digest-{uuid.uuid4().hex[:6]}"),
-        headers={"X-Auth-Token": demo_token},
-    ).json()
+def test_an_upload_url_with_a_digest_is_checked_through_nginx(upload_url, glance_demo):
+    url, image_id = upload_url
     data = b"u" * 200_000
-    try:
-        refused = requests.put(
-            created["upload_url"], data=data, headers={**OCTETS, "Content-Digest": "sha-512=:x:"}
-        )
-        assert refused.status_code == 400 and refused.json()["code"] == "invalid_digest"
-        put = requests.put(
-            created["upload_url"],
-            data=data,
-            headers={**OCTETS, "Content-Digest": _sha512_field(data)},
-        )
-        assert put.status_code == 200, put.text  # still usable after the refusal
-        assert put.headers["Repr-Digest"] == _sha512_field(data)
-        assert glance_demo.images.get(created["id"])["status"] == "active"
-    finally:
-        glance_demo.images.delete(created["id"])
+    refused = requests.put(url, data=data, headers={**OCTETS, "Content-Digest": "sha-512=:x:"})
+    assert refused.status_code == 400 and refused.json()["code"] == "invalid_digest"
+    put = requests.put(url, data=data, headers={**OCTETS, "Content-Digest": _sha512_field(data)})
+    assert put.status_code == 200, put.text  # still usable after the refusal
+    assert put.headers["Repr-Digest"] == _sha512_field(data)
+    assert glance_demo.images.get(image_id)["status"] == "active"
 
 
 def test_the_upload_command_works_through_nginx(instances, demo_token, tmp_path, glance_demo):

@@ -573,45 +573,17 @@ def test_waits_on_many_images_of_a_project_are_one_list_call_a_round(
 
 
 @pytest.fixture
-def glance_without_glance_direct(app_settings, tmp_path):
+def glance_without_glance_direct(app_settings):
     """A second Glance of the dev cloud (its database, stores and staging area), whose
     configuration enables web-download and copy-image but not glance-direct; the app is
     pointed at it (GLANCE_URL)."""
-    import shutil
+    from devcloud.variant import glance_variant
 
-    from devcloud import cloud
-    from devcloud.ports import free_port
-    from devcloud.process import Server
-
-    conf_dir = tmp_path / "glance"
-    shutil.copytree(cloud.glance_conf_dir(), conf_dir)
-    conf = conf_dir / "glance-api.conf"
-    text = conf.read_text()
-    assert "enabled_import_methods = [glance-direct, web-download, copy-image]" in text
-    conf.write_text(
-        text.replace(
-            "enabled_import_methods = [glance-direct, web-download, copy-image]",
-            "enabled_import_methods = [web-download, copy-image]",
-        )
-    )
-    port = free_port()
-    server = Server(
-        f"glance-nodirect-{port}",
-        "devcloud.glance_wsgi:application",
-        port,
-        1,
-        {"OS_GLANCE_CONFIG_DIR": str(conf_dir)},
-    )
-    server.start()
-    try:
-        server.wait()
-        app_settings.GLANCE_API = {
-            **app_settings.GLANCE_API,
-            "GLANCE_URL": f"http://127.0.0.1:{port}",
-        }
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    methods = "enabled_import_methods = [glance-direct, web-download, copy-image]"
+    without = "enabled_import_methods = [web-download, copy-image]"
+    with glance_variant("nodirect", replaced={methods: without}, own_state=False) as url:
+        app_settings.GLANCE_API = {**app_settings.GLANCE_API, "GLANCE_URL": url}
+        yield url
 
 
 def test_staged_data_that_this_glance_cannot_import_is_a_stall(
