@@ -130,6 +130,30 @@ def test_a_create_with_nothing_to_fetch_does_not_wait(quick_watch, admin_token, 
     assert "Preference-Applied" not in response
 
 
+def test_the_browsable_api_s_create_does_not_wait(
+    quick_watch, admin_token, file_server, cleanup_images
+):
+    name = f"wait-html-{uuid.uuid4().hex[:8]}"
+    uri = file_server.serve(f"/{name}.img", DATA)
+
+    async def create():
+        return await DjangoAsyncClient().post(
+            IMAGES,
+            url_create(name, uri),
+            content_type="application/json",
+            headers={"X-Auth-Token": admin_token, "Prefer": "wait=30", "Accept": "text/html"},
+        )
+
+    response = run(create())
+    assert response.status_code == 201 and "Preference-Applied" not in response
+    assert response["Content-Type"].startswith("text/html")
+    cleanup_images.extend(
+        image_id
+        for image_id in [response.get("Location", "").rstrip("/").rsplit("/", 1)[-1]]
+        if image_id
+    )
+
+
 def test_under_wsgi_a_create_that_asks_to_wait_answers_at_once(
     admin_client, file_server, cleanup_images
 ):

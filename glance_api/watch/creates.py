@@ -102,6 +102,8 @@ async def serve(request, match, seconds: int, get_response):
     response = await get_response(request)
     if not getattr(response, "awaits_import", False):  # nothing Glance fetches: as ever
         return response
+    if not response.get("Content-Type", "").startswith("application/json"):
+        return response  # the browsable API's HTML: it does not wait (as its GETs)
     applied = min(seconds, settings.WATCH_MAX_WAIT)
     created = match.func.actions.get(request.method.lower()) == "create"
     image_id = json.loads(response.content)["id"]
