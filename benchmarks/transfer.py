@@ -1,9 +1,12 @@
 """Upload and download an image through the API (gunicorn) next to glanceclient directly.
 
-    python -m benchmarks.transfer [--size-mib 1024] [--stack]
+    python -m benchmarks.transfer [--size-mib 1024] [--stack] [--digest]
 
 ``--stack``: through deploy/'s nginx and two instances, where nginx carries the bytes
 (docs: production, "Image bytes through nginx"); the app workers' CPU per GiB is printed either way.
+``--digest``: the API's uploads send the file's SHA-512 in ``Content-Digest`` (docs:
+verified uploads), hashed before the clock starts, as a client has it before it sends;
+through the stack such an upload goes through the app, which checks it.
 
 Prints, for each direction, the server's peak resident memory above its idle level
 (target: under 64 MiB) and the throughput next to a direct glanceclient transfer of the
@@ -13,6 +16,8 @@ with the peak size of the server's temporary folder (target: 0, nothing spooled)
 """
 
 import argparse
+import base64
+import hashlib
 import io
 import json
 import os
@@ -212,6 +217,9 @@ def main(argv=None) -> dict:
     parser.add_argument(
         "--stack", action="store_true", help="through deploy/'s nginx, which carries the bytes"
     )
+    parser.add_argument(
+        "--digest", action="store_true", help="the API's uploads send Content-Digest (sha-512)"
+    )
     args = parser.parse_args(argv)
     size = args.size_mib * MIB
     cloud.up()
@@ -225,9 +233,10 @@ def main(argv=None) -> dict:
         if not args.stack:
             server.masters = [server.process.pid]
         path = make_file(folder, size)
+        digest = sha512_field(path) if args.digest else None
         http.get(f"{server.url}/api/glance/version/").raise_for_status()  # warm the workers
         for number in range(args.runs):
-            runs.append(one_run(glance, http, server, path, size, api_first=number % 2 == 1))
+            runs.append(one_run(glance, http, server, path, size, number % 2 == 1, digest=digest))
     directions = ("upload", "download") if args.stack else ("upload", "download", "multipart")
     results = {direction: summary([run[direction] for run in runs]) for direction in directions}
     through = args.server
@@ -239,6 +248,8 @@ def main(argv=None) -> dict:
             if stack.ACCEL
             else "deploy/'s nginx, the app streaming the bytes (STACK_ACCEL=0)"
         )
+    if args.digest:
+        through += ", uploads with Content-Digest"
     print(
         f"\n{args.size_mib} MiB image through the API ({through}) and directly "
         f"(glanceclient), {args.runs} runs: median [min-max]"
@@ -256,8 +267,9 @@ def main(argv=None) -> dict:
         )
     if args.stack:
         print("targets through nginx: ratio >= 0.95, app CPU under 0.05 s per GiB")
+        name = "transfer-stack" if stack.ACCEL else "transfer-stack-app-path"
         write_results(
-            "transfer-stack" if stack.ACCEL else "transfer-stack-app-path",
+            f"{name}-digest" if args.digest else name,
             {"size_mib": args.size_mib, "runs": runs, **results},
         )
         return results
@@ -271,7 +283,8 @@ def main(argv=None) -> dict:
         "(target: 0)"
     )
     write_results(
-        "transfer", {"size_mib": args.size_mib, "server": args.server, "runs": runs, **results}
+        "transfer-digest" if args.digest else "transfer",
+        {"size_mib": args.size_mib, "server": args.server, "runs": runs, **results},
     )
     return results
 
@@ -311,10 +324,28 @@ def uncache(image_id: str) -> None:
         pass
 
 
-def one_run(glance, http, server, path: Path, size: int, api_first: bool = False) -> dict:
+def sha512_field(path: Path) -> str:
+    """``Content-Digest`` of the file: its SHA-512 (RFC 9530)."""
+    digest = hashlib.sha512()
+    with open(path, "rb") as data:
+        while chunk := data.read(MIB):
+            digest.update(chunk)
+    return f"sha-512=:{base64.b64encode(digest.digest()).decode()}:"
+
+
+def one_run(
+    glance,
+    http,
+    server,
+    path: Path,
+    size: int,
+    api_first: bool = False,
+    digest: str | None = None,
+) -> dict:
     """Each direction once through the API and once directly, from and to the same file
     (the multipart create only where the app carries the bytes: ``server.tmp``);
-    ``api_first``: the API's transfer before the direct one."""
+    ``api_first``: the API's transfer before the direct one; ``digest``: the API's
+    upload sends it in Content-Digest."""
     api = f"{server.url}/api/glance/images"
     made = []
 
@@ -350,7 +381,10 @@ def one_run(glance, http, server, path: Path, size: int, api_first: bool = False
                 response = http.put(
                     f"{api}/{image_id}/file/",
                     data=chunks(data),
-                    headers={"Content-Type": "application/octet-stream"},
+                    headers={
+                        "Content-Type": "application/octet-stream",
+                        **({"Content-Digest": digest} if digest else {}),
+                    },
                 )
                 seconds = time.perf_counter() - start
                 cpu["upload"] = cpu_seconds(server.masters) - before
