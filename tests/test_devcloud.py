@@ -1,6 +1,7 @@
 """The dev cloud's own commands: idempotent up, status, clouds.yaml, stop by recorded pid."""
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -191,12 +192,28 @@ def test_no_server_listens_where_outgoing_connections_take_their_ports():
     assert not [number for number in handed_out if number in ephemeral]
 
 
+def _bound_below_the_ephemeral_range() -> socket.socket:
+    first = ephemeral_ports().start
+    for port in random.sample(range(max(1024, first - 12000), first), 200):
+        sock = socket.socket()
+        try:
+            sock.bind(("127.0.0.1", port))
+            return sock
+        except OSError:
+            sock.close()
+    raise AssertionError("no free port below the ephemeral range")
+
+
 def test_postgres_waits_for_a_connection_that_holds_its_port(tmp_path):
     """Where a connection's local port is PostgreSQL's (as a port inside the ephemeral range
     can be), pg_ctl fails with "Address already in use" though nothing listens: the start
     is tried again until the port is free, and then succeeds."""
     peer = socket.create_server(("127.0.0.1", 0))
-    holder = socket.create_connection(peer.getsockname())
+    # The connection's local port is chosen below the ephemeral range: once it closes,
+    # no other connection of this busy machine (make test's other lane) can take it as
+    # its own local port before PostgreSQL binds it (one did, in CI: the start gave up).
+    holder = _bound_below_the_ephemeral_range()
+    holder.connect(peer.getsockname())
     accepted, _ = peer.accept()
     held = holder.getsockname()[1]
     env = {
