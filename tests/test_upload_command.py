@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+import requests
 
 from benchmarks.common import ApiServer
 from tests.helpers import API
@@ -95,3 +96,35 @@ def test_a_refused_upload_exits_1_with_the_apis_message(server, demo_token, tmp_
     done = run_command(server, path, "n", demo_token, "--disk-format", "not-a-format")
     assert done.returncode == 1
     assert "Creating the image failed (400)" in done.stderr and "disk_format" in done.stderr
+
+
+class _ServerOn(ApiServer):
+    """The project under gunicorn, pointed at another Glance (GLANCE_URL)."""
+
+    def __init__(self, glance_url: str):
+        super().__init__()
+        self.glance_url = glance_url
+
+    def env(self) -> dict:
+        return {**super().env(), "GLANCE_API_GLANCE_URL": self.glance_url}
+
+
+def test_against_a_glance_that_keeps_sha256_the_command_reports_what_it_stored(
+    clouds, demo_token, tmp_path
+):
+    """The API checks the SHA-512 sent (the app hashes it, Glance keeps SHA-256) and
+    answers Repr-Digest in Glance's algorithm: the command takes the API's verdict and
+    prints that (it exited 1 on the differing algorithm before)."""
+    from devcloud.variant import glance_variant
+
+    data = os.urandom(1024 * 1024 + 5)
+    path = tmp_path / "disk.img"
+    path.write_bytes(data)
+    with glance_variant("sha256", {"hashing_algorithm": "sha256"}) as url, _ServerOn(url) as api:
+        done = run_command(api, path, f"command-sha256-{os.urandom(3).hex()}", demo_token)
+        assert done.returncode == 0, done.stderr
+        field = f"sha-256=:{base64.b64encode(hashlib.sha256(data).digest()).decode()}:"
+        assert done.stdout.strip().endswith(f"bytes, verified {field}")
+        image_id = done.stdout.split()[0]
+        headers = {"X-Auth-Token": demo_token}
+        assert requests.delete(f"{api.url}{API}/images/{image_id}/", headers=headers).ok

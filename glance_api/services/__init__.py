@@ -68,7 +68,7 @@ from .streaming import (
     start_multipart_upload,
 )
 from .tasks import list_image_tasks
-from .verification import endpoint_hash_algo, requested_digests
+from .verification import discard_image, endpoint_hash_algo, requested_digests
 
 __all__ = [
     "HEAD_BYTES",
@@ -99,6 +99,7 @@ __all__ = [
     "delete_image",
     "delete_item",
     "delete_namespace",
+    "discard_image",
     "detect_disk_format",
     "download_image",
     "endpoint_hash_algo",

@@ -92,27 +92,27 @@ def upload_image(
     stream: IO[bytes],
     size: int | None = None,
     store: str | None = None,
-    wanted: dict[str, bytes] | None = None,
+    requested: "verification.Requested | None" = None,
 ) -> dict:
     """Stream ``stream`` to Glance as the image's data, in chunks; the image afterwards.
 
     ``size`` (the client's Content-Length) goes to Glance as the image size, and a body
     shorter than it is refused (ParseError) with no data kept. Raises NotFound, or
-    GlanceConflict if the image already has data. ``wanted``: the digests the client sent
+    GlanceConflict if the image already has data. ``requested``: the digests the client sent
     (:func:`~glance_api.services.verification.requested_digests`), checked against what
     Glance stored (:func:`~glance_api.services.verification.verify_upload`).
     """
     image = require_queued(glance, image_id, "data")
     reader = reader_for(stream, size, image.get("disk_format"), image.get("container_format"))
-    hashers = verification.hashers_for(glance, wanted or {})
-    reader.hashers = tuple(hashers.values())
+    if requested is not None:
+        reader.hashers = tuple(requested.hashers.values())
     upload = (
         functools.partial(glance.images.upload, backend=store) if store else glance.images.upload
     )
     send_image_data(glance, upload, image_id, reader, size, "data")
     image = get_image(glance, image_id)
-    if wanted:
-        verification.verify_upload(glance, image, wanted, hashers)
+    if requested is not None:
+        verification.verify_upload(glance, image, requested)
     return image
 
 

@@ -4,6 +4,7 @@ does not match them (:mod:`glance_api.dataplane.digests` parses and compares).""
 
 import hashlib
 import logging
+from dataclasses import dataclass, field
 
 from django.views.decorators.debug import sensitive_variables
 from rest_framework import exceptions
@@ -42,40 +43,41 @@ def endpoint_hash_algo(glance: GlanceClient) -> tuple[str, bool]:
     return algo, True
 
 
+@dataclass
+class Requested:
+    """The digests an upload sends (``{algorithm: digest}``), and the hashes the app
+    computes of its bytes as it streams them: the algorithms sent that the endpoint does
+    not keep (none where it is known to keep sha512, Glance's default), every one while
+    the endpoint's algorithm is not known."""
+
+    digests: dict[str, bytes]
+    hashers: dict = field(default_factory=dict)
+
+
 @sensitive_variables()
-def requested_digests(glance: GlanceClient, headers) -> dict[str, bytes]:
-    """The digests an upload's headers send (none: ``{}``, and no call); a 400 naming the
-    supported algorithms for a field the API cannot check."""
+def requested_digests(glance: GlanceClient, headers) -> Requested | None:
+    """What an upload's headers send (None without a digest field, and no call); a 400
+    naming the supported algorithms for a field the API cannot check."""
     if not digests.sent(headers):
-        return {}
-    return digests.parse(headers, endpoint_hash_algo(glance)[0])
-
-
-def hashers_for(glance: GlanceClient, wanted: dict[str, bytes]) -> dict:
-    """What the app hashes the bytes with as it streams them: the algorithms sent that
-    the endpoint does not keep (none where it is known to keep sha512, Glance's default),
-    every one while the endpoint's algorithm is not known."""
-    if not wanted:
-        return {}
+        return None
     algo, known = endpoint_hash_algo(glance)
-    names = {digests.GLANCE_NAMES[n] for n in wanted}
-    if known:
-        names.discard(algo)
-    return {name: hashlib.new(name) for name in sorted(names)}
+    wanted = digests.parse(headers, algo)
+    names = {digests.GLANCE_NAMES[n] for n in wanted} - ({algo} if known else set())
+    return Requested(wanted, {name: hashlib.new(name) for name in sorted(names)})
 
 
-def verify_upload(glance: GlanceClient, image: dict, wanted: dict[str, bytes], hashers) -> None:
+def verify_upload(glance: GlanceClient, image: dict, requested: Requested) -> None:
     """Compare what Glance stored with the digests sent; on a mismatch, the image is
     deleted (Glance refuses to remove the only location of an image's data, so nothing
     less removes the data) and :class:`~glance_api.dataplane.digests.DigestMismatch`
     says so."""
     if image.get("os_hash_algo"):  # what the endpoint keeps, now known
         app_cache().set(_algo_key(glance), image["os_hash_algo"], settings.VERSIONS_CACHE_SECONDS)
-    computed = {name: hasher.digest() for name, hasher in hashers.items()}
-    wrong = digests.mismatched(wanted, image, computed)
+    computed = {name: hasher.digest() for name, hasher in requested.hashers.items()}
+    wrong = digests.mismatched(requested.digests, image, computed)
     if not wrong:
         return
-    deleted = discard(glance, image)
+    deleted = discard_image(glance, image)
     stored = digests.of_image(image) or "no hash"
     what = (
         f"The image {image['id']} was deleted: Glance cannot remove the data from the "
@@ -91,9 +93,10 @@ def verify_upload(glance: GlanceClient, image: dict, wanted: dict[str, bytes], h
     )
 
 
-def discard(glance: GlanceClient, image: dict) -> bool:
-    """Delete an image whose data must not stay (a protected one is unprotected first:
-    its uploader just made it); whether it is gone."""
+def discard_image(glance: GlanceClient, image: dict) -> bool:
+    """Delete an image whose data must not stay (a digest mismatch, a create's failed
+    import; a protected one is unprotected first: its maker just made it); whether it is
+    gone."""
     try:
         if image.get("protected"):
             current = get_image(glance, image["id"])
@@ -102,6 +105,6 @@ def discard(glance: GlanceClient, image: dict) -> bool:
     except exceptions.NotFound:
         return True
     except exceptions.APIException:
-        logger.warning("Could not delete image %s (digest mismatch)", image["id"], exc_info=True)
+        logger.warning("Could not delete image %s", image["id"], exc_info=True)
         return False
     return True

@@ -116,7 +116,7 @@ def checks_digest(glance, request) -> bool:
     before nginx sends a byte to Glance; one it can check sends the upload through the
     app, which sees the end of it and compares what Glance stored (nginx would answer
     with Glance's 204 before anything could)."""
-    return bool(services.requested_digests(glance, request.headers))
+    return services.requested_digests(glance, request.headers) is not None
 
 
 def via_app() -> Response:

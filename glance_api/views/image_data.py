@@ -145,10 +145,10 @@ class ImageDataActions:
         store = self.query(UploadQuerySerializer).validated_data.get("store")
         if store is not None:
             services.require_store(self.glance, store)
-        wanted = services.requested_digests(self.glance, request.headers)
+        requested = services.requested_digests(self.glance, request.headers)
         with upload_slot(request.auth.user_id):
             image = services.upload_image(
-                self.glance, pk, *upload_body(request), store=store, wanted=wanted
+                self.glance, pk, *upload_body(request), store=store, requested=requested
             )
         return uploaded(image)
 

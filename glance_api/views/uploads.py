@@ -77,10 +77,10 @@ class UploadView(PrivateAnswersMixin, APIView):
             raise exceptions.NotFound("This upload URL is unknown, used or expired.")
         glance = grant_client(grant)
         # a digest the API cannot check leaves it usable too
-        wanted = services.requested_digests(glance, self.request.headers)
+        requested = services.requested_digests(glance, self.request.headers)
         if capabilities.redeem(secret, held) is None:
             raise exceptions.NotFound("This upload URL is unknown, used or expired.")
-        image = services.upload_image(glance, grant["image_id"], *body, wanted=wanted)
+        image = services.upload_image(glance, grant["image_id"], *body, requested=requested)
         return uploaded(image)
 
 

@@ -192,12 +192,4 @@ async def _failed(access_info, document: dict, created: bool) -> JsonResponse:
 
 
 def _delete(access_info, image_id: str) -> bool:
-    from rest_framework.exceptions import APIException, NotFound
-
-    try:
-        services.delete_image(services.client_for(access_info), image_id)
-    except NotFound:
-        return True
-    except APIException:
-        return False
-    return True
+    return services.discard_image(services.client_for(access_info), {"id": image_id})
