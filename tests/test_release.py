@@ -5,6 +5,7 @@ the app imports and its URLs, templates and static files (DRF's and the sidecar'
 ships none of its own) are found there."""
 
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -52,11 +53,32 @@ print("ok", reverse("glance_api:image-list"), enabled.__name__)
 """
 
 
+def _source_copy(folder: Path) -> Path:
+    """The checkout's files (tracked, and new ones not ignored) copied to ``folder``: the
+    build writes its own folders (``glance_api-<version>/``, egg-info) into the tree it
+    builds, which in the checkout another lane's test could see appear (one did:
+    tests/test_settings.py's "importing the settings creates nothing")."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, folder / name)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
+    source = _source_copy(tmp_path_factory.mktemp("source"))
     subprocess.run(
-        [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
+        [sys.executable, "-m", "build", "--outdir", str(out), str(source)],
         check=True,
         capture_output=True,
         text=True,
