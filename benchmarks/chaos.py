@@ -26,7 +26,10 @@ by status, and whether every 503 carried Retry-After; the time from the part ans
 again to the first success that needed it (an instance's or a worker's access log: the
 first 2xx it answered; Redis: the first key the app wrote; Keystone: a validation of a
 new token through the API; Glance and PostgreSQL: the first client request that needed
-Glance); the requests that took longer than HUNG_SECONDS. During the Keystone restart,
+Glance); the requests that took longer than HUNG_SECONDS, each followed through nginx's,
+gunicorn's, the app's and Glance's logs by its request id: those whose time beyond what
+they waited on Glance was that long hung in the stack, the others were slow in Glance
+(its first answers after it restarts). During the Keystone restart,
 new tokens and sign-ins are tried through the API (a 503 with Retry-After is expected).
 
 After the run, in Glance: every upload answered 200 or 204 whose image was kept is
@@ -43,6 +46,7 @@ import argparse
 import base64
 import hashlib
 import io
+import json
 import os
 import re
 import signal
@@ -54,6 +58,7 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 import redis
 import requests
@@ -89,19 +94,30 @@ def log(message: str) -> None:
     print(f"chaos: {message}", file=sys.stderr, flush=True)
 
 
+class Answer(NamedTuple):
+    start: float  # wall clock, as nginx's and gunicorn's logs have it
+    end: float
+    operation: str
+    status: object  # "dropped" where no answer came
+    retry_after: bool  # a 503 carried Retry-After
+    request_id: str | None
+
+
 class Tally(load.Tally):
-    """load's tally, with each answer's time (wall clock, as nginx's and gunicorn's logs
-    have it) and whether a 503 carried Retry-After."""
+    """load's tally, with each answer's time, whether a 503 carried Retry-After and the
+    request id the client sent."""
 
     def __init__(self):
         super().__init__()
-        self.answers: list[tuple[float, float, str, object, bool]] = []
+        self.answers: list[Answer] = []
 
-    def record(self, operation, seconds, status, error, retry_after=True):
-        super().record(operation, seconds, status, error)
+    def record(self, operation, seconds, status, error, request_id=None, retry_after=False):
+        super().record(operation, seconds, status, error, request_id, retry_after)
         end = time.time()
         with self.lock:
-            self.answers.append((end - seconds, end, operation, status or "dropped", retry_after))
+            self.answers.append(
+                Answer(end - seconds, end, operation, status or "dropped", retry_after, request_id)
+            )
 
 
 class Client(load.Client):
@@ -522,12 +538,12 @@ class Run:
         while time.monotonic() < deadline:
             with self.tally.lock:
                 found = [
-                    start
-                    for start, _, operation, status, _ in self.tally.answers
-                    if start >= since
-                    and operation in NEEDS_GLANCE
-                    and isinstance(status, int)
-                    and 200 <= status < 300
+                    a.start
+                    for a in self.tally.answers
+                    if a.start >= since
+                    and a.operation in NEEDS_GLANCE
+                    and isinstance(a.status, int)
+                    and 200 <= a.status < 300
                 ]
             if found:
                 return min(found)
@@ -563,25 +579,74 @@ def scratch_files() -> int:
 def window_figures(run: Run, start: float, end: float) -> dict:
     """The answers that came within [start, end): each answer counts in one window only,
     the one it came in (a request in flight when a fault begins is that fault's)."""
-    answers = [answer for answer in run.tally.answers if start <= answer[1] < end]
-    statuses = Counter(str(status) for _, _, _, status, _ in answers)
+    answers = [answer for answer in run.tally.answers if start <= answer.end < end]
+    statuses = Counter(str(a.status) for a in answers)
     errors = Counter(
-        f"{operation} {status}"
-        for _, _, operation, status, _ in answers
-        if status not in load.EXPECTED[operation]
+        f"{a.operation} {a.status}" for a in answers if a.status not in load.EXPECTED[a.operation]
     )
-    reads = [a for a in answers if a[2] in ("list", "get", "namespaces", "download")]
-    hung = [a[1] - a[0] for a in answers if a[1] - a[0] > HUNG_SECONDS]
+    reads = [a for a in answers if a.operation in ("list", "get", "namespaces", "download")]
+    slow = [a for a in answers if a.end - a.start > HUNG_SECONDS]
     return {
         "answers": len(answers),
         "statuses": dict(statuses),
         "errors": dict(errors),
-        "read_errors": sum(1 for a in reads if a[3] not in load.EXPECTED[a[2]]),
-        "namespaces_errors": sum(1 for a in answers if a[2] == "namespaces" and a[3] != 200),
-        "503_without_retry_after": sum(1 for a in answers if a[3] == 503 and not a[4]),
-        "hung": len(hung),
-        "longest_s": round(max(hung), 1) if hung else 0.0,
+        "read_errors": sum(1 for a in reads if a.status not in load.EXPECTED[a.operation]),
+        "namespaces_errors": sum(
+            1 for a in answers if a.operation == "namespaces" and a.status != 200
+        ),
+        "503_without_retry_after": sum(1 for a in answers if a.status == 503 and not a.retry_after),
+        # each request over HUNG_SECONDS, followed through the servers' logs by
+        # where_the_time_went (after the run, once they are written)
+        "slow_requests": [
+            {
+                "operation": a.operation,
+                "status": a.status,
+                "seconds": round(a.end - a.start, 2),
+                "from_window_start_s": round(a.start - start, 2),
+                "end_s": a.end,
+                "request_id": a.request_id,
+            }
+            for a in slow
+        ],
     }
+
+
+def where_the_time_went(windows: dict) -> None:
+    """Each slow request's lines in nginx's access log, the instances' (gunicorn's and the
+    app's) and Glance's, found by its request id, and how much of its time the app spent
+    waiting on Glance (the app's log line: ``glance_ms``). A request whose time beyond
+    Glance's was over HUNG_SECONDS hung in the stack (``hung``); one that waited that long
+    on Glance is counted apart (``slow_in_glance``): Glance's own time (its access log
+    gives it too), such as its first answers while it restarts."""
+    slow = [request for window in windows.values() for request in window["slow_requests"]]
+    lines = []
+    if slow:
+        logs = [
+            stack.HOME / "nginx" / "access.log",
+            *(stack.access_log(i) for i in range(2)),
+            *(server.log_file for server in stack.app_servers(2)),
+            cloud.GLANCE_ACCESS_LOG,
+        ]
+        for path in logs:
+            if path.exists():
+                text = path.read_bytes().decode(errors="replace")
+                lines += [(path.name, line) for line in text.splitlines()]
+    for request in slow:
+        trail = [(name, line) for name, line in lines if request["request_id"] in line]
+        request["trail"] = [f"{name}: {line}" for name, line in trail]
+        request["glance_s"] = round(
+            sum(
+                json.loads(line)["glance_ms"] / 1000
+                for name, line in trail
+                if name.startswith("stack-app-") and line.startswith("{")
+            ),
+            2,
+        )
+    for window in windows.values():
+        hung = [r for r in window["slow_requests"] if r["seconds"] - r["glance_s"] > HUNG_SECONDS]
+        window["hung"] = len(hung)
+        window["longest_s"] = max((r["seconds"] for r in hung), default=0.0)
+        window["slow_in_glance"] = len(window["slow_requests"]) - len(hung)
 
 
 def checks_in_glance(run: Run) -> dict:
@@ -739,17 +804,22 @@ def main(argv=None) -> dict:
     growth = memory.growth()
     first_fault = min([started + window["at_s"] for window in windows.values()] or [ended])
     warm_up = window_figures(run, started, first_fault)  # before any fault
+    where_the_time_went({**windows, "warm-up": warm_up})
+    for window in windows.values():  # issue 26: back within 5 s of the part answering again
+        for request in window["slow_requests"]:
+            back = started + window["back_at_s"]
+            request["answered_after_back_s"] = round(request["end_s"] - back, 2)
     for image_id in seed_ids:
         run.glance.images.delete(image_id)
     glance_checks = checks_in_glance(run)
     time.sleep(2)
     leftovers = {"threads": busy_threads(run.servers), "new_files": scratch_files() - files_before}
     problems = load.server_problems(nginx_log, app_logs)
-    timeline = Counter(int(end - started) for _, end, _, _, _ in run.tally.answers)
+    timeline = Counter(int(a.end - started) for a in run.tally.answers)
     failing = Counter(
-        int(end - started)
-        for _, end, operation, status, _ in run.tally.answers
-        if status not in load.EXPECTED[operation]
+        int(a.end - started)
+        for a in run.tally.answers
+        if a.status not in load.EXPECTED[a.operation]
     )
     results = {
         "clients": run.clients,
@@ -788,7 +858,7 @@ def report(results: dict) -> None:
     )
     print(
         f"{'fault':<18} {'down s':>6} {'to 1st ok s':>11} {'answers':>8} {'errors':>7} "
-        f"{'reads':>6} {'hung':>5}  errors by status"
+        f"{'reads':>6} {'hung':>5} {'in Glance':>9}  errors by status"
     )
     for name, row in results["faults"].items():
         errors = " ".join(f"{k}:{v}" for k, v in sorted(row["errors"].items())) or "-"
@@ -796,10 +866,18 @@ def report(results: dict) -> None:
         print(
             f"{name:<18} {row['down_s']:>6} {first if first is not None else '-':>11} "
             f"{row['answers']:>8} {sum(row['errors'].values()):>7} {row['read_errors']:>6} "
-            f"{row['hung']:>5}  {errors}"
+            f"{row['hung']:>5} {row['slow_in_glance']:>9}  {errors}"
         )
         if row["detail"]:
             print(f"{'':<18} {row['detail']}")
+        for request in row["slow_requests"]:
+            print(
+                f"{'':<18} over {HUNG_SECONDS:.0f} s: {request['operation']} "
+                f"{request['status']} {request['seconds']} s ({request['glance_s']} s of it "
+                f"waiting on Glance), {request['from_window_start_s']} s into the window"
+            )
+            for line in request.get("trail", []):
+                print(f"{'':<22} {line}")
     print(f"warm-up (no fault): {sum(results['warm_up']['errors'].values())} errors")
     checks = results["glance"]
     print(

@@ -83,7 +83,15 @@ class Tally:
         self.errors = []
         self.limited = 0  # uploads answered 429: nginx's limit per address, the app's per user
 
-    def record(self, operation: str, seconds: float, status: int | None, error: str | None) -> None:
+    def record(
+        self,
+        operation: str,
+        seconds: float,
+        status: int | None,
+        error: str | None,
+        request_id: str | None = None,
+        retry_after: bool = False,
+    ) -> None:
         with self.lock:
             self.times[operation].append(seconds)
             self.statuses[operation][status or "dropped"] += 1
@@ -125,12 +133,22 @@ class Client:
         self.rng = random.Random(index)
 
     def call(self, operation: str, method: str, path: str, **kwargs):
+        # each call's own request id, which the app's log, nginx's and Glance's write: a
+        # slow or failed call can be followed through the servers
+        request_id = f"req-{uuid.uuid4()}"
+        headers = {**kwargs.pop("headers", {}), "X-OpenStack-Request-ID": request_id}
         start = time.perf_counter()
         try:
-            answer = self.http.request(method, f"{API}/{path}", timeout=60, **kwargs)
+            answer = self.http.request(
+                method, f"{API}/{path}", timeout=60, headers=headers, **kwargs
+            )
         except requests.RequestException as exc:
             self.tally.record(
-                operation, time.perf_counter() - start, None, f"{type(exc).__name__}: {exc}"
+                operation,
+                time.perf_counter() - start,
+                None,
+                f"{type(exc).__name__}: {exc}",
+                request_id,
             )
             return None
         status, error = answer.status_code, None
@@ -143,7 +161,14 @@ class Client:
                 error = "429 without Retry-After"
         elif status not in self.expected[operation]:
             error = f"{status} {answer.text[:200]}"
-        self.tally.record(operation, time.perf_counter() - start, status, error)
+        self.tally.record(
+            operation,
+            time.perf_counter() - start,
+            status,
+            error,
+            request_id,
+            retry_after=bool(answer.headers.get("Retry-After")),
+        )
         return answer
 
     def create(self):

@@ -148,8 +148,9 @@ LIMIT_REQUEST_LINE = 8190
 
 
 # Each instance's access log: the worker (pid) that answered, when nginx took the request
-# (its X-Request-Start), the status and the method; no URL (an upload URL is a secret).
-ACCESS_LOG_FORMAT = "%(p)s %({x-request-start}i)s %(s)s %(m)s"
+# (its X-Request-Start), the status, the request id and the method; no URL (an upload
+# URL is a secret).
+ACCESS_LOG_FORMAT = "%(p)s %({x-request-start}i)s %(s)s %({x-openstack-request-id}o)s %(m)s"
 
 
 def access_log(index: int) -> Path:

@@ -218,8 +218,9 @@ def _current_group() -> str:
 
 GLANCE_ACCESS_LOG = c.LOGS / "glance-access.log"
 KEYSTONE_ACCESS_LOG = c.LOGS / "keystone-access.log"
-# Each request a server answered, with its global request id (the API's request id)
-ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %({x-openstack-request-id}i)s'
+# Each request a server answered, how long it took and its global request id (the
+# API's request id), last
+ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(M)sms %({x-openstack-request-id}i)s'
 
 
 def servers() -> tuple[Server, Server]:

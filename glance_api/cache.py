@@ -78,6 +78,9 @@ class TolerantCache:
     def decr(self, key: str) -> int | None:
         return self.incr(key, -1)
 
+    def touch(self, key: str, timeout) -> bool:
+        return self._call("write", False, "touch", key, timeout)
+
     def delete(self, key: str) -> bool:
         return self._call("delete", False, "delete", key)
 

@@ -26,6 +26,7 @@ from .conf import settings
 from .exceptions import (
     RETRY_AFTER_SECONDS,
     UPSTREAM_EXCEPTIONS,
+    BadGateway,
     GatewayTimeout,
     ServiceUnavailable,
     upstream_errors,
@@ -235,6 +236,13 @@ def validate_token(token: str) -> access.AccessInfoV3:
 
 
 _INVALID_TOKEN = exceptions.AuthenticationFailed("The token is invalid, expired or revoked.")
+# Keystone's policy lets a token validate itself (identity:validate_token, token_subject):
+# a 403 to that is Keystone's own failure (a policy changed from its default, or not yet
+# loaded as Keystone starts), not the caller's lack of a permission.
+_POLICY_REFUSED = BadGateway(
+    "Keystone refused to let the token validate itself (its policy for "
+    "identity:validate_token); this API needs Keystone's default, which allows it."
+)
 
 # Until when (time.monotonic()) this process takes stale validations without asking
 # Keystone, after Keystone failed to answer: a Keystone that hangs costs one TIMEOUT per
@@ -250,12 +258,18 @@ def _fetch_token(token: str, stale: dict | None = None) -> dict:
     if stale is not None and time.monotonic() < _keystone_failed["until"]:
         return stale
     requestlog.count_keystone_call()
+    refused = {401: _INVALID_TOKEN, 404: _INVALID_TOKEN, 403: _POLICY_REFUSED}
     try:
-        with upstream_errors("Keystone", overrides={401: _INVALID_TOKEN, 404: _INVALID_TOKEN}):
+        with upstream_errors("Keystone", overrides=refused):
             response = shared_session().get(
                 _token_url(), headers=_self_headers(token), authenticated=False
             )
-    except (ServiceUnavailable, GatewayTimeout):
+    except (ServiceUnavailable, GatewayTimeout, BadGateway) as exc:
+        if exc is _POLICY_REFUSED:
+            logger.warning(
+                "Keystone answered 403 to a token's validation of itself: its policy for "
+                "identity:validate_token must allow rule:token_subject (its default)"
+            )
         if stale is None:
             raise
         _keystone_failed["until"] = time.monotonic() + RETRY_AFTER_SECONDS

@@ -273,3 +273,27 @@ def test_postgres_running_on_another_port_is_restarted_on_its_own(tmp_path):
     finally:
         stop = "from devcloud import postgres; postgres.stop(print); postgres.drop()"
         subprocess.run([sys.executable, "-c", stop], env=env, cwd=devcloud.ROOT, timeout=60)
+
+
+def test_keystone_has_its_policy_rules_before_its_first_request(clouds):
+    """Keystone makes its policy enforcer at its first request and publishes it before it
+    registers the rules: under the dev cloud's threads, a request in that moment was
+    refused 403 (a token validating itself, in make chaos's Keystone restart). The race
+    cannot be made to happen at will; what closes it can be seen: the dev cloud's
+    application, once loaded as a worker loads it, holds the enforcer with its rules."""
+    keystone, _ = cloud.servers()
+    check = (
+        "import devcloud.keystone_wsgi\n"
+        "from keystone.common.rbac_enforcer.enforcer import RBACEnforcer\n"
+        "made = RBACEnforcer()._RBACEnforcer__ENFORCER\n"
+        "print(made is not None and 'identity:validate_token' in made.rules)\n"
+    )
+    done = subprocess.run(
+        [str(devcloud.VENV / "bin" / "python"), "-c", check],
+        env={**os.environ, **keystone.env, "PYTHONPATH": str(devcloud.ROOT)},
+        cwd=devcloud.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout.strip().splitlines()[-1:] == ["True"], done.stderr[-2000:]

@@ -15,6 +15,7 @@ answers as a failing Glance does; Keystone is the dev cloud's, or a closed port.
 
 import http.client
 import http.server
+import json
 import logging
 import threading
 import time
@@ -173,6 +174,53 @@ def test_a_validated_token_keeps_working_while_keystone_cannot_answer(
     keystone._keystone_failed["until"] = 0.0
     _unavailable(anon_client.get(images, HTTP_X_AUTH_TOKEN=demo_token), "Keystone is unreachable.")
     app_settings.GLANCE_API = {**app_settings.GLANCE_API, "KEYSTONE_URL": keystone_url}
+
+
+@pytest.fixture
+def keystone_policy(clouds):
+    """Rules written into the dev cloud's Keystone policy file (Keystone reads it again
+    at its next request once it changes); its defaults again afterwards."""
+    from devcloud import cloud
+
+    path = cloud.keystone_conf().parent / "policy.yaml"
+
+    def write(rules: dict) -> None:
+        path.write_text(json.dumps(rules))
+
+    yield write
+    write({})  # read as no rule of its own, then gone
+    time.sleep(0.1)
+    path.unlink()
+
+
+def test_keystone_refusing_a_token_its_own_validation_is_a_502_not_the_callers_403(
+    anon_client, app_settings, keystone_policy, fresh_demo_token, demo_token, caplog
+):
+    """Keystone's policy lets a token validate itself; a 403 to that (a policy changed
+    from its default, or one Keystone has not loaded yet as it starts: make chaos's
+    Keystone restart met one) is Keystone failing, not the caller lacking a permission.
+    A validated token keeps working (its validation is served stale); a new one is a 502
+    that names the policy. The refusal is the dev cloud's real Keystone's."""
+    app_settings.GLANCE_API = {
+        **app_settings.GLANCE_API,
+        "TOKEN_CACHE_SECONDS": 1,
+        "TOKEN_STALE_SECONDS": 30,
+    }
+    images = API + "images/"
+    assert anon_client.get(images, HTTP_X_AUTH_TOKEN=demo_token).status_code == 200
+    time.sleep(1.2)  # the validation is past TOKEN_CACHE_SECONDS
+    # only services and admins may validate tokens (Glance's service user still may)
+    keystone_policy({"identity:validate_token": "rule:service_or_admin"})
+    with caplog.at_level(logging.WARNING, logger="glance_api.keystone"):
+        kept = anon_client.get(images, HTTP_X_AUTH_TOKEN=demo_token)
+        new = anon_client.get(images, HTTP_X_AUTH_TOKEN=fresh_demo_token)
+    assert kept.status_code == 200, kept.content
+    assert new.status_code == 502, new.content
+    assert new.json()["code"] == "bad_gateway"
+    assert "identity:validate_token" in new.json()["detail"]
+    assert "identity:validate_token" in caplog.text
+    keystone_policy({})
+    assert anon_client.get(images, HTTP_X_AUTH_TOKEN=fresh_demo_token).status_code == 200
 
 
 def test_a_sign_in_while_keystone_cannot_answer_is_a_503(client, app_settings, closed_port):

@@ -880,7 +880,14 @@ def test_the_quick_chaos_run_meets_the_targets(instances):
     assert list(faults) == list(chaos.FAULTS)
     assert results["warm_up"]["errors"] == {}
     for name, row in faults.items():
-        assert row["hung"] == 0, (name, row)
+        # none hung in the stack: each request over 5 s is followed through the servers'
+        # logs by its request id, and what it waited on Glance is Glance's time (printed,
+        # with its trail); where Glance or its database restarted, those are answered
+        # within 5 s of Glance answering again (its first answers after a start are slow)
+        assert row["hung"] == 0, (name, row["slow_requests"])
+        if name in ("glance-restart", "postgres-restart"):
+            for request in row["slow_requests"]:
+                assert request["answered_after_back_s"] <= 5, (name, request)
         assert row["namespaces_errors"] == 0, (name, row)
         assert row["503_without_retry_after"] == 0, (name, row)
     # reads go to the other instance; writes the broken one had are 502s, never sent twice

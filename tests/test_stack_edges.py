@@ -9,6 +9,7 @@ import itertools
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -449,3 +450,58 @@ def test_the_upload_command_works_through_nginx(instances, demo_token, tmp_path,
     finally:
         for image in images:
             glance_demo.images.delete(image["id"])
+
+
+# --- a worker killed mid-fill of the shared cache (make chaos's worker kill) ------------
+
+_FILLER = """
+import sys, time
+import django
+django.setup()
+from glance_api.cache import app_cache
+from glance_api.services import caching
+
+def compute():
+    print("computing", flush=True)
+    time.sleep(60)
+
+caching._fill(app_cache(), sys.argv[1], compute, 60)
+"""
+
+
+def test_a_filler_killed_mid_fill_holds_its_waiters_a_lease_not_the_whole_wait(instances):
+    """A worker killed while it fills a shared cache entry (a namespace list, Glance's
+    versions) must not hold every caller of that entry for FILL_WAIT_SECONDS: its lock is
+    a lease it renews while it computes, so the lock outlives a lease while the filler
+    lives and is gone within one once it is killed, and a waiter fills the entry itself.
+    The filler is the app's own fill in a process of its own, on the stack's Redis."""
+    from glance_api.cache import RedisCache, TolerantCache
+    from glance_api.services import caching
+
+    cache = TolerantCache(RedisCache(stack.redis_url(), {}))
+    key = f"glance_api:test:{uuid.uuid4().hex}"
+    env = {
+        **os.environ,
+        **stack.app_env(),
+        "DJANGO_SETTINGS_MODULE": "project.settings",
+        "PYTHONPATH": str(devcloud.ROOT),
+    }
+    filler = subprocess.Popen(
+        [sys.executable, "-c", _FILLER, key], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert filler.stdout.readline().strip() == "computing"
+        time.sleep(caching.FILL_LEASE_SECONDS + 1)
+        assert cache.get(f"{key}:filling") is not None  # renewed while the filler lives
+        filler.kill()
+        filler.wait(10)
+        start = time.monotonic()
+        entry = caching._fill(cache, key, lambda: "the waiter's", 60)
+        waited = time.monotonic() - start
+    finally:
+        filler.kill()
+        filler.wait(10)
+        cache.delete(key)
+    assert entry[1] == "the waiter's"
+    # without the lease: the lock's whole FILL_WAIT_SECONDS (10) from when it was taken
+    assert waited <= caching.FILL_LEASE_SECONDS + 0.5, waited

@@ -90,6 +90,11 @@ GLANCE_FAILURES = (ServiceUnavailable, GatewayTimeout, BadGateway, *UPSTREAM_EXC
 # How long a caller waits for another's fill of the same entry (then fills it itself).
 FILL_WAIT_SECONDS = 10
 _FILL_POLL_SECONDS = 0.05
+# The filler's lock is a lease of this many seconds, which it renews while it computes:
+# a filler that dies (a worker killed mid-fill) lets go of it within this time, and
+# its waiters fill the entry themselves instead of waiting FILL_WAIT_SECONDS for it.
+FILL_LEASE_SECONDS = 2
+_RENEW_EVERY_SECONDS = 0.5
 
 
 def _store(cache, key: str, value, keep: float) -> tuple[float, object]:
@@ -103,14 +108,15 @@ def _fill(cache, key: str, compute, keep: float, stale=None) -> tuple[float, obj
     """A missing (or stale) entry, computed once however many callers miss it at once, in
     this process or another sharing the cache: the first takes ``<key>:filling`` (the
     cache's atomic add) and computes; the others get the stale entry if there is one, or
-    else wait for the new one, at most FILL_WAIT_SECONDS (or until the filler gives up),
-    then compute it themselves. Where the cache fails, each caller computes, as without a
+    else wait for the new one, at most FILL_WAIT_SECONDS (or until the filler gives up,
+    or dies: its lock is a lease it renews while it computes), then compute it
+    themselves. Where the cache fails, each caller computes, as without a
     cache. Where Glance failed to compute it less than RETRY_AFTER_SECONDS ago
     (``<key>:failed``), the stale entry is served without asking Glance."""
     lock, failed = f"{key}:filling", f"{key}:failed"
     if stale is not None and cache.get(failed) is not None:
         return stale
-    if not cache.add(lock, True, FILL_WAIT_SECONDS):
+    if not cache.add(lock, True, FILL_LEASE_SECONDS):
         if stale is not None:
             return stale
         # someone fills it: wait for that. The lock is read before the entry: the filler
@@ -126,13 +132,28 @@ def _fill(cache, key: str, compute, keep: float, stale=None) -> tuple[float, obj
                 break
             time.sleep(_FILL_POLL_SECONDS)
         return _store(cache, key, compute(), keep)
+    computing = threading.Event()
+    renewing = threading.Thread(
+        target=_renew, args=(cache, lock, computing), name="fill-lease", daemon=True
+    )
+    renewing.start()
     try:
         return _store(cache, key, compute(), keep)
     except GLANCE_FAILURES:
         cache.set(failed, True, RETRY_AFTER_SECONDS)
         raise
     finally:
+        computing.set()
+        renewing.join()
         cache.delete(lock)
+
+
+def _renew(cache, lock: str, done: threading.Event) -> None:
+    """Renew a fill's lease until the fill is ``done`` (at most FILL_WAIT_SECONDS: its
+    waiters fill the entry themselves after that anyway)."""
+    deadline = time.monotonic() + FILL_WAIT_SECONDS
+    while not done.wait(_RENEW_EVERY_SECONDS) and time.monotonic() < deadline:
+        cache.touch(lock, FILL_LEASE_SECONDS)
 
 
 def _refresh_in_background(key: str, compute, keep: float) -> None:
