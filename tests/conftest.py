@@ -85,22 +85,26 @@ class AccessLog:
         """Count from now on."""
         self.start = self.path.stat().st_size if self.path.exists() else 0
 
-    def count(self, fragment: str, expected: int, timeout: float = 3) -> int:
-        """How many answered requests (lines) contain ``fragment``: waited for until at
-        least ``expected`` (gunicorn writes a line as the answer goes), then a moment
-        longer, so that more than expected shows too."""
-        deadline = time.monotonic() + timeout
-        while True:
+    def count(self, fragment: str | tuple[str, ...], expected: int, timeout: float = 3) -> int:
+        """How many answered requests (lines) contain ``fragment`` (each of them, if it is
+        a tuple): waited for until at least ``expected`` (gunicorn writes a line as the
+        answer goes), then a moment longer, so that more than expected shows too."""
+        fragments = (fragment,) if isinstance(fragment, str) else fragment
+
+        def found() -> int:
             with open(self.path, "rb") as log:
                 log.seek(self.start)
-                found = log.read().decode(errors="replace").count(fragment)
-            if found >= expected or time.monotonic() > deadline:
-                if found >= expected:
+                lines = log.read().decode(errors="replace").splitlines()
+            return sum(1 for line in lines if all(part in line for part in fragments))
+
+        deadline = time.monotonic() + timeout
+        while True:
+            seen = found()
+            if seen >= expected or time.monotonic() > deadline:
+                if seen >= expected:
                     time.sleep(0.3)
-                    with open(self.path, "rb") as log:
-                        log.seek(self.start)
-                        found = log.read().decode(errors="replace").count(fragment)
-                return found
+                    seen = found()
+                return seen
             time.sleep(0.1)
 
 

@@ -134,7 +134,8 @@ def test_the_image_schema_is_fetched_once_whatever_the_clients_and_calls(
             glance.images.unvalidated_model(name="x")
     finally:
         requestlog.current.reset(reset)
-    assert glance_log.count(f'GET /v2/schemas/image HTTP/1.1" 200 {context.request_id}', 1) == 1
+    fetched = ('GET /v2/schemas/image HTTP/1.1" 200 ', f" {context.request_id}")
+    assert glance_log.count(fetched, 1) == 1
 
 
 def test_the_dev_cloud_has_no_import_cycle():
