@@ -774,6 +774,7 @@ def main(argv=None) -> dict:
     memory = load.MemorySampler(run.servers, max(run.warm_up, MEMORY_WARM_UP_SECONDS))
     time.sleep(run.warm_up)
     windows = {}
+    moments = {}  # each fault's exact beginning and the time its part was back
     try:
         for name in faults:
             waited = run.wait_until_nginx_forgets_failures()
@@ -782,6 +783,7 @@ def main(argv=None) -> dict:
             info = APPLY[name](run)
             first = info["first_success"]()
             time.sleep(max(0.0, info["back"] + run.settle - time.time()))
+            moments[name] = (begun, info["back"])
             windows[name] = {
                 "at_s": round(begun - started, 1),
                 "back_at_s": round(info["back"] - started, 1),
@@ -802,13 +804,14 @@ def main(argv=None) -> dict:
     ended = time.time()
     watching = watchers.results(started)
     growth = memory.growth()
-    first_fault = min([started + window["at_s"] for window in windows.values()] or [ended])
+    # the first fault's exact time (its at_s is rounded: an answer of its first moment,
+    # a worker's 502, must not count in the warm-up too)
+    first_fault = min([begun for begun, _ in moments.values()] or [ended])
     warm_up = window_figures(run, started, first_fault)  # before any fault
     where_the_time_went({**windows, "warm-up": warm_up})
-    for window in windows.values():  # issue 26: back within 5 s of the part answering again
+    for name, window in windows.items():  # issue 26: back within 5 s of the part answering
         for request in window["slow_requests"]:
-            back = started + window["back_at_s"]
-            request["answered_after_back_s"] = round(request["end_s"] - back, 2)
+            request["answered_after_back_s"] = round(request["end_s"] - moments[name][1], 2)
     for image_id in seed_ids:
         run.glance.images.delete(image_id)
     glance_checks = checks_in_glance(run)

@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.core.cache import caches
+from rest_framework.exceptions import APIException
 
 from .. import requestlog
 from ..cache import TolerantCache, app_cache
@@ -173,11 +174,13 @@ def _refresh_in_background(key: str, compute, keep: float) -> None:
         try:
             value = compute()
         except Exception as exc:  # logged; the old entry serves, another refresh is tried
-            # Glance failing is logged where it was translated (a line, no traceback)
+            # Glance failing, or refusing the token (as it does while Keystone restarts),
+            # is an answer the app translated (a line); only the app's own bug is a
+            # traceback
             logger.warning(
                 "Could not refresh a metadefs cache entry: %s",
                 exc,
-                exc_info=not isinstance(exc, GLANCE_FAILURES),
+                exc_info=not isinstance(exc, (*GLANCE_FAILURES, APIException)),
             )
             _own_cache(lambda own: own.set(f"{key}:refreshing", True, RETRY_AFTER_SECONDS))
             return
