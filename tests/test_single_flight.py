@@ -3,6 +3,7 @@ namespace list, the resource types or Glance's versions; the others wait for it.
 in Glance's own access log."""
 
 import threading
+import time
 import uuid
 
 import pytest
@@ -92,3 +93,40 @@ def test_a_waiting_caller_takes_the_fill_that_ends_between_its_reads():
 
     entry = caching._fill(FillerEndsAfterTheFirstReadOfTheEntry(), key, compute, 60)
     assert (entry[1], computed) == ("the filler's", [])
+
+
+def test_a_fill_renews_its_lease_on_a_connection_of_its_own():
+    """The filler's lock is a lease it renews while it computes (a filler that dies lets
+    go of it within FILL_LEASE_SECONDS: tests/test_stack_edges.py kills one). The
+    renewing thread uses a cache connection of its own: the request's is not thread-safe
+    with every backend (pymemcache's), and Django closes it when the request ends."""
+    from django.core.cache import caches
+
+    from glance_api.conf import settings
+    from glance_api.services import caching
+
+    store = caches[settings.CACHE_ALIAS]
+    key = f"glance_api:test:{uuid.uuid4().hex}"
+    callers = set()
+
+    class Recorded:
+        def __getattr__(self, name):
+            method = getattr(store, name)
+
+            def call(*args, **kwargs):
+                callers.add(threading.get_ident())
+                return method(*args, **kwargs)
+
+            return call
+
+    held = []
+
+    def compute():
+        time.sleep(caching.FILL_LEASE_SECONDS + 1)
+        held.append(store.get(f"{key}:filling") is not None)
+        return "filled"
+
+    assert caching._fill(Recorded(), key, compute, 60)[1] == "filled"
+    assert held == [True]  # renewed past its first lease
+    assert callers == {threading.get_ident()}  # the request's connection: this thread's only
+    assert store.get(f"{key}:filling") is None  # let go of once filled

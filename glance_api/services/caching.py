@@ -135,7 +135,7 @@ def _fill(cache, key: str, compute, keep: float, stale=None) -> tuple[float, obj
         return _store(cache, key, compute(), keep)
     computing = threading.Event()
     renewing = threading.Thread(
-        target=_renew, args=(cache, lock, computing), name="fill-lease", daemon=True
+        target=_renew, args=(lock, computing), name="glance-api-fill-lease", daemon=True
     )
     renewing.start()
     try:
@@ -149,12 +149,17 @@ def _fill(cache, key: str, compute, keep: float, stale=None) -> tuple[float, obj
         cache.delete(lock)
 
 
-def _renew(cache, lock: str, done: threading.Event) -> None:
-    """Renew a fill's lease until the fill is ``done`` (at most FILL_WAIT_SECONDS: its
-    waiters fill the entry themselves after that anyway)."""
+def _renew(lock: str, done: threading.Event) -> None:
+    """Renew a fill's lease in the app's cache until the fill is ``done`` (at most
+    FILL_WAIT_SECONDS: its waiters fill the entry themselves after that anyway), with a
+    connection of this thread's own (:func:`_own_cache`)."""
     deadline = time.monotonic() + FILL_WAIT_SECONDS
-    while not done.wait(_RENEW_EVERY_SECONDS) and time.monotonic() < deadline:
-        cache.touch(lock, FILL_LEASE_SECONDS)
+
+    def renew(cache) -> None:
+        while not done.wait(_RENEW_EVERY_SECONDS) and time.monotonic() < deadline:
+            cache.touch(lock, FILL_LEASE_SECONDS)
+
+    _own_cache(renew)
 
 
 def _refresh_in_background(key: str, compute, keep: float) -> None:
