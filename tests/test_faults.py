@@ -15,7 +15,6 @@ answers as a failing Glance does; Keystone is the dev cloud's, or a closed port.
 
 import http.client
 import http.server
-import json
 import logging
 import threading
 import time
@@ -177,30 +176,46 @@ def test_a_validated_token_keeps_working_while_keystone_cannot_answer(
 
 
 @pytest.fixture
-def keystone_policy(clouds):
-    """Rules written into the dev cloud's Keystone policy file (Keystone reads it again
-    at its next request once it changes); its defaults again afterwards."""
+def strict_keystone(clouds, tmp_path):
+    """A second Keystone of the dev cloud (its database and keys, a port of its own) whose
+    policy lets only services and admins validate tokens; its URL. (The dev cloud's own
+    Keystone is left alone: Keystone 25's oslo.policy, 2024.1's, broke on a policy file
+    changed under it.)"""
     from devcloud import cloud
+    from devcloud.ports import free_port
 
-    path = cloud.keystone_conf().parent / "policy.yaml"
-
-    def write(rules: dict) -> None:
-        path.write_text(json.dumps(rules))
-
-    yield write
-    write({})  # read as no rule of its own, then gone
-    time.sleep(0.1)
-    path.unlink()
+    keystone, _ = cloud.servers()
+    policy = tmp_path / "policy.yaml"
+    policy.write_text('"identity:validate_token": "rule:service_or_admin"\n')
+    conf = tmp_path / "keystone.conf"
+    conf.write_text(
+        cloud.keystone_conf().read_text() + f"\n[oslo_policy]\npolicy_file = {policy}\n"
+    )
+    strict = cloud.Server(
+        "keystone-strict",
+        keystone.app,
+        free_port(),
+        1,
+        {**keystone.env, "OS_KEYSTONE_CONFIG_FILES": str(conf)},
+    )
+    strict.start()
+    try:
+        strict.wait()
+        yield f"{strict.url.rstrip('/')}/v3"
+    finally:
+        strict.stop()
 
 
 def test_keystone_refusing_a_token_its_own_validation_is_a_502_not_the_callers_403(
-    anon_client, app_settings, keystone_policy, fresh_demo_token, demo_token, caplog
+    anon_client, app_settings, strict_keystone, fresh_demo_token, demo_token, caplog
 ):
     """Keystone's policy lets a token validate itself; a 403 to that (a policy changed
     from its default, or one Keystone has not loaded yet as it starts: make chaos's
     Keystone restart met one) is Keystone failing, not the caller lacking a permission.
     A validated token keeps working (its validation is served stale); a new one is a 502
-    that names the policy. The refusal is the dev cloud's real Keystone's."""
+    that names the policy. The refusal is a real Keystone's, with that policy."""
+    from glance_api import keystone
+
     app_settings.GLANCE_API = {
         **app_settings.GLANCE_API,
         "TOKEN_CACHE_SECONDS": 1,
@@ -209,8 +224,8 @@ def test_keystone_refusing_a_token_its_own_validation_is_a_502_not_the_callers_4
     images = API + "images/"
     assert anon_client.get(images, HTTP_X_AUTH_TOKEN=demo_token).status_code == 200
     time.sleep(1.2)  # the validation is past TOKEN_CACHE_SECONDS
-    # only services and admins may validate tokens (Glance's service user still may)
-    keystone_policy({"identity:validate_token": "rule:service_or_admin"})
+    keystone_url = app_settings.GLANCE_API["KEYSTONE_URL"]
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "KEYSTONE_URL": strict_keystone}
     with caplog.at_level(logging.WARNING, logger="glance_api.keystone"):
         kept = anon_client.get(images, HTTP_X_AUTH_TOKEN=demo_token)
         new = anon_client.get(images, HTTP_X_AUTH_TOKEN=fresh_demo_token)
@@ -219,8 +234,9 @@ def test_keystone_refusing_a_token_its_own_validation_is_a_502_not_the_callers_4
     assert new.json()["code"] == "bad_gateway"
     assert "identity:validate_token" in new.json()["detail"]
     assert "identity:validate_token" in caplog.text
-    keystone_policy({})
+    app_settings.GLANCE_API = {**app_settings.GLANCE_API, "KEYSTONE_URL": keystone_url}
     assert anon_client.get(images, HTTP_X_AUTH_TOKEN=fresh_demo_token).status_code == 200
+    keystone._keystone_failed["until"] = 0.0  # stale validations no longer taken at once
 
 
 def test_a_sign_in_while_keystone_cannot_answer_is_a_503(client, app_settings, closed_port):
