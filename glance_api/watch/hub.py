@@ -149,6 +149,7 @@ class Poll:
             return await asyncio.shield(self._polling)
         loop = asyncio.get_running_loop()
         self._polling = loop.create_task(self._poll_once(), context=contextvars.Context())
+        self._polling.add_done_callback(_read_outcome)
         try:
             return await asyncio.shield(self._polling)
         finally:
@@ -218,6 +219,16 @@ class Poll:
                 await asyncio.sleep(max(0.05, pause - (time.monotonic() - started)))
         finally:
             await self.hub.resign(self.key)
+
+
+def _read_outcome(poll: asyncio.Task) -> None:
+    """A poll whose callers all went (the last waiter left: its round was cancelled, the
+    poll shielded from that) may still fail, Glance unreachable say: its exception is
+    read here, or asyncio logs it with a traceback ("Task exception was never
+    retrieved"). A caller still there gets it as ever; the next poll meets the failure
+    again if it lasts."""
+    if not poll.cancelled():
+        poll.exception()
 
 
 class Hub:
