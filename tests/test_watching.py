@@ -656,4 +656,4 @@ def test_a_poll_that_fails_after_its_waiters_left_leaves_no_traceback():
         await asyncio.sleep(0)
         return reported
 
-    assert asyncio.run(main()) == []
+    assert run(main()) == []
